@@ -1,0 +1,471 @@
+"""The simulated runtime: party coroutines on simpy's virtual clock.
+
+simpy keeps the time and the event queue. Each party's coroutine is driven by a
+small state machine that resumes it from event callbacks, rather than by a
+``simpy.Process`` per party: a message that finds its receiver waiting resumes it
+directly from the delivery event, so one message costs one scheduled event.
+This is what lets a ping-pong move several hundred thousand simulated messages
+per second (see ``benchmarks/engine.py``), where a generator-per-process bridge
+moves about 150,000.
+
+A run ends when no event is left. A party that raised fails the run at once
+(`PartyFailure`, naming the party and its phase); parties still waiting when the
+queue is empty form a deadlock (`Deadlock`, naming who waits for whom).
+"""
+
+from __future__ import annotations
+
+import time
+import types
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import simpy
+from simpy.events import Timeout
+
+from sim.ledger import Ledger, Message
+from sim.network import Link, Network
+from sim.party import Party
+from sim.wire import size_of
+
+Program = Callable[[Party], Awaitable[Any]]
+
+DEFAULT_ELEMENT_TIME_S = 1e-9
+"""Modelled local work per array element (see ``benchmarks/engine.py``)."""
+
+_RECV, _MANY, _SLEEP, _PACED = range(4)
+
+
+class SimulationError(RuntimeError):
+    """A run could not complete."""
+
+
+class PartyFailure(SimulationError):
+    """A party's coroutine raised; the run stops at once."""
+
+    def __init__(self, party: int, phase: str, error: BaseException):
+        self.party, self.phase, self.error = party, phase, error
+        super().__init__(
+            f"party {party} failed in phase {phase!r}: {type(error).__name__}: {error}"
+        )
+
+
+class Deadlock(SimulationError):
+    """Every live party waits and nothing is in flight."""
+
+
+@dataclass(frozen=True)
+class Crash:
+    """Party `party` stops at simulated time `at`: it sends and receives nothing more."""
+
+    party: int
+    at: float
+
+
+@dataclass(frozen=True)
+class LinkFault:
+    """The link between `u` and `v` (both directions) drops and/or delays messages."""
+
+    u: int
+    v: int
+    drop: float = 0.0
+    delay: float = 0.0
+
+
+@dataclass
+class RunResult:
+    """What a simulated run produced and what it cost."""
+
+    outputs: dict[int, Any]
+    ledger: Ledger
+    network: Network
+    end_time: float
+    offline_time: float
+    crashed: dict[int, float]
+    wall_time_s: float
+    parties: list[SimParty] = field(repr=False)
+
+
+@types.coroutine
+def _suspend(request: tuple) -> Any:
+    return (yield request)
+
+
+@types.coroutine
+def _ready(value: Any = None) -> Any:
+    return value
+    yield  # pragma: no cover - makes this a generator-based awaitable
+
+
+class SimParty(Party):
+    """A party in the simulator. Protocols see only the `Party` interface."""
+
+    def __init__(self, sim: Simulation, pid: int, seed: int, element_time_s: float):
+        super().__init__()
+        self.id = pid
+        self.n = sim.n
+        self.rng = np.random.default_rng(np.random.SeedSequence([seed, pid]))
+        self.element_time_s = element_time_s
+        self._sim = sim
+        self._env = sim.env
+        self._boxes: dict[int, deque[Message]] = {}
+        self._waiting: list | None = None
+        self._coro: Any = None
+        self.depth = 0
+        self.offline_depth = 0
+        self.offline_clock = 0.0
+        self.done = False
+        self.crashed = False
+        self.result: Any = None
+        self.finished_at = 0.0
+        self._phase_start = 0.0
+
+    # -- the Party interface -------------------------------------------------
+
+    def send(self, dst: int, payload: Any) -> Awaitable[None]:
+        msg = self._sim.post(self, dst, payload)
+        if msg is not None and msg.offline:
+            return _suspend((_PACED, msg))
+        return _ready()
+
+    def recv(self, src: int) -> Awaitable[Any]:
+        self._check_peer(src)
+        box = self._boxes.get(src)
+        if box:
+            return _ready(self._take(box.popleft()))
+        return _suspend((_RECV, src))
+
+    def recv_many(
+        self, srcs: Iterable[int], timeout: float | None = None
+    ) -> Awaitable[dict[int, Any]]:
+        srcs = tuple(srcs)
+        if len(set(srcs)) != len(srcs):
+            raise ValueError(f"recv_many: duplicate senders in {srcs}")
+        for src in srcs:
+            self._check_peer(src)
+        if timeout is not None and timeout < 0:
+            raise ValueError(f"recv_many: timeout must be >= 0, got {timeout}")
+        return _suspend((_MANY, srcs, timeout))
+
+    def compute(self, seconds: float) -> Awaitable[None]:
+        if seconds < 0:
+            raise ValueError(f"compute: seconds must be >= 0, got {seconds}")
+        self._sim.ledger.computed(self._phase, self._offline, self.id, seconds)
+        if self._offline:
+            self.offline_clock += seconds
+            return _ready()
+        if seconds == 0:
+            return _ready()
+        return _suspend((_SLEEP, seconds))
+
+    def now(self) -> float:
+        return self._env.now
+
+    def _enter_phase(self, name: str, offline: bool) -> None:
+        self._close_phase()
+        super()._enter_phase(name, offline)
+        self._phase_start = self.offline_clock if offline else self._env.now
+
+    # -- driving the coroutine -----------------------------------------------
+
+    def _close_phase(self) -> None:
+        end = self.offline_clock if self._offline else self._env.now
+        if end > self._phase_start or self._phase in self._sim.ledger.phases:
+            self._sim.ledger.phase_span(self._phase, self._offline, self._phase_start, end)
+
+    def _check_peer(self, src: int) -> None:
+        if not (0 <= src < self.n) or src == self.id:
+            raise ValueError(f"party {self.id} cannot receive from {src!r}")
+
+    def _take(self, msg: Message) -> Any:
+        if msg.offline:
+            self.offline_depth = max(self.offline_depth, msg.depth)
+            if msg.waiter is not None:
+                self._sim.wake_later(msg.waiter)
+            msg.waiter = False  # taken
+        elif msg.depth > self.depth:
+            self.depth = msg.depth
+        return msg.payload
+
+    def _step(self, value: Any = None) -> None:
+        """Run the coroutine until it must wait for something."""
+        coro = self._coro
+        while True:
+            try:
+                req = coro.send(value)
+            except StopIteration as stop:
+                self.done, self.result = True, stop.value
+                self.finished_at = self._env.now
+                self._close_phase()
+                return
+            except Exception as exc:
+                raise PartyFailure(self.id, self._phase, exc) from exc
+            kind = req[0]
+            if kind == _RECV:
+                box = self._boxes.get(req[1])
+                if box:
+                    value = self._take(box.popleft())
+                    continue
+                self._waiting = [req, None]
+                return
+            if kind == _MANY:
+                got: dict[int, Any] = {}
+                for src in req[1]:
+                    box = self._boxes.get(src)
+                    if box:
+                        got[src] = self._take(box.popleft())
+                if len(got) == len(req[1]) or req[2] == 0:
+                    value = {k: got[k] for k in sorted(got)}
+                    continue
+                waiting = self._waiting = [req, got]
+                if req[2] is not None:
+                    ev = Timeout(self._env, req[2])
+                    ev.callbacks.append(lambda _ev, w=waiting: self._timed_out(w))
+                return
+            if kind == _SLEEP:
+                waiting = self._waiting = [req, None]
+                ev = Timeout(self._env, req[1])
+                ev.callbacks.append(lambda _ev, w=waiting: self._resume(w, None))
+                return
+            if kind == _PACED:
+                msg = req[1]
+                if msg.waiter is False:  # already taken
+                    value = None
+                    continue
+                msg.waiter = self
+                self._waiting = [req, None]
+                return
+            raise PartyFailure(self.id, self._phase, TypeError(f"awaited a foreign object {req!r}"))
+
+    def _resume(self, waiting: list, value: Any) -> None:
+        if self._waiting is waiting and not self.crashed:
+            self._waiting = None
+            self._step(value)
+
+    def _timed_out(self, waiting: list) -> None:
+        got = waiting[1]
+        self._resume(waiting, {k: got[k] for k in sorted(got)})
+
+    def _arrive(self, msg: Message) -> None:
+        """A message reached this party: hand it over if awaited, else queue it."""
+        waiting = self._waiting
+        if waiting is not None:
+            req = waiting[0]
+            if req[0] == _RECV and req[1] == msg.src:
+                self._waiting = None
+                self._step(self._take(msg))
+                return
+            if req[0] == _MANY and msg.src in req[1] and msg.src not in waiting[1]:
+                got = waiting[1]
+                got[msg.src] = self._take(msg)
+                if len(got) == len(req[1]):
+                    self._waiting = None
+                    self._step({k: got[k] for k in sorted(got)})
+                return
+        box = self._boxes.get(msg.src)
+        if box is None:
+            box = self._boxes[msg.src] = deque()
+        box.append(msg)
+
+    def waits_for(self) -> str:
+        """Who this party waits for, for deadlock reports."""
+        if self._waiting is None:
+            return "nothing (idle)"
+        req, got = self._waiting
+        if req[0] == _RECV:
+            return f"a message from party {req[1]}"
+        if req[0] == _MANY:
+            missing = [s for s in req[1] if s not in got]
+            return f"messages from parties {missing}"
+        if req[0] == _PACED:
+            return f"party {req[1].dst} to take its offline message"
+        return "its clock"
+
+
+class Simulation:
+    """One simulated run of party programs over a network.
+
+    Args:
+        graph: the topology; nodes are party ids ``0..n-1``, edges carry
+            ``latency`` (s), ``bandwidth`` (bytes/s) and optionally ``loss``.
+        programs: the coroutine function of each party; parties without one
+            only relay messages.
+        seed: fixes every random choice of the run (parties' generators, losses).
+        header_bytes: added to every message's size on the wire.
+        faults: `Crash` and `LinkFault` items.
+        element_time_s: the cost model's time per element of local work.
+        record_views: keep every payload each party received (`Ledger.views`).
+    """
+
+    def __init__(
+        self,
+        graph: nx.Graph,
+        programs: Mapping[int, Program],
+        *,
+        seed: int = 0,
+        header_bytes: int = 0,
+        faults: Iterable[Crash | LinkFault] = (),
+        element_time_s: float = DEFAULT_ELEMENT_TIME_S,
+        record_views: bool = False,
+    ):
+        nodes = sorted(graph.nodes)
+        if nodes != list(range(len(nodes))):
+            raise ValueError(f"topology nodes must be 0..n-1, got {nodes[:10]}")
+        if header_bytes < 0:
+            raise ValueError(f"header_bytes must be >= 0, got {header_bytes}")
+        self.n = len(nodes)
+        for pid in programs:
+            if not 0 <= pid < self.n:
+                raise ValueError(f"program for party {pid}, but the topology has {self.n}")
+        self.env = simpy.Environment()
+        self.header_bytes = header_bytes
+        self.network = Network(graph, np.random.default_rng(np.random.SeedSequence([seed, 2**32])))
+        self.offline_network = self.network.fresh()
+        self.ledger = Ledger(self.n, header_bytes, record_views)
+        self.parties = [SimParty(self, i, seed, element_time_s) for i in range(self.n)]
+        self.programs = dict(programs)
+        self.crashed: dict[int, float] = {}
+        self.offline_time = 0.0
+        self._faults = list(faults)
+
+    # -- messages ------------------------------------------------------------
+
+    def post(self, sender: SimParty, dst: int, payload: Any) -> Message | None:
+        """Put a message on the network (called by `SimParty.send`)."""
+        if not (0 <= dst < self.n) or dst == sender.id:
+            raise ValueError(f"party {sender.id} cannot send to {dst!r}")
+        if sender.crashed:
+            return None
+        offline = sender.offline
+        msg = Message(
+            sender.id,
+            dst,
+            payload,
+            size_of(payload),
+            (sender.offline_depth if offline else sender.depth) + 1,
+            sender.current_phase,
+            offline,
+            self.env.now,
+        )
+        self.ledger.sent(msg)
+        hops = self.network.route(sender.id, dst)
+        if offline:
+            self._preprocess(sender, msg, hops)
+            self.wake_later(None, msg)
+        else:
+            self._forward(msg, hops, 0, self.env.now)
+        return msg
+
+    def _forward(self, msg: Message, hops: tuple[Link, ...], i: int, t: float) -> None:
+        link = hops[i]
+        arrival = link.transmit(t, msg.size + self.header_bytes)
+        if self.network.dropped(link):
+            self.ledger.dropped_messages += 1
+            return
+        ev = Timeout(self.env, arrival - self.env.now)
+        if i + 1 == len(hops):
+            ev.callbacks.append(lambda _ev: self._deliver(msg))
+        else:
+            ev.callbacks.append(lambda _ev: self._forward(msg, hops, i + 1, arrival))
+
+    def _preprocess(self, sender: SimParty, msg: Message, hops: tuple[Link, ...]) -> None:
+        """Time an offline message on the idle preprocessing network."""
+        t = sender.offline_clock
+        for link in hops:
+            t = link_t = self.offline_network.links[(link.src, link.dst)].transmit(
+                t, msg.size + self.header_bytes
+            )
+        self.offline_time = max(self.offline_time, link_t)
+        link_totals = self.network.links
+        for link in hops:  # offline bytes still count on the link
+            link_totals[(link.src, link.dst)].bytes += msg.size + self.header_bytes
+            link_totals[(link.src, link.dst)].messages += 1
+
+    def _deliver(self, msg: Message) -> None:
+        receiver = self.parties[msg.dst]
+        if receiver.crashed:
+            self.ledger.dropped_messages += 1
+            return
+        self.ledger.delivered(msg, self.env.now)
+        receiver._arrive(msg)
+
+    def wake_later(self, party: SimParty | None, msg: Message | None = None) -> None:
+        """At the current time but outside the running coroutine: resume a paced
+        sender, or deliver an offline message."""
+        ev = Timeout(self.env, 0)
+        if msg is not None:
+            ev.callbacks.append(lambda _ev: self._deliver(msg))
+        else:
+            waiting = party._waiting
+            ev.callbacks.append(lambda _ev: party._resume(waiting, None))
+
+    # -- running -------------------------------------------------------------
+
+    def _crash(self, pid: int) -> None:
+        party = self.parties[pid]
+        if party.done or party.crashed:
+            return
+        party.crashed = True
+        party._close_phase()
+        self.crashed[pid] = self.env.now
+        party._waiting = None
+        party._boxes.clear()
+        if party._coro is not None:
+            party._coro.close()
+
+    def run(self) -> RunResult:
+        """Run every program to its end; raise `PartyFailure` or `Deadlock` if they do not."""
+        wall = time.perf_counter()
+        for fault in self._faults:
+            if isinstance(fault, Crash):
+                if not 0 <= fault.party < self.n:
+                    raise ValueError(f"crash fault names party {fault.party}, not in the run")
+                ev = Timeout(self.env, fault.at)
+                ev.callbacks.append(lambda _ev, p=fault.party: self._crash(p))
+            else:
+                for key in ((fault.u, fault.v), (fault.v, fault.u)):
+                    for net in (self.network, self.offline_network):
+                        if key not in net.links:
+                            raise ValueError(f"link fault on ({fault.u}, {fault.v}): no such link")
+                        net.links[key].loss = fault.drop
+                        net.links[key].extra_delay = fault.delay
+        for pid, program in sorted(self.programs.items()):
+            party = self.parties[pid]
+            party._coro = program(party)
+            ev = Timeout(self.env, 0)
+            ev.callbacks.append(lambda _ev, p=party: p._step(None) if not p.crashed else None)
+        self.env.run()
+        stuck = [
+            p for pid, p in enumerate(self.parties)
+            if pid in self.programs and not p.done and not p.crashed
+        ]
+        if stuck:
+            for p in stuck:
+                p._coro.close()
+            lines = [f"party {p.id} (phase {p.current_phase!r}) waits for {p.waits_for()}"
+                     for p in stuck]
+            crashed = f"; crashed: {sorted(self.crashed)}" if self.crashed else ""
+            raise Deadlock(
+                f"deadlock at t={self.env.now:.6g}s: " + "; ".join(lines) + crashed
+            )
+        return RunResult(
+            outputs={pid: self.parties[pid].result for pid in self.programs
+                     if self.parties[pid].done},
+            ledger=self.ledger,
+            network=self.network,
+            end_time=max([p.finished_at for p in self.parties] + list(self.crashed.values()),
+                         default=0.0),
+            offline_time=self.offline_time,
+            crashed=dict(self.crashed),
+            wall_time_s=time.perf_counter() - wall,
+            parties=self.parties,
+        )
+
+
+def simulate(graph: nx.Graph, programs: Mapping[int, Program], **options: Any) -> RunResult:
+    """Run `programs` over `graph`; see `Simulation` for the options."""
+    return Simulation(graph, programs, **options).run()

@@ -1,0 +1,125 @@
+"""The cost ledger: bytes, messages, rounds and time, by phase, party and link.
+
+Rounds are measured, never declared. Every message carries a causal depth: one
+more than the deepest message its sender had received before sending it (a
+Lamport-style counter). The rounds of a phase are the depth it adds: the
+deepest message of the phase minus the deepest message of the phases that
+began before it. Offline phases (a dealer's preprocessing) keep a depth of
+their own, so preprocessing never adds to the online rounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class Message:
+    """One message in flight; `size` is the payload's wire size without header."""
+
+    src: int
+    dst: int
+    payload: Any
+    size: int
+    depth: int
+    phase: str
+    offline: bool
+    sent_at: float
+    waiter: Any = None  # a paced (offline) sender waiting for this to be taken
+
+
+@dataclass(slots=True)
+class ViewEntry:
+    """One payload a party received, kept when views are recorded."""
+
+    time: float
+    src: int
+    phase: str
+    payload: Any
+
+
+@dataclass
+class PhaseStats:
+    name: str
+    offline: bool
+    bytes: int = 0
+    messages: int = 0
+    max_depth: int = 0
+    compute_s: dict[int, float] = field(default_factory=dict)
+    intervals: list[tuple[float, float]] = field(default_factory=list)
+
+
+@dataclass
+class PartyStats:
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    messages_sent: int = 0
+    messages_received: int = 0
+
+
+class Ledger:
+    """Collects what a run cost; `sim.report` turns it into the report."""
+
+    def __init__(self, n_parties: int, header_bytes: int = 0, record_views: bool = False):
+        self.header_bytes = header_bytes
+        self.phases: dict[str, PhaseStats] = {}
+        self.parties = [PartyStats() for _ in range(n_parties)]
+        self.views: dict[int, list[ViewEntry]] | None = (
+            {i: [] for i in range(n_parties)} if record_views else None
+        )
+        self.dropped_messages = 0
+
+    def _phase(self, name: str, offline: bool) -> PhaseStats:
+        stats = self.phases.get(name)
+        if stats is None:
+            stats = self.phases[name] = PhaseStats(name, offline)
+        elif stats.offline != offline:
+            raise ValueError(f"phase {name!r} is used both online and offline")
+        return stats
+
+    def sent(self, msg: Message) -> None:
+        wire = msg.size + self.header_bytes
+        stats = self._phase(msg.phase, msg.offline)
+        stats.bytes += wire
+        stats.messages += 1
+        if msg.depth > stats.max_depth:
+            stats.max_depth = msg.depth
+        party = self.parties[msg.src]
+        party.bytes_sent += wire
+        party.messages_sent += 1
+
+    def delivered(self, msg: Message, time: float) -> None:
+        party = self.parties[msg.dst]
+        party.bytes_received += msg.size + self.header_bytes
+        party.messages_received += 1
+        if self.views is not None:
+            self.views[msg.dst].append(ViewEntry(time, msg.src, msg.phase, msg.payload))
+
+    def phase_span(self, name: str, offline: bool, start: float, end: float) -> None:
+        self._phase(name, offline).intervals.append((start, end))
+
+    def computed(self, name: str, offline: bool, party: int, seconds: float) -> None:
+        spent = self._phase(name, offline).compute_s
+        spent[party] = spent.get(party, 0.0) + seconds
+
+    def phase_rounds(self) -> dict[str, int]:
+        """Rounds each phase adds, per depth track (online and offline apart)."""
+        deepest = {False: 0, True: 0}
+        rounds = {}
+        for stats in self.phases.values():
+            base = deepest[stats.offline]
+            rounds[stats.name] = max(0, stats.max_depth - base)
+            deepest[stats.offline] = max(base, stats.max_depth)
+        return rounds
+
+
+def union_length(intervals: list[tuple[float, float]]) -> float:
+    """Total length covered by a set of closed intervals."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(intervals):
+        if end <= reach:
+            continue
+        total += end - max(start, reach)
+        reach = end
+    return total

@@ -1,0 +1,117 @@
+"""The `Party`: everything a protocol may await.
+
+Protocols are ``async def`` coroutines that take a `Party` and await only its
+methods. Two runtimes implement it: the simulator (`sim.engine`, virtual time on
+simpy) and, later, the real-network runtime (trio over TCP). Protocol code must
+never import simpy or trio; it asks the party for concurrency instead
+(`recv_many` with a timeout rather than spawning tasks).
+
+All methods that touch the network are awaitable, even `send`, so that a
+runtime may apply backpressure (the simulator paces the offline dealer this way;
+the TCP runtime waits for the socket).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+
+class Party(ABC):
+    """One participant of a protocol run.
+
+    Attributes:
+        id: this party's id, an integer in ``range(n)``.
+        n: the number of parties in the run (nodes of the topology).
+        rng: a generator seeded from the run's seed and this party's id, so a
+            protocol's local randomness is reproducible.
+        element_time_s: the cost model's time for one element of local work;
+            `work` charges it.
+    """
+
+    id: int
+    n: int
+    rng: np.random.Generator
+    element_time_s: float
+
+    def __init__(self) -> None:
+        self._phase = "main"
+        self._offline = False
+
+    @property
+    def others(self) -> tuple[int, ...]:
+        """The ids of every other party, in increasing order."""
+        return tuple(i for i in range(self.n) if i != self.id)
+
+    # -- communication -------------------------------------------------------
+
+    @abstractmethod
+    def send(self, dst: int, payload: Any) -> Awaitable[None]:
+        """Send `payload` to party `dst` (await it; it may wait for backpressure)."""
+
+    @abstractmethod
+    def recv(self, src: int) -> Awaitable[Any]:
+        """Receive the next message from `src`, waiting as long as it takes."""
+
+    @abstractmethod
+    def recv_many(
+        self, srcs: Iterable[int], timeout: float | None = None
+    ) -> Awaitable[dict[int, Any]]:
+        """Receive one message from each of `srcs`.
+
+        Without a timeout, waits for all of them. With one, returns after at most
+        `timeout` seconds with whatever arrived (so protocols can handle parties
+        that dropped out); the dict is keyed by sender, in increasing order.
+        """
+
+    async def broadcast(self, payload: Any, dsts: Iterable[int] | None = None) -> None:
+        """Send the same payload to every party in `dsts` (default: all others)."""
+        for dst in self.others if dsts is None else dsts:
+            await self.send(dst, payload)
+
+    # -- local work and time -------------------------------------------------
+
+    @abstractmethod
+    def compute(self, seconds: float) -> Awaitable[None]:
+        """Charge `seconds` of local computation to this party's clock."""
+
+    def work(self, elements: float) -> Awaitable[None]:
+        """Charge local work on `elements` array elements, by the cost model."""
+        return self.compute(elements * self.element_time_s)
+
+    @abstractmethod
+    def now(self) -> float:
+        """This party's current time in seconds (virtual in the simulator)."""
+
+    # -- phases --------------------------------------------------------------
+
+    @property
+    def current_phase(self) -> str:
+        return self._phase
+
+    @property
+    def offline(self) -> bool:
+        """Whether the current phase is offline (preprocessing, counted apart)."""
+        return self._offline
+
+    @contextmanager
+    def phase(self, name: str, offline: bool = False) -> Iterator[None]:
+        """Label the work inside the block; the ledger breaks costs down by it.
+
+        An offline phase (a dealer's correlated randomness) is counted apart from
+        the online run: its messages do not add to the online rounds, and its
+        time is that of a separate preprocessing run on the same network.
+        """
+        before = (self._phase, self._offline)
+        self._enter_phase(name, offline)
+        try:
+            yield
+        finally:
+            self._enter_phase(*before)
+
+    def _enter_phase(self, name: str, offline: bool) -> None:
+        self._phase, self._offline = name, offline
