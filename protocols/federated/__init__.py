@@ -1,0 +1,27 @@
+"""Federated learning with secure aggregation: SecAgg/SecAgg+, FedAvg, federated and vertical
+XGBoost. Party 0 is the server (or the label holder), the others the clients."""
+
+from protocols.federated import fedavg, fedxgb, secure_sum
+from protocols.registry import ProtocolSpec, register
+
+SECAGG = register(ProtocolSpec(
+    name="secagg",
+    summary="secure aggregation of client vectors (Bonawitz et al. 2017; SecAgg+ of Bell et "
+            "al. 2020) with dropouts",
+    params=secure_sum.SecAggParams,
+    plan=secure_sum.plan,
+))
+
+FEDAVG = register(ProtocolSpec(
+    name="fedavg",
+    summary="FedAvg of logistic regression or an MLP over securely aggregated client updates",
+    params=fedavg.FedAvgParams,
+    plan=fedavg.plan,
+))
+
+FED_XGBOOST = register(ProtocolSpec(
+    name="fed_xgboost",
+    summary="federated histogram XGBoost: per-node gradient histograms securely aggregated",
+    params=fedxgb.FedXgbParams,
+    plan=fedxgb.plan,
+))

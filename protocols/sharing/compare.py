@@ -1,0 +1,177 @@
+"""Comparison, equality, oblivious selection and argmax on additive shares.
+
+Less-than reduces to the sign bit: [x < y] = msb(x - y) when |x - y| < 2^63.
+The sign of a shared a is found by masking (as in the dealer-aided protocols
+of CrypTen and ABY3-style bit decomposition):
+
+1. the dealer deals r uniform in Z_2^64 with XOR shares of its 64 bits;
+2. players open c = a + r (1 round; c is uniform, so it reveals nothing);
+3. msb(a) = msb(c) XOR msb(r) XOR carry, where carry = [c_low < r_low] compares
+   the public low 63 bits of c with the bit-shared low bits of r;
+4. the carry is a prefix combination over bit positions, most significant
+   first: combine(hi, lo) = (lt_hi XOR (eq_hi AND lt_lo), eq_hi AND eq_lo), with
+   leaves lt_j = r_j AND NOT c_j and eq_j = NOT(c_j XOR r_j), both local since c
+   is public. A balanced tree does one vectorized AND round per level:
+   ceil(log2 63) = 6 rounds;
+5. the XOR-shared result becomes an additive 0/1 (`b2a`, 1 round).
+
+Rounds: 2 + ceil(log2(ell - 1)) = 8 for the 64-bit ring. Equality opens
+c = (x - y) + r the same way and ANDs the 64 bitwise equalities: also
+2 + ceil(log2 64) = 8 rounds. Everything works on ``(..., 63)`` bool arrays,
+never element by element.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from protocols.sharing.core import MpcCore
+from protocols.sharing.ring import BITS, RING, bits_msb_first
+
+
+def tree_and_counts(width: int, with_lt: bool) -> list[int]:
+    """ANDs per element in each level of the combining tree over `width` bits.
+
+    For less-than (`with_lt`), a pair of nodes needs two ANDs (eq_hi AND lt_lo,
+    eq_hi AND eq_lo) except at the last level, where only lt is needed; for
+    equality, one AND per pair. An odd node passes through to the next level.
+    """
+    counts = []
+    while width > 1:
+        pairs, width = width // 2, width // 2 + width % 2
+        counts.append(pairs * (2 if with_lt and width > 1 else 1))
+    return counts
+
+
+class Comparisons(MpcCore):
+    """`msb`, `lt`, `eq`, `select`, `argmax` (mixed into `protocols.sharing.Mpc`)."""
+
+    async def _masked_bits(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Open c = a + r; return (public bits of c, XOR shares of the bits of r),
+        both ``a.shape + (64,)`` most significant first."""
+        r, r_bits = await self.corr.draw([("ring", a.shape)], [("bits", a.shape + (BITS,))],
+                                         lambda v: [bits_msb_first(v[0])])
+        c = await self._open(a + r)
+        await self._work(a.size * (BITS + 2))
+        return bits_msb_first(c), r_bits
+
+    async def _prefix_lt(self, lt: np.ndarray, eq: np.ndarray) -> np.ndarray:
+        """XOR shares of [c < r] from per-bit (lt, eq) shares over the last axis
+        (most significant first): one AND round per tree level."""
+        while lt.shape[-1] > 1:
+            width = lt.shape[-1]
+            pairs = width // 2
+            last = pairs + width % 2 == 1
+            lt_hi, lt_lo = lt[..., 0:2 * pairs:2], lt[..., 1:2 * pairs:2]
+            eq_hi, eq_lo = eq[..., 0:2 * pairs:2], eq[..., 1:2 * pairs:2]
+            if last:
+                anded = await self.and_(eq_hi, lt_lo)
+                return (lt_hi ^ anded)[..., 0]
+            anded = await self.and_(np.concatenate([eq_hi, eq_hi], axis=-1),
+                                    np.concatenate([lt_lo, eq_lo], axis=-1))
+            new_lt, new_eq = lt_hi ^ anded[..., :pairs], anded[..., pairs:]
+            if width % 2:
+                new_lt = np.concatenate([new_lt, lt[..., -1:]], axis=-1)
+                new_eq = np.concatenate([new_eq, eq[..., -1:]], axis=-1)
+            lt, eq = new_lt, new_eq
+        return lt[..., 0]
+
+    async def _all(self, bits: np.ndarray) -> np.ndarray:
+        """XOR shares of the AND over the last axis: one AND round per tree level."""
+        while bits.shape[-1] > 1:
+            width = bits.shape[-1]
+            pairs = width // 2
+            anded = await self.and_(bits[..., 0:2 * pairs:2], bits[..., 1:2 * pairs:2])
+            bits = np.concatenate([anded, bits[..., -1:]], axis=-1) if width % 2 else anded
+        return bits[..., 0]
+
+    async def msb_bits(self, a: np.ndarray) -> np.ndarray:
+        """XOR shares of the sign bit of `a`: 7 rounds (see the module docstring)."""
+        c_bits, r_bits = await self._masked_bits(a)
+        c_low, r_low = c_bits[..., 1:], r_bits[..., 1:]
+        lt = r_low & ~c_low
+        eq = r_low ^ ~c_low if self.is_first else r_low.copy()
+        carry = await self._prefix_lt(lt, eq)
+        out = carry ^ r_bits[..., 0]
+        if self.is_first:
+            out ^= c_bits[..., 0]
+        return out
+
+    async def msb(self, a: np.ndarray) -> np.ndarray:
+        """Additive shares of [a < 0] as a ring 0/1 (a signed, |a| < 2^63): 8 rounds."""
+        return await self.b2a(await self.msb_bits(a))
+
+    async def lt(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Additive shares of [x < y] (0/1) for |x - y| < 2^62: 8 rounds.
+
+        Online bytes for p players, L elements, header excluded:
+        p(p-1) [8L + sum_levels ceil(2 A_l L / 8) + ceil(L / 8)], with A_l the
+        ANDs per element of each level, `tree_and_counts(63, True)`
+        = [62, 32, 16, 8, 4, 1] (123 in all). Offline (to the first player only):
+        8L (bits of r) + sum_levels ceil(A_l L / 8) + 8L (b2a), in 8 messages.
+        """
+        return await self.msb(self.sub(x, y))
+
+    async def lt_public(self, x: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """[x < c] for a public ring constant/array `c` (broadcast)."""
+        return await self.msb(self.add_public(x, -np.asarray(c, RING)))
+
+    async def eq(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Additive shares of [x == y] (0/1): 8 rounds.
+
+        Opens c = (x - y) + r; x == y iff every bit of c equals that of r, an AND
+        of 64 local equalities: tree_and_counts(64, False) = [32, 16, 8, 4, 2, 1].
+        """
+        c_bits, r_bits = await self._masked_bits(self.sub(x, y))
+        same = r_bits ^ ~c_bits if self.is_first else r_bits
+        return await self.b2a(await self._all(same))
+
+    async def select(self, b: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Oblivious if-then-else: x where b = 1 else y, for b an additive 0/1.
+
+        y + b(x - y): one Beaver product, 1 round; no truncation since b is an
+        integer bit. `b` broadcasts against x and y.
+        """
+        return self.add(y, await self.mul(b, self.sub(x, y)))
+
+    async def argmax(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One-hot shares of the argmax over the last axis, and shares of the max.
+
+        A tournament over contiguous ranges: at each level, neighbours (2j, 2j+1)
+        meet; the right one wins only if strictly greater, so ties go to the
+        LOWEST index. Each level is one batched `lt` of all pairs (8 rounds) and
+        one batched Beaver product (1 round) that selects the winners' values and
+        multiplies each index's running indicator by its side's win bit:
+        9 ceil(log2 k) rounds for k candidates.
+        """
+        k = x.shape[-1]
+        node = np.arange(k)
+        one = self.add_public(self.zeros(x.shape[:-1] + (1,)), 1)
+        vals, onehot = x, None
+        while vals.shape[-1] > 1:
+            width = vals.shape[-1]
+            pairs = width // 2
+            left, right = vals[..., 0:2 * pairs:2], vals[..., 1:2 * pairs:2]
+            right_wins = await self.lt(left, right)
+            paired = node < 2 * pairs
+            parent = np.minimum(node // 2, pairs - 1)
+            win = right_wins[..., parent]
+            lose = self.sub(one, win)
+            factor = np.where(node % 2 == 1, win, lose)
+            factor = np.where(paired, factor, one)
+            diff = self.sub(right, left)
+            if onehot is None:
+                picked = await self.mul(right_wins, diff)
+                onehot = factor
+            else:
+                both = await self.mul(np.concatenate([right_wins, onehot], axis=-1),
+                                      np.concatenate([diff, factor], axis=-1))
+                picked, onehot = both[..., :pairs], both[..., pairs:]
+            new_vals = self.add(left, picked)
+            if width % 2:
+                new_vals = np.concatenate([new_vals, vals[..., -1:]], axis=-1)
+            vals = new_vals
+            node = np.where(paired, node // 2, pairs)
+        if onehot is None:  # a single candidate
+            onehot = np.broadcast_to(one, x.shape).copy()
+        return onehot, vals[..., 0]

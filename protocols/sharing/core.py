@@ -1,0 +1,396 @@
+"""Additive and XOR secret sharing among players, with a dealer's help.
+
+Every party (players, the dealer, input owners) runs the SAME program over an
+`Mpc` context; control flow is public, and each operation behaves by role:
+
+* players hold shares: uint64 arrays (additive over Z_2^64) or bool arrays (XOR);
+* the dealer holds placeholder zeros of the right shapes and, whenever an
+  operation needs correlated randomness, produces it (see `dealer`);
+* any other party (an input owner that does not compute) also holds
+  placeholders; it only acts when it shares an input or receives a reveal.
+
+Each round is one message per pair of parties carrying a whole array, so the
+number of messages never grows with the vector length. Local operations are
+synchronous; their work is charged to the party's clock at its next awaited
+operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from protocols.sharing.dealer import Correlations
+from protocols.sharing.ring import (
+    DEFAULT_FRAC_BITS,
+    RING,
+    additive_split,
+    const,
+    decode,
+    encode,
+    xor_split,
+)
+from sim.party import Party
+
+_TWO_62 = const(2**62)
+_ONE = const(1)
+
+
+def _combine_into(total: np.ndarray, part: np.ndarray) -> None:
+    if total.dtype == np.bool_:
+        np.bitwise_xor(total, part, out=total)
+    else:
+        np.add(total, part, out=total)
+
+
+def matmul_shape(xs: tuple[int, ...], ys: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of ``np.matmul`` of arrays of shapes `xs` and `ys`, without computing it."""
+    x2 = xs if len(xs) >= 2 else (1,) + xs
+    y2 = ys if len(ys) >= 2 else ys + (1,)
+    if x2[-1] != y2[-2]:
+        raise ValueError(f"matmul: shapes {xs} and {ys} do not align")
+    out = np.broadcast_shapes(x2[:-2], y2[:-2]) + (x2[-2], y2[-1])
+    if len(xs) < 2:
+        out = out[:-2] + out[-1:]
+    if len(ys) < 2:
+        out = out[:-1]
+    return out
+
+
+class MpcCore:
+    """Sharing, revealing, linear operations, Beaver products and truncation.
+
+    Args:
+        party: this party.
+        players: ids of the computing parties (at least one; the first adds
+            public constants and receives the dealer's corrections).
+        dealer: id of the trusted dealer, or None (then only sharing, reveal and
+            local operations work; the others raise `NoDealerError`).
+        frac_bits: fractional bits f of the fixed-point encoding.
+    """
+
+    def __init__(self, party: Party, players: Sequence[int], dealer: int | None = None,
+                 frac_bits: int = DEFAULT_FRAC_BITS):
+        players = [int(p) for p in players]
+        if not players or len(set(players)) != len(players):
+            raise ValueError(f"players must be distinct party ids, got {players}")
+        if dealer is not None and dealer in players:
+            raise ValueError(f"the dealer ({dealer}) cannot also be a player")
+        if not 0 < frac_bits < 40:
+            raise ValueError(f"frac_bits must be in 1..39, got {frac_bits}")
+        self.party, self.players, self.dealer, self.frac_bits = party, players, dealer, frac_bits
+        self.is_player = party.id in players
+        self.is_first = party.id == players[0]
+        self.peers = [p for p in players if p != party.id]
+        self.corr = Correlations(party, players, dealer)
+        self._pending_work = 0
+
+    # -- bookkeeping ---------------------------------------------------------
+
+    def _local(self, elements: int) -> None:
+        """Record local work of a synchronous op; charged at the next awaited op."""
+        if self.is_player:
+            self._pending_work += elements
+
+    async def _work(self, elements: int) -> None:
+        total = self._pending_work + (elements if self.is_player else 0)
+        self._pending_work = 0
+        if total:
+            await self.party.work(total)
+
+    @staticmethod
+    def zeros(shape: tuple[int, ...], bits: bool = False) -> np.ndarray:
+        """A placeholder share (what the dealer and non-players hold)."""
+        return np.zeros(shape, np.bool_ if bits else RING)
+
+    async def setup(self) -> None:
+        """Offline setup: the dealer's PRG seeds (done on first need otherwise)."""
+        await self.corr.setup()
+
+    async def _open(self, mine: np.ndarray) -> np.ndarray:
+        """All-to-all opening among players: one message per ordered pair, 1 round.
+
+        Returns the sum (ring) or XOR (bits) of every player's array; placeholders
+        for other parties.
+        """
+        if not self.is_player:
+            return np.zeros_like(mine)
+        party = self.party
+        for pid in self.peers:
+            await party.send(pid, mine)
+        got = await party.recv_many(self.peers)
+        total = mine.copy()
+        for part in got.values():
+            _combine_into(total, part)
+        return total
+
+    # -- input and output ----------------------------------------------------
+
+    async def share(self, owner: int, value: ArrayLike | None = None,
+                    shape: tuple[int, ...] | None = None, bits: bool = False) -> np.ndarray:
+        """Additive (or, with ``bits=True``, XOR) shares of the owner's `value`.
+
+        The owner (a player or not) splits with its own rng and sends one share to
+        each other player: 1 round, p or p-1 messages of 8L bytes (L/8 for bits).
+        Parties other than the owner must give `shape`.
+        """
+        party = self.party
+        if party.id == owner:
+            value = np.asarray(value, dtype=np.bool_ if bits else RING)
+            if shape is not None and tuple(shape) != value.shape:
+                raise ValueError(f"share: value has shape {value.shape}, not {tuple(shape)}")
+            split = xor_split if bits else additive_split
+            shares = split(value, len(self.players), party.rng)
+            mine = self.zeros(value.shape, bits)
+            for k, pid in enumerate(self.players):
+                if pid == owner:
+                    mine = shares[k]
+                else:
+                    await party.send(pid, shares[k])
+            await party.work(shares.size)
+            return mine
+        if shape is None:
+            raise ValueError("share: parties other than the owner must give the shape")
+        if self.is_player:
+            return await party.recv(owner)
+        return self.zeros(tuple(shape), bits)
+
+    async def share_fx(self, owner: int, value: ArrayLike | None = None,
+                       shape: tuple[int, ...] | None = None) -> np.ndarray:
+        """Shares of a real-valued input, fixed-point encoded with `frac_bits`."""
+        encoded = encode(value, self.frac_bits) if self.party.id == owner else None
+        return await self.share(owner, encoded, shape)
+
+    async def reveal(self, x: np.ndarray, to: int | Iterable[int] | None = None
+                     ) -> np.ndarray | None:
+        """Open `x` to the players (``to=None``) or only to the given party/parties.
+
+        Every player sends its share to each receiver other than itself (1 round);
+        a receiver gets the ring elements (uint64) or bits, everyone else None.
+        Revealing to the dealer would let it unmask nothing by itself, but it
+        knows every mask: do not reveal masked values to it.
+        """
+        receivers = self.players if to is None else ([to] if isinstance(to, int) else list(to))
+        party = self.party
+        if self.is_player:
+            for pid in receivers:
+                if pid != party.id:
+                    await party.send(pid, x)
+        if party.id not in receivers:
+            await self._work(0)
+            return None
+        senders = [p for p in self.players if p != party.id]
+        got = await party.recv_many(senders)
+        total = x.copy() if self.is_player else np.zeros_like(next(iter(got.values())))
+        for part in got.values():
+            _combine_into(total, part)
+        await self._work(total.size * len(self.players))
+        return total
+
+    async def reveal_fx(self, x: np.ndarray, to: int | Iterable[int] | None = None
+                        ) -> np.ndarray | None:
+        """`reveal`, decoded from fixed point to float64."""
+        opened = await self.reveal(x, to)
+        return None if opened is None else decode(opened, self.frac_bits)
+
+    # -- local linear operations (no communication) --------------------------
+
+    def add(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        self._local(x.size)
+        return x + y
+
+    def sub(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        self._local(x.size)
+        return x - y
+
+    def neg(self, x: np.ndarray) -> np.ndarray:
+        self._local(x.size)
+        return -x
+
+    def mul_public(self, x: np.ndarray, k: ArrayLike) -> np.ndarray:
+        """Times a public integer (scalar or array; any sign): no truncation."""
+        k = np.asarray(k)
+        k = const(int(k)) if k.ndim == 0 else np.asarray(k, np.int64).astype(RING)
+        self._local(x.size)
+        return x * k
+
+    def add_public(self, x: np.ndarray, c: ArrayLike) -> np.ndarray:
+        """Plus a public ring constant (scalar or array, broadcast); only the first
+        player adds it."""
+        c = np.asarray(c)
+        c = const(int(c)) if c.ndim == 0 and c.dtype != RING else c.astype(RING, copy=False)
+        shape = np.broadcast_shapes(x.shape, c.shape)
+        out = np.broadcast_to(x, shape).copy()
+        if self.is_first:
+            out += c
+        self._local(out.size)
+        return out
+
+    def add_public_fx(self, x: np.ndarray, value: ArrayLike) -> np.ndarray:
+        """Plus a public real value, fixed-point encoded."""
+        return self.add_public(x, encode(value, self.frac_bits))
+
+    def sum(self, x: np.ndarray, axis: int | None = None) -> np.ndarray:
+        self._local(x.size)
+        return np.asarray(x.sum(axis=axis, dtype=RING))
+
+    # -- Beaver products -----------------------------------------------------
+
+    async def mul(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Elementwise product (broadcasting) with a Beaver triple: 1 round.
+
+        Players open d = x - a and e = y - b all-to-all in one message each:
+        p(p-1) messages of 8(|x| + |y|) bytes. Offline: one correction of
+        8|z| bytes to the first player. No truncation (see `mul_fx`).
+        """
+        zshape = np.broadcast_shapes(x.shape, y.shape)
+        a, b, c = await self.corr.draw([("ring", x.shape), ("ring", y.shape)],
+                                       [("ring", zshape)], lambda v: [v[0] * v[1]])
+        return await self._beaver(x, y, a, b, c, np.multiply, zshape)
+
+    async def matmul(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Matrix product (np.matmul shapes) with a matrix Beaver triple: 1 round.
+
+        Opening D (m x k) and E (k x n): p(p-1) messages of 8(mk + kn) bytes.
+        """
+        zshape = matmul_shape(x.shape, y.shape)
+        a, b, c = await self.corr.draw([("ring", x.shape), ("ring", y.shape)],
+                                       [("ring", zshape)], lambda v: [np.matmul(v[0], v[1])])
+        return await self._beaver(x, y, a, b, c, np.matmul, zshape)
+
+    async def _beaver(self, x, y, a, b, c, op, zshape) -> np.ndarray:
+        if not self.is_player:
+            await self._work(0)
+            return self.zeros(zshape)
+        mine = np.empty(x.size + y.size, RING)
+        np.subtract(x.ravel(), a.ravel(), out=mine[:x.size])
+        np.subtract(y.ravel(), b.ravel(), out=mine[x.size:])
+        opened = await self._open(mine)
+        d, e = opened[:x.size].reshape(x.shape), opened[x.size:].reshape(y.shape)
+        z = np.asarray(op(d, b))  # an array even for 0-d shares: no scalar overflow warnings
+        z += c
+        z += op(a, e)
+        if self.is_first:
+            z += op(d, e)
+        await self._work(2 * opened.size * len(self.players) + 4 * z.size)
+        return z
+
+    async def dot(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Inner product along the last axis: one Beaver product, then a local sum."""
+        return self.sum(await self.mul(x, y), axis=-1)
+
+    async def trunc(self, x: np.ndarray, f: int | None = None) -> np.ndarray:
+        """Divide by 2^f (probabilistic, exact-wrap): 1 round, no comparison.
+
+        Requires |x| < 2^62 (as signed). The dealer deals r uniform, r >> f and
+        msb(r) (a ring 0/1). Players open c = (x + 2^62) + r, which is uniform.
+        With y = x + 2^62 in [0, 2^63), y + r wraps iff msb(r) = 1 and msb(c) = 0,
+        so w = msb(r)(1 - msb(c)) is linear in the shared msb(r) and
+        y >> f = (c >> f) - (r >> f) + w 2^(64-f) - carry, carry in {0, 1} the
+        carry out of the low f bits. Dropping the carry, the result is
+        floor(x / 2^f) + carry: within one unit (2^-f after a fixed-point
+        product) of x / 2^f, and unbiased (carry = 1 with probability
+        (y mod 2^f) / 2^f). Online: p(p-1) messages of 8L bytes; offline: one
+        correction of 16L bytes.
+        """
+        f = self.frac_bits if f is None else f
+        if not 0 < f < 62:
+            raise ValueError(f"trunc: f must be in 1..61, got {f}")
+        shift, top = const(f), const(63)
+        r, r_shift, r_msb = await self.corr.draw(
+            [("ring", x.shape)], [("ring", x.shape), ("ring", x.shape)],
+            lambda v: [v[0] >> shift, v[0] >> top])
+        if not self.is_player:
+            await self._work(0)
+            return self.zeros(x.shape)
+        mine = np.asarray(x + r)
+        if self.is_first:
+            mine += _TWO_62
+        c = await self._open(mine)
+        out = np.asarray((c >> top) ^ _ONE)  # 1 - msb(c), public
+        out *= r_msb
+        out <<= const(64 - f)
+        out -= r_shift
+        if self.is_first:
+            out += (c >> shift) - const(2 ** (62 - f))
+        await self._work(x.size * (len(self.players) + 6))
+        return out
+
+    async def mul_fx(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Fixed-point product: `mul` then `trunc` by frac_bits (2 rounds)."""
+        return await self.trunc(await self.mul(x, y))
+
+    async def matmul_fx(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Fixed-point matrix product: `matmul` then `trunc` (2 rounds)."""
+        return await self.trunc(await self.matmul(x, y))
+
+    async def dot_fx(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Fixed-point inner product along the last axis (truncates once, after the sum)."""
+        return await self.trunc(await self.dot(x, y))
+
+    # -- XOR (boolean) shares ------------------------------------------------
+
+    def xor(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        self._local(x.size)
+        return x ^ y
+
+    def xor_public(self, x: np.ndarray, c: ArrayLike) -> np.ndarray:
+        """XOR with public bits (broadcast); only the first player applies them."""
+        shape = np.broadcast_shapes(x.shape, np.shape(c))
+        out = np.broadcast_to(x, shape).copy()
+        if self.is_first:
+            out ^= np.asarray(c, np.bool_)
+        self._local(out.size)
+        return out
+
+    def not_(self, x: np.ndarray) -> np.ndarray:
+        return self.xor_public(x, True)
+
+    def and_public(self, x: np.ndarray, c: ArrayLike) -> np.ndarray:
+        """AND with public bits: every player masks its own share."""
+        self._local(x.size)
+        return x & np.asarray(c, np.bool_)
+
+    async def and_(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """AND of XOR-shared bits (broadcasting) with a Beaver bit triple: 1 round.
+
+        Opening d = x ^ a and e = y ^ b as one bit-packed array:
+        p(p-1) messages of ceil((|x| + |y|) / 8) bytes; offline ceil(|z| / 8).
+        """
+        zshape = np.broadcast_shapes(x.shape, y.shape)
+        a, b, c = await self.corr.draw([("bits", x.shape), ("bits", y.shape)],
+                                       [("bits", zshape)], lambda v: [v[0] & v[1]])
+        if not self.is_player:
+            await self._work(0)
+            return self.zeros(zshape, bits=True)
+        mine = np.concatenate([(x ^ a).ravel(), (y ^ b).ravel()])
+        opened = await self._open(mine)
+        d, e = opened[:x.size].reshape(x.shape), opened[x.size:].reshape(y.shape)
+        z = d & b
+        z ^= c
+        z ^= a & e
+        if self.is_first:
+            z ^= d & e
+        await self._work(2 * opened.size * len(self.players) + 4 * z.size)
+        return z
+
+    async def b2a(self, x: np.ndarray) -> np.ndarray:
+        """XOR-shared bits to additive shares of 0/1 ring elements: 1 round.
+
+        The dealer deals a random bit s in both forms; players open m = x ^ s
+        (p(p-1) messages of ceil(L/8) bytes) and x = m + s - 2ms is linear in s.
+        Offline: one correction of 8L bytes.
+        """
+        s_bits, s_ring = await self.corr.draw([("bits", x.shape)], [("ring", x.shape)],
+                                              lambda v: [v[0].astype(RING)])
+        if not self.is_player:
+            await self._work(0)
+            return self.zeros(x.shape)
+        m = await self._open(x ^ s_bits)
+        out = np.where(m, -s_ring, s_ring)
+        if self.is_first:
+            out += m
+        await self._work(x.size * (len(self.players) + 3))
+        return out

@@ -1,0 +1,186 @@
+"""The revealed model: complete level-wise trees, prediction, and XGBoost JSON export.
+
+A tree of depth D has 2^D - 1 internal nodes in heap order (level l, node k at
+index 2^l - 1 + k; children 2k and 2k+1 on the next level) and 2^D leaves.
+Each internal node splits on (feature, bucket) with a threshold, or does not
+split (feature -1): then every sample goes left, and the right subtree is
+empty. Numerical split: x < threshold goes left, NaN goes right. Categorical
+split (one category against the rest, as XGBoost's one-hot splits): x ==
+category goes right, others and NaN go left. Comparisons use float32, as
+XGBoost does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Tree:
+    feature: np.ndarray  # (2^D - 1,) int, -1: no split
+    bucket: np.ndarray  # (2^D - 1,) int
+    threshold: np.ndarray  # (2^D - 1,) float
+    leaves: np.ndarray  # (2^D,) float
+
+    @property
+    def depth(self) -> int:
+        return int(round(math.log2(len(self.leaves))))
+
+
+@dataclass(frozen=True)
+class Model:
+    trees: list[Tree]
+    objective: str
+    base_score: float
+    categorical: tuple[bool, ...]
+
+    @classmethod
+    def from_revealed(cls, selections: list[np.ndarray], thresholds: list[np.ndarray],
+                      leaves: list[np.ndarray], max_bin: int, objective: str,
+                      base_score: float, categorical: tuple[bool, ...]) -> Model:
+        """Decode opened selections (one-hot per node, per level), thresholds and leaves."""
+        depth = len(selections) // len(leaves)
+        trees = []
+        for t, w in enumerate(leaves):
+            sel = np.concatenate(selections[t * depth:(t + 1) * depth], axis=0)
+            idx = np.argmax(sel, axis=1)
+            nosplit = idx == sel.shape[1] - 1
+            feature = np.where(nosplit, -1, idx // max_bin)
+            bucket = np.where(nosplit, 0, idx % max_bin)
+            thr = np.concatenate(thresholds[t * depth:(t + 1) * depth])
+            trees.append(Tree(feature, bucket, thr, np.asarray(w, np.float64)))
+        return cls(trees, objective, base_score, categorical)
+
+    @property
+    def base_margin(self) -> float:
+        if self.objective == "binary:logistic":
+            return math.log(self.base_score / (1 - self.base_score))
+        return self.base_score
+
+    def predict_margin(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, np.float32)
+        n = x.shape[0]
+        cat = np.asarray(self.categorical)
+        margin = np.full(n, np.float32(self.base_margin), np.float32)
+        rows = np.arange(n)
+        for tree in self.trees:
+            k = np.zeros(n, np.int64)
+            for level in range(tree.depth):
+                node = (1 << level) - 1 + k
+                f = tree.feature[node]
+                value = x[rows, np.maximum(f, 0)]
+                thr = tree.threshold[node].astype(np.float32)
+                is_cat = cat[np.maximum(f, 0)]
+                right = np.where(is_cat, value == thr, ~(value < thr))  # NaN: cat left, num right
+                right &= f >= 0
+                k = 2 * k + right
+            margin += tree.leaves[k].astype(np.float32)
+        return margin
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities (logistic) or values (squared error)."""
+        m = self.predict_margin(x).astype(np.float64)
+        return 1 / (1 + np.exp(-m)) if self.objective == "binary:logistic" else m
+
+    # -- export --------------------------------------------------------------
+
+    def to_xgboost_json(self) -> bytes:
+        """The model in XGBoost's JSON format (load with ``xgboost.Booster``).
+
+        Pass-through ("no split") nodes are collapsed into their left child, so
+        the exported trees are XGBoost's usual pruned trees with the same
+        predictions.
+        """
+        d = len(self.categorical)
+        trees = [_export_tree(t, i, self.categorical) for i, t in enumerate(self.trees)]
+        model = {
+            "learner": {
+                "attributes": {},
+                "feature_names": [],
+                "feature_types": ["c" if c else "q" for c in self.categorical],
+                "gradient_booster": {
+                    "model": {
+                        "cats": {"enc": [], "feature_segments": [], "sorted_idx": []},
+                        "gbtree_model_param": {"num_parallel_tree": "1",
+                                               "num_trees": str(len(trees))},
+                        "iteration_indptr": list(range(len(trees) + 1)),
+                        "tree_info": [0] * len(trees),
+                        "trees": trees,
+                    },
+                    "name": "gbtree",
+                },
+                "learner_model_param": {
+                    "base_score": f"[{self.base_score!r}]", "boost_from_average": "0",
+                    "num_class": "0", "num_feature": str(d), "num_target": "1",
+                },
+                "objective": {"name": self.objective,
+                              "reg_loss_param": {"scale_pos_weight": "1"}},
+            },
+            "version": [3, 0, 0],
+        }
+        return json.dumps(model).encode()
+
+
+def _export_tree(tree: Tree, tree_id: int, categorical: tuple[bool, ...]) -> dict:
+    depth = tree.depth
+    nodes: list[dict] = []
+
+    def visit(level: int, k: int, parent: int) -> int:
+        while level < depth and tree.feature[(1 << level) - 1 + k] < 0:
+            level, k = level + 1, 2 * k  # pass-through: everyone goes left
+        nid = len(nodes)
+        entry: dict = {"parent": parent}
+        nodes.append(entry)
+        if level == depth:
+            entry.update(leaf=float(tree.leaves[k]))
+            return nid
+        node = (1 << level) - 1 + k
+        entry.update(feature=int(tree.feature[node]), threshold=float(tree.threshold[node]))
+        entry["left"] = visit(level + 1, 2 * k, nid)
+        entry["right"] = visit(level + 1, 2 * k + 1, nid)
+        return nid
+
+    visit(0, 0, 2147483647)
+    n = len(nodes)
+    out: dict = {
+        "base_weights": [], "categories": [], "categories_nodes": [],
+        "categories_segments": [], "categories_sizes": [], "default_left": [], "id": tree_id,
+        "left_children": [], "loss_changes": [0.0] * n, "parents": [], "right_children": [],
+        "split_conditions": [], "split_indices": [], "split_type": [],
+        "sum_hessian": [0.0] * n,
+        "tree_param": {"num_deleted": "0", "num_feature": str(len(categorical)),
+                       "num_nodes": str(n), "size_leaf_vector": "1"},
+    }
+    for nid, e in enumerate(nodes):
+        out["parents"].append(e["parent"])
+        if "leaf" in e:
+            out["left_children"].append(-1)
+            out["right_children"].append(-1)
+            out["split_conditions"].append(e["leaf"])
+            out["base_weights"].append(e["leaf"])
+            out["split_indices"].append(0)
+            out["split_type"].append(0)
+            out["default_left"].append(0)
+            continue
+        f = e["feature"]
+        out["left_children"].append(e["left"])
+        out["right_children"].append(e["right"])
+        out["split_indices"].append(f)
+        out["base_weights"].append(0.0)
+        if categorical[f]:
+            out["split_type"].append(1)
+            out["default_left"].append(1)
+            out["split_conditions"].append(0.0)
+            out["categories_nodes"].append(nid)
+            out["categories_segments"].append(len(out["categories"]))
+            out["categories_sizes"].append(1)
+            out["categories"].append(int(round(e["threshold"])))
+        else:
+            out["split_type"].append(0)
+            out["default_left"].append(0)
+            out["split_conditions"].append(e["threshold"])
+    return out

@@ -1,0 +1,98 @@
+"""The command line: ``ppsim run``, ``ppsim validate``, ``ppsim list``.
+
+Exit codes: 0 success; 1 the run failed (a party raised, a deadlock); 2 bad
+input (a malformed scenario, a missing file): one clear message, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+import topologies
+from protocols.registry import known
+from sim import report
+from sim.engine import SimulationError
+from sim.scenario import ScenarioError, load
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
+    from sim.run import run_scenario
+
+    scenario = load(args.scenario)
+    out = Path(args.out) if args.out else Path("out") / Path(args.scenario).stem
+    rep = run_scenario(scenario)
+    path = report.write(rep, out)
+    if not args.quiet:
+        report.print_table(rep, console)
+    console.print(f"report written to {path}")
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace, console: Console) -> int:
+    for path in args.scenarios:
+        scenario = load(path)
+        console.print(f"{path}: ok ({scenario.spec.name}, {scenario.plan.n_parties} parties, "
+                      f"{scenario.model.topology.kind} topology)")
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace, console: Console) -> int:
+    protocols = Table(title="protocols")
+    protocols.add_column("name", style="bold")
+    protocols.add_column("what it does")
+    for name, spec in known().items():
+        protocols.add_row(name, escape(spec.summary))
+    console.print(protocols)
+    kinds = Table(title="topologies")
+    kinds.add_column("kind", style="bold")
+    kinds.add_column("what it builds")
+    for name, text in topologies.KINDS.items():
+        kinds.add_row(name, escape(text))
+    console.print(kinds)
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="ppsim",
+        description="Simulate privacy-preserving ML protocols and report what they cost.",
+    )
+    sub = ap.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a scenario; print its costs and write report.json")
+    run.add_argument("scenario", help="a scenario file (TOML)")
+    run.add_argument("--out", help="output folder (default: out/<scenario name>)")
+    run.add_argument("--quiet", action="store_true", help="do not print the tables")
+    run.set_defaults(func=_run)
+    val = sub.add_parser("validate", help="check scenario files without running them")
+    val.add_argument("scenarios", nargs="+", help="scenario files (TOML)")
+    val.set_defaults(func=_validate)
+    lst = sub.add_parser("list", help="list the protocols and topologies")
+    lst.set_defaults(func=_list)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    console = Console()
+    err = Console(stderr=True)
+    try:
+        return args.func(args, console)
+    except ScenarioError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        return EXIT_BAD_INPUT
+    except SimulationError as exc:
+        err.print(f"[bold red]run failed:[/] {escape(str(exc))}", highlight=False)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""The run report: one JSON document (schema below) and a terminal table.
+
+Schema version 1 (every key is always present unless marked optional):
+
+* ``schema_version`` (int), ``version`` (ppsim's), ``runtime`` ("sim").
+* ``scenario``: the parsed scenario with defaults filled in.
+* ``mode``: "full", or "cost_only" when payloads carried shapes without values.
+* ``roles``: party ids by role; ``trust``: what the run trusts beyond its parties
+  (a dealer, a proxy) or null; ``reveals``: what the protocol makes public.
+* ``totals``: ``bytes`` (payload plus header, online and offline), ``header_bytes``,
+  ``messages``, ``rounds`` (online causal depth), ``sim_time_s`` (online),
+  ``dropped_messages``.
+* ``offline``: the dealer's preprocessing, counted apart: ``bytes``, ``messages``,
+  ``rounds``, ``sim_time_s`` (its own run over an idle network).
+* ``phases``: in order of first use, each ``name``, ``offline``, ``bytes``,
+  ``messages``, ``rounds`` (depth the phase adds), ``sim_time_s`` (time some
+  party spent in it), ``compute_s`` (largest modelled local work of one party).
+* ``parties``: ``id``, ``role``, ``bytes_sent``, ``bytes_received``,
+  ``messages_sent``, ``messages_received``.
+* ``links``: every directed link that carried something: ``src``, ``dst``,
+  ``bytes``, ``messages``, ``busy_s`` (transmission time), ``dropped``.
+* ``crashed``: ``party`` and ``at`` for each crash.
+* ``wall_time_s``: the simulator's own wall-clock time (the one key that differs
+  between two runs of the same scenario and seed).
+* Protocol keys, merged at top level: e.g. ``result_check``, ``split``,
+  ``accuracy`` (``metric``, ``value``, ``baseline``), ``accuracy_per_round``,
+  ``dropped``, ``prediction_check``.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _pkg_version
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from sim.engine import RunResult
+from sim.ledger import union_length
+from sim.scenario import Scenario
+
+SCHEMA_VERSION = 1
+
+
+def package_version() -> str:
+    try:
+        return _pkg_version("ppsim")
+    except PackageNotFoundError:  # running from a source tree without install
+        return "0+unknown"
+
+
+def build(scenario: Scenario, result: RunResult) -> dict[str, Any]:
+    """The report of one simulated run of `scenario`."""
+    ledger = result.ledger
+    plan = scenario.plan
+    rounds = ledger.phase_rounds()
+    role_of = {pid: role for role, ids in plan.roles.items() for pid in ids}
+    phases = []
+    for stats in ledger.phases.values():
+        phases.append({
+            "name": stats.name,
+            "offline": stats.offline,
+            "bytes": stats.bytes,
+            "messages": stats.messages,
+            "rounds": rounds[stats.name],
+            "sim_time_s": union_length(stats.intervals),
+            "compute_s": max(stats.compute_s.values(), default=0.0),
+        })
+    online = [p for p in phases if not p["offline"]]
+    offline = [p for p in phases if p["offline"]]
+    messages = sum(p["messages"] for p in phases)
+    report: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "version": package_version(),
+        "runtime": "sim",
+        "scenario": scenario.as_dict(),
+        "mode": "full",
+        "roles": plan.roles,
+        "trust": plan.trust,
+        "reveals": plan.reveals,
+        "totals": {
+            "bytes": sum(p["bytes"] for p in phases),
+            "header_bytes": messages * ledger.header_bytes,
+            "messages": messages,
+            "rounds": sum(p["rounds"] for p in online),
+            "sim_time_s": result.end_time,
+            "dropped_messages": ledger.dropped_messages,
+        },
+        "offline": {
+            "bytes": sum(p["bytes"] for p in offline),
+            "messages": sum(p["messages"] for p in offline),
+            "rounds": sum(p["rounds"] for p in offline),
+            "sim_time_s": result.offline_time,
+        },
+        "phases": phases,
+        "parties": [
+            {
+                "id": pid,
+                "role": role_of.get(pid, "relay" if pid not in plan.programs else "party"),
+                "bytes_sent": s.bytes_sent,
+                "bytes_received": s.bytes_received,
+                "messages_sent": s.messages_sent,
+                "messages_received": s.messages_received,
+            }
+            for pid, s in enumerate(ledger.parties)
+        ],
+        "links": [
+            {
+                "src": link.src,
+                "dst": link.dst,
+                "bytes": link.bytes,
+                "messages": link.messages,
+                "busy_s": link.busy_s,
+                "dropped": link.dropped,
+            }
+            for key, link in sorted(result.network.links.items())
+            if link.messages
+        ],
+        "crashed": [{"party": p, "at": t} for p, t in sorted(result.crashed.items())],
+        "wall_time_s": result.wall_time_s,
+    }
+    extra = plan.summarize(result)
+    clash = set(extra) & set(report) - {"mode"}
+    if clash:
+        raise ValueError(f"protocol {scenario.spec.name!r} overrides report keys {sorted(clash)}")
+    report.update(extra)
+    return report
+
+
+def write(report: dict[str, Any], out_dir: str | Path) -> Path:
+    """Write ``report.json`` into `out_dir` (created if needed); return its path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "report.json"
+    path.write_text(dumps(report))
+    return path
+
+
+def dumps(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, default=_jsonable) + "\n"
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} into a report")
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def _brief(value: Any) -> str:
+    """A compact one-line rendering of a report value for the terminal."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_brief(v)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list) and len(value) > 6:
+        return "[" + ", ".join(_brief(v) for v in value[:6]) + f", ... ({len(value)} items)]"
+    if isinstance(value, list):
+        return "[" + ", ".join(_brief(v) for v in value) + "]"
+    return str(value)
+
+
+def print_table(report: dict[str, Any], console: Console | None = None) -> None:
+    """Print the report's costs as terminal tables."""
+    console = console or Console()
+    sc = report["scenario"]
+    totals, offline = report["totals"], report["offline"]
+    title = sc.get("name") or sc["protocol"]["name"]
+    head = Table(title=f"{title}: {sc['protocol']['name']} on {sc['topology']['kind']}",
+                 show_header=False)
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row("parties", str(len(report["parties"])))
+    head.add_row("online", f"{totals['rounds']} rounds, {totals['messages']} messages, "
+                 f"{_bytes(totals['bytes'] - offline['bytes'])}, "
+                 f"{totals['sim_time_s']:.6g} s simulated")
+    if offline["messages"]:
+        head.add_row("offline", f"{offline['rounds']} rounds, {offline['messages']} messages, "
+                     f"{_bytes(offline['bytes'])}, {offline['sim_time_s']:.6g} s simulated")
+    if totals["dropped_messages"]:
+        head.add_row("dropped", f"{totals['dropped_messages']} messages")
+    if report["crashed"]:
+        head.add_row("crashed", ", ".join(f"party {c['party']} at {c['at']:.6g} s"
+                                          for c in report["crashed"]))
+    if report["trust"]:
+        head.add_row("trusts", escape(report["trust"]))
+    for key in ("result_check", "accuracy", "prediction_check", "split"):
+        if key in report:
+            head.add_row(key, escape(_brief(report[key])))
+    head.add_row("wall time", f"{report['wall_time_s']:.3f} s")
+    console.print(head)
+
+    phases = Table(title="phases")
+    for col in ("phase", "rounds", "messages", "bytes", "sim time (s)", "compute (s)"):
+        phases.add_column(col, justify="left" if col == "phase" else "right")
+    for p in report["phases"]:
+        phases.add_row(escape(p["name"]) + (" (offline)" if p["offline"] else ""), str(p["rounds"]),
+                       str(p["messages"]), _bytes(p["bytes"]), f"{p['sim_time_s']:.6g}",
+                       f"{p['compute_s']:.3g}")
+    console.print(phases)
+
+    parties = Table(title="parties")
+    for col in ("id", "role", "sent", "received", "messages sent"):
+        parties.add_column(col, justify="right")
+    rows = report["parties"]
+    for p in rows[:12]:
+        parties.add_row(str(p["id"]), escape(p["role"]), _bytes(p["bytes_sent"]),
+                        _bytes(p["bytes_received"]), str(p["messages_sent"]))
+    if len(rows) > 12:
+        parties.caption = f"first 12 of {len(rows)} parties; all are in report.json"
+    console.print(parties)

@@ -1,0 +1,267 @@
+"""Scenario files: TOML, validated on load, with errors that name file, key and value.
+
+A scenario names the protocol and its parameters, the topology and its link
+parameters, faults, the per-message header, the cost model and the seed::
+
+    seed = 7
+    [protocol]
+    name = "secure_sum"      # see `ppsim list`; other keys are the protocol's
+    parties = 5
+    [topology]
+    kind = "star"            # other keys are the builder's (hub, groups, ...)
+    latency = 0.005
+    bandwidth = 1.25e7
+    [network]
+    header_bytes = 40
+    [[faults]]
+    kind = "crash"
+    party = 3
+    at = 0.01
+    [cost]
+    element_time_s = 1e-9
+    [output]
+    record_views = false
+
+`load` checks everything that can be checked without running: the tables and
+their types, the protocol's own parameters, that the topology can be built for
+the parties the protocol needs, and that faults name parties and links that
+exist. The first problem found is raised as a `ScenarioError`.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import networkx as nx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+import topologies
+from protocols.registry import Params, Plan, ProtocolSpec, known
+from sim.engine import DEFAULT_ELEMENT_TIME_S, Crash, LinkFault
+
+
+class ScenarioError(ValueError):
+    """A scenario file is malformed; the message names the file, key and value."""
+
+    def __init__(self, source: str, key: str, message: str):
+        self.source, self.key = source, key
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}[{key}] {message}" if key else f"{where}{message}")
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+FiniteNonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class TopologyConfig(BaseModel):
+    """`kind`, link `latency` (s) and `bandwidth` (bytes/s); other keys go to the builder."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    kind: str
+    latency: FiniteNonNeg | None = None
+    bandwidth: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+
+
+class NetworkConfig(_Table):
+    header_bytes: Annotated[int, Field(ge=0)] = 0
+
+
+class CrashFault(_Table):
+    kind: Literal["crash"]
+    party: Annotated[int, Field(ge=0)]
+    at: FiniteNonNeg
+
+
+class DropFault(_Table):
+    kind: Literal["drop"]
+    link: tuple[int, int]
+    probability: Annotated[float, Field(ge=0, le=1)]
+
+
+class DelayFault(_Table):
+    kind: Literal["delay"]
+    link: tuple[int, int]
+    seconds: FiniteNonNeg
+
+
+Fault = Annotated[CrashFault | DropFault | DelayFault, Field(discriminator="kind")]
+
+
+class CostConfig(_Table):
+    element_time_s: FiniteNonNeg = DEFAULT_ELEMENT_TIME_S
+
+
+class OutputConfig(_Table):
+    record_views: bool = False
+
+
+class ScenarioModel(_Table):
+    name: str | None = None
+    description: str | None = None
+    tags: list[str] = []
+    """Free labels; the tag "slow" keeps a scenario out of the default test run."""
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    protocol: dict[str, Any]
+    topology: TopologyConfig
+    network: NetworkConfig = NetworkConfig()
+    faults: list[Fault] = []
+    cost: CostConfig = CostConfig()
+    output: OutputConfig = OutputConfig()
+
+    @field_validator("protocol")
+    @classmethod
+    def _named(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(value.get("name"), str):
+            raise ValueError("needs a 'name' (a protocol, see `ppsim list`)")
+        return value
+
+
+@dataclass
+class Scenario:
+    """A validated scenario, ready to run."""
+
+    source: str
+    model: ScenarioModel
+    spec: ProtocolSpec
+    params: Params
+    plan: Plan
+    graph: nx.Graph
+
+    @property
+    def faults(self) -> list[Crash | LinkFault]:
+        out: list[Crash | LinkFault] = []
+        for f in self.model.faults:
+            if isinstance(f, CrashFault):
+                out.append(Crash(f.party, f.at))
+            elif isinstance(f, DropFault):
+                out.append(LinkFault(*f.link, drop=f.probability))
+            else:
+                out.append(LinkFault(*f.link, delay=f.seconds))
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """The parsed scenario with every default filled in, for the report."""
+        data = self.model.model_dump(mode="json")
+        data["protocol"] = {"name": self.spec.name, **self.params.model_dump(mode="json")}
+        return data
+
+
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ScenarioError(str(path), "", f"cannot read the file: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(str(path), "", f"not valid TOML: {exc}") from None
+    return from_dict(data, source=str(path))
+
+
+def from_dict(data: dict[str, Any], source: str = "") -> Scenario:
+    """Validate a scenario given as a dict (what a TOML file parses to)."""
+    try:
+        model = ScenarioModel.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc, source, prefix="") from None
+    protocols = known()
+    name = model.protocol["name"]
+    spec = protocols.get(name)
+    if spec is None:
+        raise ScenarioError(
+            source, "protocol.name",
+            f"unknown protocol {name!r}; known protocols: {', '.join(protocols)}",
+        )
+    try:
+        params = spec.params.model_validate(
+            {k: v for k, v in model.protocol.items() if k != "name"}
+        )
+    except ValidationError as exc:
+        raise _first_error(exc, source, prefix="protocol.") from None
+    try:
+        plan = spec.plan(params, model.seed)
+    except (ValueError, FileNotFoundError) as exc:
+        raise ScenarioError(source, "protocol", str(exc)) from None
+    graph = _build_topology(model.topology, plan, source)
+    _check_faults(model.faults, graph, source)
+    return Scenario(source, model, spec, params, plan, graph)
+
+
+def _build_topology(config: TopologyConfig, plan: Plan, source: str) -> nx.Graph:
+    kinds = topologies.KINDS
+    if config.kind not in kinds:
+        raise ScenarioError(
+            source, "topology.kind",
+            f"unknown topology {config.kind!r}; known topologies: {', '.join(kinds)}",
+        )
+    options = dict(config.model_extra or {})
+    for key in ("latency", "bandwidth"):
+        value = getattr(config, key)
+        if value is not None:
+            options[key] = value
+    if config.kind == "star":
+        options.setdefault("hub", plan.hub)
+    try:
+        graph = topologies.build(config.kind, plan.n_parties, **options)
+    except (ValueError, TypeError) as exc:
+        raise ScenarioError(
+            source, "topology", f"{exc} (the protocol needs {plan.n_parties} parties)"
+        ) from None
+    return graph
+
+
+def _check_faults(faults: list[Any], graph: nx.Graph, source: str) -> None:
+    n = graph.number_of_nodes()
+    for i, fault in enumerate(faults):
+        key = f"faults[{i}]"
+        if isinstance(fault, CrashFault):
+            if fault.party >= n:
+                raise ScenarioError(
+                    source, f"{key}.party",
+                    f"got {fault.party}; expected a party id in 0..{n - 1}",
+                )
+        elif not graph.has_edge(*fault.link):
+            raise ScenarioError(
+                source, f"{key}.link",
+                f"got {list(fault.link)}; expected a link of the topology (adjacent parties)",
+            )
+
+
+def _first_error(exc: ValidationError, source: str, prefix: str) -> ScenarioError:
+    err = exc.errors()[0]
+    loc = [str(part) for part in err["loc"]]
+    # Drop the discriminator tag pydantic inserts for tagged unions: faults.0.crash.party
+    if len(loc) >= 3 and loc[0] == "faults" and loc[2] in ("crash", "drop", "delay"):
+        del loc[2]
+    key = prefix + ".".join(
+        f"[{p}]" if p.isdigit() else p for p in loc
+    ).replace(".[", "[")
+    kind = err["type"]
+    if kind == "missing":
+        message = "missing: this key is required"
+    elif kind == "extra_forbidden":
+        message = "unknown key"
+    else:
+        got = err.get("input")
+        shown = _shown(got)
+        message = f"got {shown}; expected: {err['msg'].removeprefix('Value error, ')}"
+    more = len(exc.errors()) - 1
+    if more:
+        message += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return ScenarioError(source, key.rstrip("."), message)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

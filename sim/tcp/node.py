@@ -1,0 +1,454 @@
+"""One party's end of the real network: connections, routing, mailbox, shutdown.
+
+Parties connect along the topology's edges only (the higher id dials the lower
+one) and a message to a non-adjacent party is forwarded hop by hop along the
+simulator's own lowest-latency route, so the bytes counted on each link are the
+bytes that crossed that connection. Each connection has one reader task and one
+sender task fed by an unbounded queue, so forwarding never blocks reading.
+
+Ending a run without losing anything takes two floods over the links:
+
+1. ``DONE``: a party whose program ended announces how many data frames it
+   sent to each party. A party is *quiet* once it has every announcement and
+   has received, and forwarded, every frame they imply (routes are the same
+   everywhere), so its counts are final.
+2. ``STATS``: a quiet party floods its final record (ledger, link totals,
+   output); once it holds every record it sends ``BYE`` on each link, and it
+   closes when every neighbour said ``BYE``: nothing can follow a ``BYE``.
+
+Faults: a connection that closes before its ``BYE`` marks the neighbour lost
+(flooded as ``LOST``); a blocking receive from a lost party fails at once, one
+that waits longer than ``timeout_s`` fails naming the peer, and a failing
+party floods ``ABORT`` so that every other one stops with its error.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import trio
+
+from sim import codec
+from sim.codec import ABORT, BYE, DATA, DONE, HELLO, LOST, STATS, Frame
+from sim.engine import SimulationError
+from sim.ledger import Ledger, Message
+from sim.network import Network
+
+_BATCH = 1 << 18  # join queued frames up to this many bytes into one write
+_DIAL_RETRY_S = 0.05
+
+
+class TcpError(SimulationError):
+    """The real-network run could not complete."""
+
+
+class ConnectError(TcpError):
+    """A neighbour never connected within the timeout."""
+
+
+class PeerLost(TcpError):
+    """A party awaited a message from a party that disconnected."""
+
+
+class PeerTimeout(TcpError):
+    """A blocking receive waited longer than the run's timeout."""
+
+
+class RemoteFailure(TcpError):
+    """Another party failed (its message says which and why)."""
+
+
+class FrameReader:
+    """Splits a stream into frames (each returned without its length prefix)."""
+
+    def __init__(self, stream: trio.SocketStream):
+        self.stream = stream
+        self.buf = bytearray()
+        self.pos = 0
+
+    async def next(self) -> bytearray | None:
+        """The next frame, or None at a clean end of stream."""
+        while True:
+            avail = len(self.buf) - self.pos
+            if avail >= codec.PREFIX_SIZE:
+                length = codec.frame_length(memoryview(self.buf)[self.pos:])
+                end = self.pos + codec.PREFIX_SIZE + length
+                if end <= len(self.buf):
+                    frame = self.buf[self.pos + codec.PREFIX_SIZE:end]
+                    self.pos = end
+                    return frame
+                want = end - len(self.buf)
+            else:
+                want = codec.PREFIX_SIZE - avail
+            if self.pos:
+                del self.buf[:self.pos]
+                self.pos = 0
+            chunk = await self.stream.receive_some(max(want, 1 << 16))
+            if not chunk:
+                if self.buf:
+                    raise trio.BrokenResourceError("connection closed inside a frame")
+                return None
+            self.buf += chunk
+
+
+def _send_parts(frame: Frame) -> list[bytes]:
+    """A received frame re-sent as is (forwarding, floods)."""
+    return [codec.frame_length_prefix(len(frame.raw)), bytes(frame.raw)]
+
+
+class Node:
+    """The networking side of one party (see the module docstring).
+
+    Args:
+        pid: this party's id.
+        graph: the topology; connections follow its edges.
+        header_bytes: the scenario's modelled header per message (ledger).
+        timeout_s: how long to wait for a neighbour to connect, and for any
+            single blocking receive.
+        record_views: keep the payloads this party receives.
+        tag: run identity checked when connecting (two runs must not mix).
+    """
+
+    def __init__(self, pid: int, graph: nx.Graph, *, header_bytes: int, timeout_s: float,
+                 record_views: bool = False, tag: str = ""):
+        self.pid = pid
+        self.n = graph.number_of_nodes()
+        self.timeout_s = timeout_s
+        self.tag = tag
+        self.network = Network(graph, np.random.default_rng(0))
+        self.neighbors = sorted(graph.neighbors(pid))
+        self.ledger = Ledger(self.n, header_bytes, record_views)
+        self.overhead: dict[tuple[int, int], int] = {}  # frame bytes beyond payload, per link
+        self.control_bytes = 0
+        self.sent_to = [0] * self.n
+        self.received_from = [0] * self.n
+        self.forwarded = 0
+        self.boxes: dict[int, deque[Message]] = {}
+        self.lost: dict[int, float] = {}
+        self.done: dict[int, list[int]] = {}
+        self.stats: dict[int, Any] = {}
+        self.byes: set[int] = set()
+        self.failure: BaseException | None = None
+        self.t0 = time.perf_counter()
+        self._streams: dict[int, trio.SocketStream] = {}
+        self._readers: dict[int, FrameReader] = {}
+        self._queues: dict[int, trio.MemorySendChannel] = {}
+        self._flushed: dict[int, trio.Event] = {}
+        self._changed = trio.Event()
+        self._quiet = trio.Event()
+        self._closed = trio.Event()
+        self._expected_forward: int | None = None
+        self._scope: trio.CancelScope | None = None
+        self._bye_sent = False
+
+    def clock(self) -> float:
+        """Seconds since this party's links came up."""
+        return time.perf_counter() - self.t0
+
+    # -- connecting --------------------------------------------------------------
+
+    async def connect(self, listener: trio.SocketListener | None,
+                      addresses: list[tuple[str, int]]) -> None:
+        """Open a connection to every neighbour, or raise `ConnectError` naming the missing."""
+        higher = [v for v in self.neighbors if v > self.pid]
+        with trio.move_on_after(self.timeout_s):
+            async with trio.open_nursery() as nursery:
+                if higher:
+                    nursery.start_soon(self._accept, listener, set(higher))
+                for nbr in self.neighbors:
+                    if nbr < self.pid:
+                        nursery.start_soon(self._dial, nbr, addresses[nbr])
+                while len(self._streams) < len(self.neighbors):
+                    await self._changed.wait()
+                nursery.cancel_scope.cancel()
+        missing = [v for v in self.neighbors if v not in self._streams]
+        if missing:
+            for stream in self._streams.values():
+                await stream.aclose()
+            where = ", ".join(f"party {v} ({addresses[v][0]}:{addresses[v][1]})" for v in missing)
+            raise ConnectError(
+                f"party {self.pid}: no connection with {where} within {self.timeout_s:g} s"
+            )
+        self._changed = trio.Event()
+        self.t0 = time.perf_counter()
+
+    async def _dial(self, nbr: int, address: tuple[str, int]) -> None:
+        while True:
+            try:
+                stream = await trio.open_tcp_stream(*address)
+                break
+            except OSError:
+                await trio.sleep(_DIAL_RETRY_S)
+        parts, _ = codec.encode_frame(HELLO, self.pid, nbr, (self.tag, self.n))
+        await stream.send_all(b"".join(parts))
+        self._streams[nbr] = stream
+        self._readers[nbr] = FrameReader(stream)
+        self._changed.set()
+
+    async def _accept(self, listener: trio.SocketListener, expected: set[int]) -> None:
+        async with trio.open_nursery() as nursery:
+            while True:
+                stream = await listener.accept()
+                nursery.start_soon(self._greet, stream, expected)
+
+    async def _greet(self, stream: trio.SocketStream, expected: set[int]) -> None:
+        reader = FrameReader(stream)
+        try:
+            raw = await reader.next()
+            frame = codec.parse_frame(raw) if raw is not None else None
+        except (trio.BrokenResourceError, codec.CodecError):
+            frame = None
+        if frame is None or frame.kind != HELLO or frame.dst != self.pid:
+            await stream.aclose()
+            return
+        if frame.payload() != (self.tag, self.n):
+            await stream.aclose()
+            raise TcpError(f"party {self.pid}: party {frame.src} belongs to another run "
+                           f"(tag/parties {frame.payload()!r}, expected {(self.tag, self.n)!r})")
+        if frame.src not in expected or frame.src in self._streams:
+            await stream.aclose()
+            raise TcpError(f"party {self.pid}: unexpected connection claiming party {frame.src}")
+        self._streams[frame.src] = stream
+        self._readers[frame.src] = reader
+        self._changed.set()
+
+    # -- running -----------------------------------------------------------------
+
+    async def serve(self, program_body: Any) -> None:
+        """Run `program_body()` (the party's program) with the links up, then shut down."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self._scope = nursery.cancel_scope
+                for nbr in self.neighbors:
+                    send, recv = trio.open_memory_channel(math.inf)
+                    self._queues[nbr] = send
+                    self._flushed[nbr] = trio.Event()
+                    nursery.start_soon(self._sender, nbr, recv)
+                    nursery.start_soon(self._reader, nbr)
+                await self._run_program(program_body)
+                await self._quiet.wait()
+                self._flood(STATS, self.pid, self.final_record())
+                await self._closed.wait()
+                for nbr in self.neighbors:
+                    await self._flushed[nbr].wait()
+                nursery.cancel_scope.cancel()
+        finally:
+            for stream in self._streams.values():
+                with trio.CancelScope(shield=True):
+                    await stream.aclose()
+        if self.failure is not None:
+            raise self.failure
+
+    async def _run_program(self, program_body: Any) -> None:
+        try:
+            await program_body()
+        except trio.Cancelled:
+            raise
+        except Exception as exc:
+            self.failure = exc
+            self._flood(ABORT, self.pid, str(exc))
+            for queue in self._queues.values():
+                queue.close()
+            with trio.move_on_after(min(self.timeout_s, 2.0)):
+                for nbr in self.neighbors:
+                    await self._flushed[nbr].wait()
+            self._scope.cancel()
+            return
+        self._flood(DONE, self.pid, self.sent_to)
+
+    def final_record(self) -> Any:
+        """Overridden by the runner: what this party floods in ``STATS``."""
+        return None
+
+    # -- frames out ------------------------------------------------------------------
+
+    def _enqueue(self, nbr: int, parts: list[bytes]) -> bool:
+        if nbr in self.lost:
+            return False
+        try:
+            self._queues[nbr].send_nowait(parts)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            return False
+        return True
+
+    def _carry(self, nbr: int, size: int, wire: int) -> bool:
+        """Count a data frame on link (self, nbr), or a drop; True if it may go."""
+        if nbr in self.lost:
+            self.ledger.dropped_messages += 1
+            return False
+        link = self.network.links[(self.pid, nbr)]
+        link.bytes += size + self.ledger.header_bytes
+        link.messages += 1
+        key = (self.pid, nbr)
+        self.overhead[key] = self.overhead.get(key, 0) + wire - size
+        return True
+
+    def hop(self, dst: int) -> int:
+        return self.network.route(self.pid, dst)[0].dst
+
+    async def originate(self, dst: int, parts: list[bytes], size: int) -> None:
+        """Send a data frame of ours (`size` payload bytes) towards `dst`."""
+        nbr = self.hop(dst)
+        self.sent_to[dst] += 1
+        if self._carry(nbr, size, sum(len(p) for p in parts)):
+            self._enqueue(nbr, parts)
+        await trio.lowlevel.checkpoint()
+
+    def _flood(self, kind: int, origin: int, payload: Any, came_from: int | None = None,
+               frame: Frame | None = None) -> None:
+        """Record a flooded announcement once and pass it to every other neighbour."""
+        store = {DONE: self.done, STATS: self.stats}.get(kind)
+        if store is not None:
+            if origin in store:
+                return
+            store[origin] = payload
+        parts = (_send_parts(frame) if frame is not None
+                 else codec.encode_frame(kind, origin, origin, payload)[0])
+        wire = sum(len(p) for p in parts)
+        for nbr in self.neighbors:
+            if nbr != came_from and self._enqueue(nbr, parts):
+                self.control_bytes += wire
+        self._progress()
+
+    async def _sender(self, nbr: int, queue: trio.MemoryReceiveChannel) -> None:
+        stream = self._streams[nbr]
+        try:
+            async for parts in queue:
+                batch = list(parts)
+                size = sum(len(p) for p in batch)
+                while size < _BATCH:
+                    try:
+                        more = queue.receive_nowait()
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+                    batch.extend(more)
+                    size += sum(len(p) for p in more)
+                if size < _BATCH:
+                    await stream.send_all(b"".join(batch))
+                else:
+                    for part in batch:
+                        await stream.send_all(part)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            self._lose(nbr)
+        finally:
+            self._flushed[nbr].set()
+
+    # -- frames in -------------------------------------------------------------------
+
+    async def _reader(self, nbr: int) -> None:
+        reader = self._readers[nbr]
+        try:
+            while True:
+                raw = await reader.next()
+                if raw is None:
+                    break
+                self._dispatch(nbr, codec.parse_frame(raw))
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+        if nbr not in self.byes:
+            self._lose(nbr)
+
+    def _dispatch(self, nbr: int, frame: Frame) -> None:
+        kind = frame.kind
+        if kind == DATA:
+            if frame.dst == self.pid:
+                self._arrive(frame)
+            else:
+                self.forwarded += 1
+                nxt = self.hop(frame.dst)
+                parts = _send_parts(frame)
+                if self._carry(nxt, frame.size, frame.wire_bytes):
+                    self._enqueue(nxt, parts)
+                self._progress()
+        elif kind in (DONE, STATS):
+            self._flood(kind, frame.src, frame.payload(), nbr, frame)
+        elif kind == BYE:
+            self.byes.add(nbr)
+            self._progress()
+        elif kind == LOST:
+            self._mark_lost(frame.src, nbr, frame)
+        elif kind == ABORT:
+            if self.failure is None:
+                self.failure = RemoteFailure(frame.payload())
+                self._flood(ABORT, frame.src, None, nbr, frame)
+                for queue in self._queues.values():
+                    queue.close()
+                self._scope.cancel()
+        else:
+            raise TcpError(f"party {self.pid}: unexpected frame kind {kind} from party {nbr}")
+
+    def _arrive(self, frame: Frame) -> None:
+        msg = Message(frame.src, self.pid, frame.payload(), frame.size, frame.depth,
+                      frame.phase, frame.offline, 0.0)
+        self.received_from[frame.src] += 1
+        self.ledger.delivered(msg, self.clock())
+        box = self.boxes.get(frame.src)
+        if box is None:
+            box = self.boxes[frame.src] = deque()
+        box.append(msg)
+        self._progress()
+
+    def _lose(self, nbr: int) -> None:
+        self._mark_lost(nbr, None, None)
+
+    def _mark_lost(self, pid: int, came_from: int | None, frame: Frame | None) -> None:
+        if pid in self.lost or pid == self.pid or pid in self.stats:
+            return
+        self.lost[pid] = self.clock()
+        self._flood(LOST, pid, None, came_from, frame)
+
+    # -- waiting and shutdown --------------------------------------------------------
+
+    def _progress(self) -> None:
+        """Something changed: wake the program, and move the shutdown along."""
+        self._changed.set()
+        self._changed = trio.Event()
+        if self._closed.is_set():
+            return
+        if (not self._quiet.is_set() and self._known(self.done)
+                and (self.lost or self._counts_settled())):
+            self._quiet.set()
+        if not self._quiet.is_set() or not self._known(self.stats):
+            return
+        if not self._bye_sent:
+            self._bye_sent = True
+            parts, _ = codec.encode_frame(BYE, self.pid, self.pid)
+            for nbr in self.neighbors:
+                if self._enqueue(nbr, parts):
+                    self.control_bytes += sum(len(p) for p in parts)
+                self._queues[nbr].close()
+        if all(v in self.byes or v in self.lost for v in self.neighbors):
+            self._closed.set()
+
+    def _known(self, store: dict[int, Any]) -> bool:
+        """Whether every party has announced into `store` or is lost."""
+        return (len(store) + len(self.lost) >= self.n
+                and all(p in store or p in self.lost for p in range(self.n)))
+
+    def _counts_settled(self) -> bool:
+        for src, counts in self.done.items():
+            if src != self.pid and self.received_from[src] != counts[self.pid]:
+                return False
+        if self._expected_forward is None:
+            self._expected_forward = sum(
+                counts[dst]
+                for src, counts in self.done.items()
+                for dst in range(self.n)
+                if counts[dst] and any(link.src == self.pid
+                                       for link in self.network.route(src, dst)[1:])
+            )
+        return self.forwarded == self._expected_forward
+
+    async def wait_change(self, deadline: float) -> bool:
+        """Wait until something arrives or changes; False if `deadline` passed first."""
+        if self.failure is not None:
+            raise self.failure
+        with trio.move_on_at(deadline):
+            await self._changed.wait()
+            return True
+        return False

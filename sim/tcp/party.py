@@ -1,0 +1,144 @@
+"""`TcpParty`: the `Party` interface over real sockets.
+
+It behaves as `sim.engine.SimParty` does, with wall time for virtual time:
+the same seeded generator, causal depths (online and offline apart) carried in
+each frame's header, the same ledger entries; `compute(seconds)` only charges
+the ledger (the real work already took its real time); a receive with a
+timeout returns what arrived. A blocking receive fails at once if its peer is
+lost, and after the run's ``timeout_s`` otherwise, naming the peer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import trio
+
+from sim import codec
+from sim.ledger import Message
+from sim.party import Party
+from sim.tcp.node import Node, PeerLost, PeerTimeout
+
+
+class TcpParty(Party):
+    """A party of a real-network run. Protocols see only the `Party` interface."""
+
+    def __init__(self, node: Node, seed: int, element_time_s: float):
+        super().__init__()
+        self.id = node.pid
+        self.n = node.n
+        self.rng = np.random.default_rng(np.random.SeedSequence([seed, node.pid]))
+        self.element_time_s = element_time_s
+        self.depth = 0
+        self.offline_depth = 0
+        self.result: Any = None
+        self.done = False
+        self.finished_at = 0.0
+        self._node = node
+        self._phase_start = 0.0
+        self._touched = False
+
+    # -- the Party interface -----------------------------------------------------
+
+    async def send(self, dst: int, payload: Any) -> None:
+        if not (0 <= dst < self.n) or dst == self.id:
+            raise ValueError(f"party {self.id} cannot send to {dst!r}")
+        offline = self._offline
+        depth = (self.offline_depth if offline else self.depth) + 1
+        parts, size = codec.encode_frame(codec.DATA, self.id, dst, payload, depth=depth,
+                                         phase=self._phase, offline=offline)
+        self._node.ledger.sent(
+            Message(self.id, dst, payload, size, depth, self._phase, offline, self.now())
+        )
+        self._touched = True
+        await self._node.originate(dst, parts, size)
+
+    async def recv(self, src: int) -> Any:
+        self._check_peer(src)
+        self._touched = True
+        node = self._node
+        deadline = trio.current_time() + node.timeout_s
+        while True:
+            box = node.boxes.get(src)
+            if box:
+                return self._take(box.popleft())
+            if src in node.lost:
+                raise PeerLost(f"party {src} disconnected; party {self.id} was waiting "
+                               f"for a message from it")
+            if not await node.wait_change(deadline):
+                raise PeerTimeout(f"party {self.id} waited {node.timeout_s:g} s for a message "
+                                  f"from party {src}")
+
+    async def recv_many(self, srcs: Iterable[int], timeout: float | None = None
+                        ) -> dict[int, Any]:
+        srcs = tuple(srcs)
+        if len(set(srcs)) != len(srcs):
+            raise ValueError(f"recv_many: duplicate senders in {srcs}")
+        for src in srcs:
+            self._check_peer(src)
+        if timeout is not None and timeout < 0:
+            raise ValueError(f"recv_many: timeout must be >= 0, got {timeout}")
+        self._touched = True
+        node = self._node
+        now = trio.current_time()
+        deadline = now + (node.timeout_s if timeout is None else timeout)
+        got: dict[int, Any] = {}
+        while True:
+            for src in srcs:
+                box = node.boxes.get(src)
+                if src not in got and box:
+                    got[src] = self._take(box.popleft())
+            missing = [s for s in srcs if s not in got]
+            if not missing or timeout == 0:
+                break
+            lost = [s for s in missing if s in node.lost]
+            if lost and timeout is None:
+                raise PeerLost(f"party {lost[0]} disconnected; party {self.id} was waiting "
+                               f"for messages from parties {missing}")
+            if len(lost) == len(missing):
+                break
+            if not await node.wait_change(deadline):
+                if timeout is None:
+                    raise PeerTimeout(f"party {self.id} waited {node.timeout_s:g} s for "
+                                      f"messages from parties {missing}")
+                break
+        return {k: got[k] for k in sorted(got)}
+
+    async def compute(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"compute: seconds must be >= 0, got {seconds}")
+        self._node.ledger.computed(self._phase, self._offline, self.id, seconds)
+        self._touched = True
+        await trio.lowlevel.checkpoint()
+
+    def now(self) -> float:
+        return self._node.clock()
+
+    # -- phases ------------------------------------------------------------------
+
+    def _enter_phase(self, name: str, offline: bool) -> None:
+        self.close_phase()
+        super()._enter_phase(name, offline)
+        self._phase_start = self.now()
+        self._touched = False
+
+    def close_phase(self) -> None:
+        """Record the current phase's wall-time span if anything happened in it."""
+        ledger = self._node.ledger
+        if self._touched or self._phase in ledger.phases:
+            ledger.phase_span(self._phase, self._offline, self._phase_start, self.now())
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _check_peer(self, src: int) -> None:
+        if not (0 <= src < self.n) or src == self.id:
+            raise ValueError(f"party {self.id} cannot receive from {src!r}")
+
+    def _take(self, msg: Message) -> Any:
+        if msg.offline:
+            self.offline_depth = max(self.offline_depth, msg.depth)
+        elif msg.depth > self.depth:
+            self.depth = msg.depth
+        return msg.payload

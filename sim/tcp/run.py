@@ -1,0 +1,298 @@
+"""Running party programs over TCP: all in one process, or one party per process.
+
+Both ways end the same: every party floods its final record (ledger, link
+totals, frame overhead, and in the one-per-process case its output), and the
+records are merged by `sim.tcp.merge` into the `RunResult` the simulator
+returns, so `sim.report` builds the same report from either runtime. Times in
+it are measured wall-clock seconds since the party's links came up; bytes are
+payload bytes plus the scenario's modelled ``header_bytes`` (as in the
+simulator), while the real frame overhead is reported apart
+(`TcpRunResult.frame_bytes`).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import trio
+
+from sim import codec
+from sim.engine import DEFAULT_ELEMENT_TIME_S, Crash, LinkFault, PartyFailure, Program, RunResult
+from sim.ledger import Ledger, union_length
+from sim.network import Network
+from sim.tcp.merge import export_ledger, import_ledger, merge_ledgers
+from sim.tcp.node import Node, RemoteFailure, TcpError
+from sim.tcp.party import TcpParty
+
+DEFAULT_TIMEOUT_S = 10.0
+
+
+@dataclass
+class TcpRunResult(RunResult):
+    """A `RunResult` with what the transport itself cost.
+
+    Attributes:
+        frame_bytes: real frame overhead of the data messages (every hop), beyond payloads.
+        frame_bytes_by_link: the same per directed link.
+        control_bytes: bytes of the runtime's own frames (hello, shutdown, faults).
+        notes: what could not be carried (an output the codec cannot encode).
+    """
+
+    frame_bytes: int = 0
+    frame_bytes_by_link: dict[tuple[int, int], int] = field(default_factory=dict)
+    control_bytes: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_hosts(hosts: Sequence[str], n: int) -> list[tuple[str, int]]:
+    """``["host:port", ...]`` (one per party id) to address pairs."""
+    if len(hosts) != n:
+        raise ValueError(f"{len(hosts)} host:port given for {n} parties")
+    out = []
+    for item in hosts:
+        host, sep, port = item.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise ValueError(f"expected host:port, got {item!r}")
+        out.append((host.strip("[]"), int(port)))
+    return out
+
+
+def _check(graph: nx.Graph, programs: Mapping[int, Program],
+           faults: Iterable[Crash | LinkFault]) -> int:
+    nodes = sorted(graph.nodes)
+    if nodes != list(range(len(nodes))):
+        raise ValueError(f"topology nodes must be 0..n-1, got {nodes[:10]}")
+    for pid in programs:
+        if not 0 <= pid < len(nodes):
+            raise ValueError(f"program for party {pid}, but the topology has {len(nodes)}")
+    if list(faults):
+        raise ValueError("the tcp runtime does not simulate faults (crash, drop, delay); "
+                         "stop a party process to test a real one")
+    if not nx.is_connected(graph):
+        raise ValueError("the topology is not connected")
+    return len(nodes)
+
+
+def _bind(node: Node, party: TcpParty, program: Program | None, with_output: bool) -> Any:
+    """Give `node` its program body and record builder."""
+
+    async def body() -> None:
+        if program is not None:
+            try:
+                party.result = await program(party)
+            except Exception as exc:
+                raise PartyFailure(party.id, party.current_phase, exc) from exc
+            party.done = True
+        party.finished_at = node.clock()
+        party.close_phase()
+
+    def record() -> dict[str, Any]:
+        rec: dict[str, Any] = {
+            "ledger": export_ledger(node.ledger),
+            "links": [[k[0], k[1], link.bytes, link.messages]
+                      for k, link in sorted(node.network.links.items()) if link.messages],
+            "overhead": [[u, v, b] for (u, v), b in sorted(node.overhead.items())],
+            "control": node.control_bytes,
+            "finished_at": party.finished_at,
+            "lost": [[p, t] for p, t in sorted(node.lost.items())],
+            "done": party.done,
+            "output": None,
+            "output_error": None,
+        }
+        if with_output and party.done:
+            try:
+                codec.encode_payload(party.result)
+                rec["output"] = party.result
+            except (TypeError, ValueError) as exc:
+                rec["output_error"] = f"party {party.id}'s output was not sent: {exc}"
+        return rec
+
+    node.final_record = record  # type: ignore[method-assign]
+    return body
+
+
+def _merge(graph: nx.Graph, records: Mapping[int, dict[str, Any]], ledgers: Mapping[int, Ledger],
+           outputs: dict[int, Any], parties: list[TcpParty], header_bytes: int,
+           record_views: bool, wall: float) -> TcpRunResult:
+    n = graph.number_of_nodes()
+    ledger = merge_ledgers([ledgers.get(p) for p in range(n)], n, header_bytes, record_views)
+    network = Network(graph, parties[0]._node.network.rng)
+    overhead: dict[tuple[int, int], int] = {}
+    crashed: dict[int, float] = {}
+    control = 0
+    notes = []
+    for pid in sorted(records):
+        rec = records[pid]
+        for u, v, nbytes, messages in rec["links"]:
+            network.links[(u, v)].bytes += nbytes
+            network.links[(u, v)].messages += messages
+        for u, v, nbytes in rec["overhead"]:
+            overhead[(u, v)] = overhead.get((u, v), 0) + nbytes
+        for p, t in rec["lost"]:
+            crashed[p] = min(t, crashed.get(p, t))
+        control += rec["control"]
+        if rec["output_error"]:
+            notes.append(rec["output_error"])
+    offline = [iv for s in ledger.phases.values() if s.offline for iv in s.intervals]
+    return TcpRunResult(
+        outputs=dict(sorted(outputs.items())),
+        ledger=ledger,
+        network=network,
+        end_time=max((rec["finished_at"] for rec in records.values()), default=0.0),
+        offline_time=union_length(offline),
+        crashed=dict(sorted(crashed.items())),
+        wall_time_s=wall,
+        parties=parties,
+        frame_bytes=sum(overhead.values()),
+        frame_bytes_by_link=dict(sorted(overhead.items())),
+        control_bytes=control,
+        notes=notes,
+    )
+
+
+def _first_failure(group: BaseException) -> BaseException:
+    """The root cause among a nursery's errors: a party's own failure first."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for sub in exc.exceptions:
+                walk(sub)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    for kind in (PartyFailure, TcpError):
+        for exc in leaves:
+            if isinstance(exc, kind) and not isinstance(exc, RemoteFailure):
+                return exc
+    return leaves[0] if leaves else group
+
+
+# -- all parties in one process ------------------------------------------------------
+
+
+async def run_tcp_async(
+    graph: nx.Graph,
+    programs: Mapping[int, Program],
+    *,
+    seed: int = 0,
+    header_bytes: int = 0,
+    element_time_s: float = DEFAULT_ELEMENT_TIME_S,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    record_views: bool = False,
+    hosts: Sequence[str] | None = None,
+    faults: Iterable[Crash | LinkFault] = (),
+) -> TcpRunResult:
+    """`run_tcp` inside a running trio loop (for pytest-trio tests)."""
+    n = _check(graph, programs, faults)
+    if header_bytes < 0:
+        raise ValueError(f"header_bytes must be >= 0, got {header_bytes}")
+    wall = time.perf_counter()
+    listeners = []
+    if hosts is None:
+        for _ in range(n):
+            listeners.append((await trio.open_tcp_listeners(0, host="127.0.0.1"))[0])
+        addresses = [("127.0.0.1", ls.socket.getsockname()[1]) for ls in listeners]
+    else:
+        addresses = parse_hosts(hosts, n)
+        for host, port in addresses:
+            listeners.append((await trio.open_tcp_listeners(port, host=host))[0])
+    tag = secrets.token_hex(8)
+    nodes = [Node(p, graph, header_bytes=header_bytes, timeout_s=timeout_s,
+                  record_views=record_views, tag=tag) for p in range(n)]
+    parties = [TcpParty(node, seed, element_time_s) for node in nodes]
+    bodies = [_bind(node, party, programs.get(node.pid), with_output=False)
+              for node, party in zip(nodes, parties, strict=True)]
+
+    async def one(pid: int) -> None:
+        try:
+            await nodes[pid].connect(listeners[pid], addresses)
+        finally:
+            await listeners[pid].aclose()
+        await nodes[pid].serve(bodies[pid])
+
+    try:
+        async with trio.open_nursery() as nursery:
+            for pid in range(n):
+                nursery.start_soon(one, pid)
+    except BaseExceptionGroup as group:
+        raise _first_failure(group) from None
+    outputs = {p: parties[p].result for p in programs if parties[p].done}
+    records = {p: node.final_record() for p, node in enumerate(nodes)}
+    ledgers = {p: node.ledger for p, node in enumerate(nodes)}
+    return _merge(graph, records, ledgers, outputs, parties, header_bytes, record_views,
+                  time.perf_counter() - wall)
+
+
+def run_tcp(graph: nx.Graph, programs: Mapping[int, Program], **options: Any) -> TcpRunResult:
+    """Run `programs` over real TCP connections, every party a task of this process.
+
+    Takes the options of `sim.engine.simulate` (``seed``, ``header_bytes``,
+    ``element_time_s``, ``record_views``; ``faults`` must be empty) plus
+    ``timeout_s`` (connecting, and any one blocking receive) and ``hosts``
+    (``"host:port"`` per party id to listen on; default: free loopback ports).
+    """
+    return trio.run(lambda: run_tcp_async(graph, programs, **options))
+
+
+# -- one party per process -----------------------------------------------------------
+
+
+async def run_party_async(
+    graph: nx.Graph,
+    programs: Mapping[int, Program],
+    party_id: int,
+    hosts: Sequence[str],
+    *,
+    seed: int = 0,
+    header_bytes: int = 0,
+    element_time_s: float = DEFAULT_ELEMENT_TIME_S,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    tag: str = "",
+    faults: Iterable[Crash | LinkFault] = (),
+) -> TcpRunResult:
+    """`run_party_process` inside a running trio loop."""
+    n = _check(graph, programs, faults)
+    if not 0 <= party_id < n:
+        raise ValueError(f"party id {party_id} is not in the run (0..{n - 1})")
+    addresses = parse_hosts(hosts, n)
+    wall = time.perf_counter()
+    host, port = addresses[party_id]
+    listener = (await trio.open_tcp_listeners(port, host=host))[0]
+    node = Node(party_id, graph, header_bytes=header_bytes, timeout_s=timeout_s, tag=tag)
+    party = TcpParty(node, seed, element_time_s)
+    body = _bind(node, party, programs.get(party_id), with_output=True)
+    try:
+        await node.connect(listener, addresses)
+    finally:
+        await listener.aclose()
+    await node.serve(body)
+    records = dict(node.stats)
+    ledgers = {p: import_ledger(rec["ledger"], n, header_bytes)
+               for p, rec in records.items() if p != party_id}
+    ledgers[party_id] = node.ledger
+    outputs = {p: rec["output"] for p, rec in records.items()
+               if p in programs and rec["done"] and not rec["output_error"]}
+    if party.done:
+        outputs[party_id] = party.result
+    return _merge(graph, records, ledgers, outputs, [party], header_bytes, False,
+                  time.perf_counter() - wall)
+
+
+def run_party_process(graph: nx.Graph, programs: Mapping[int, Program], party_id: int,
+                      hosts: Sequence[str], **options: Any) -> TcpRunResult:
+    """Run party `party_id` of a run whose parties listen at `hosts` (one per id).
+
+    Every party of the topology needs its own process (relays too). Each one
+    returns the whole run's merged result, built from every party's record.
+    Options: ``seed``, ``header_bytes``, ``element_time_s``, ``timeout_s``,
+    ``tag`` (a run identity every process must share; connections from another
+    run are refused).
+    """
+    return trio.run(lambda: run_party_async(graph, programs, party_id, hosts, **options))

@@ -1,0 +1,81 @@
+"""The scenario protocols built on sharing: results and costs against formulas."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.run import run_scenario
+from sim.scenario import from_dict
+
+
+def _scenario(protocol: dict, topology: dict | None = None, **extra) -> dict:
+    return {
+        "seed": 1,
+        "protocol": protocol,
+        "topology": topology or {"kind": "complete", "latency": 0.001, "bandwidth": 1e7},
+        **extra,
+    }
+
+
+@pytest.mark.parametrize("n,length,header", [(2, 1, 0), (3, 100, 40), (6, 257, 8)])
+def test_additive_sum_costs_match_formula(n, length, header):
+    """Input sharing: each party sends n-1 shares of 8L bytes; reveal: n-1 shares to party 0.
+
+    Bytes = (n(n-1) + (n-1)) * (8L + header); rounds = 2 (one per phase that sends).
+    """
+    rep = run_scenario(from_dict(_scenario(
+        {"name": "secure_sum", "parties": n, "vector_length": length},
+        network={"header_bytes": header},
+    )))
+    messages = n * (n - 1) + (n - 1)
+    assert rep["totals"]["messages"] == messages
+    assert rep["totals"]["bytes"] == messages * (8 * length + header)
+    assert rep["totals"]["header_bytes"] == messages * header
+    assert rep["totals"]["rounds"] == 2
+    assert rep["result_check"]["ok"]
+
+
+def test_star_relays_leaf_to_leaf_shares_through_the_hub():
+    n, length = 5, 10
+    rep = run_scenario(from_dict(_scenario(
+        {"name": "secure_sum", "parties": n, "vector_length": length},
+        {"kind": "star", "hub": 0, "latency": 0.001, "bandwidth": 1e7},
+    )))
+    links = {(link["src"], link["dst"]): link for link in rep["links"]}
+    assert set(links) == {(0, i) for i in range(1, n)} | {(i, 0) for i in range(1, n)}
+    # leaf i -> hub carries its share for the hub, its n-2 shares for other leaves, its reveal
+    assert links[(1, 0)]["messages"] == 1 + (n - 2) + 1
+    # hub -> leaf i carries the hub's share and the n-2 shares of the other leaves
+    assert links[(0, 1)]["messages"] == 1 + (n - 2)
+    # party bytes count each message once, whatever its route
+    assert rep["parties"][1]["bytes_sent"] == (n - 1 + 1) * 8 * length
+
+
+def test_shamir_sum_survives_crashes_after_sharing():
+    rep = run_scenario(from_dict(_scenario(
+        {"name": "secure_sum", "parties": 7, "vector_length": 50, "scheme": "shamir",
+         "threshold": 2, "reveal_timeout_s": 1.0},
+        faults=[{"kind": "crash", "party": 5, "at": 0.00101},
+                {"kind": "crash", "party": 6, "at": 0.00101}],
+    )))
+    assert [c["party"] for c in rep["crashed"]] == [5, 6]
+    assert rep["result_check"]["ok"]
+    # Shamir shares are field elements of GF(2^31 - 1): 4 bytes each
+    sharing = next(p for p in rep["phases"] if p["name"] == "input sharing")
+    assert sharing["bytes"] == 7 * 6 * 4 * 50
+
+
+def test_mul_cmp_is_correct_and_trusts_a_dealer():
+    rep = run_scenario(from_dict(_scenario(
+        {"name": "secure_mul_cmp", "players": 3, "vector_length": 300},
+    )))
+    assert rep["result_check"]["ok"], rep["result_check"]
+    assert "dealer" in rep["trust"]
+    assert rep["roles"]["dealer"] == [3]
+    assert rep["offline"]["bytes"] > 0
+    phases = {p["name"]: p for p in rep["phases"]}
+    # Beaver product (1 round) then truncation (1 round); comparison 2 + ceil(log2 63) = 8
+    assert phases["multiply"]["rounds"] == 2
+    assert phases["compare"]["rounds"] == 8
+    # the dealer's messages are offline and add nothing to the online rounds
+    assert rep["totals"]["rounds"] == sum(p["rounds"] for p in rep["phases"] if not p["offline"])

@@ -1,0 +1,191 @@
+"""The network model: FIFO links, store-and-forward routes, headers, drops and delays.
+
+Expected times are the model's formulas (issue 3, "Network model"): a message of S
+bytes over one link of latency l and bandwidth b arrives at l + S/b; messages queue
+per directed link; each hop of a route adds its own transmission and latency.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.engine import LinkFault, simulate
+from sim.network import Network, NetworkError
+
+
+def _graph(edges: dict[tuple[int, int], tuple[float, float]]) -> nx.Graph:
+    graph = nx.Graph()
+    for (u, v), (latency, bandwidth) in edges.items():
+        graph.add_edge(u, v, latency=latency, bandwidth=bandwidth)
+    return graph
+
+
+def _arrivals(graph: nx.Graph, sends: list[tuple[int, int, int]], **options):
+    """Each sender sends its messages (src, dst, size) at time 0; returns the arrival times
+    of each (src, dst) pair's messages, in order."""
+    arrivals: dict[tuple[int, int], list[float]] = {}
+    expected: dict[tuple[int, int], int] = {}
+    for src, dst, _ in sends:
+        expected[(src, dst)] = expected.get((src, dst), 0) + 1
+
+    def sender(pid):
+        async def program(party):
+            for src, dst, size in sends:
+                if src == pid:
+                    await party.send(dst, np.zeros(size, dtype=np.uint8))
+        return program
+
+    def receiver(pid):
+        async def program(party):
+            for (src, dst), count in expected.items():
+                if dst == pid:
+                    for _ in range(count):
+                        await party.recv(src)
+                        arrivals.setdefault((src, dst), []).append(party.now())
+        return program
+
+    programs = {}
+    for pid in graph.nodes:
+        send, recv = sender(pid), receiver(pid)
+
+        async def both(party, send=send, recv=recv):
+            await send(party)
+            await recv(party)
+        programs[pid] = both
+    result = simulate(graph, programs, **options)
+    return arrivals, result
+
+
+finite = {"allow_nan": False, "allow_infinity": False}
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    latency=st.floats(0, 1, **finite),
+    bandwidth=st.floats(1e3, 1e10, **finite),
+    size=st.integers(0, 10_000),
+    header=st.integers(0, 100),
+)
+def test_one_link_arrival_is_latency_plus_size_over_bandwidth(latency, bandwidth, size, header):
+    graph = _graph({(0, 1): (latency, bandwidth)})
+    arrivals, result = _arrivals(graph, [(0, 1, size)], header_bytes=header)
+    assert arrivals[(0, 1)] == [pytest.approx(latency + (size + header) / bandwidth, rel=1e-12)]
+    link = result.network.links[(0, 1)]
+    assert (link.bytes, link.messages) == (size + header, 1)
+    assert link.busy_s == pytest.approx((size + header) / bandwidth)
+    assert result.network.links[(1, 0)].messages == 0
+
+
+def test_two_messages_on_one_link_queue():
+    latency, bandwidth, size = 0.01, 1e6, 5000
+    graph = _graph({(0, 1): (latency, bandwidth)})
+    arrivals, _ = _arrivals(graph, [(0, 1, size), (0, 1, size)])
+    assert arrivals[(0, 1)] == pytest.approx(
+        [latency + size / bandwidth, latency + 2 * size / bandwidth]
+    )
+
+
+def test_the_two_directions_of_a_link_do_not_queue_behind_each_other():
+    latency, bandwidth, size = 0.01, 1e6, 5000
+    graph = _graph({(0, 1): (latency, bandwidth)})
+    arrivals, _ = _arrivals(graph, [(0, 1, size), (1, 0, size)])
+    assert arrivals[(0, 1)] == arrivals[(1, 0)] == pytest.approx([latency + size / bandwidth])
+
+
+def test_messages_to_different_links_from_one_sender_do_not_queue():
+    graph = _graph({(0, 1): (0.01, 1e6), (0, 2): (0.01, 1e6)})
+    arrivals, _ = _arrivals(graph, [(0, 1, 1000), (0, 2, 1000)])
+    assert arrivals[(0, 1)] == arrivals[(0, 2)] == pytest.approx([0.01 + 1000 / 1e6])
+
+
+def test_multi_hop_is_store_and_forward_per_hop():
+    # line 0 - 1 - 2 with different links: arrival = sum over hops of (S/b_i + l_i)
+    graph = _graph({(0, 1): (0.01, 1e6), (1, 2): (0.03, 2e5)})
+    size, header = 4000, 40
+    arrivals, result = _arrivals(graph, [(0, 2, size)], header_bytes=header)
+    wire = size + header
+    assert arrivals[(0, 2)] == pytest.approx([wire / 1e6 + 0.01 + wire / 2e5 + 0.03])
+    assert result.network.links[(0, 1)].bytes == result.network.links[(1, 2)].bytes == wire
+    # the relay is charged nothing as a sender or receiver
+    assert result.ledger.parties[1].bytes_sent == result.ledger.parties[1].bytes_received == 0
+
+
+def test_route_takes_the_lowest_latency_path_over_fewer_hops():
+    # direct link 0-2 has latency 1.0; the detour through 1 has 0.1 + 0.1
+    graph = _graph({(0, 2): (1.0, 1e6), (0, 1): (0.1, 1e6), (1, 2): (0.1, 1e6)})
+    arrivals, result = _arrivals(graph, [(0, 2, 1000)])
+    assert arrivals[(0, 2)] == pytest.approx([2 * (0.1 + 1000 / 1e6)])
+    assert result.network.links[(0, 2)].messages == 0
+    assert result.network.links[(0, 1)].messages == result.network.links[(1, 2)].messages == 1
+
+
+def test_relayed_messages_queue_at_the_shared_hop():
+    # star: 1 -> 0 -> 2 and 3 -> 0 -> 2 share the link (0, 2); the second waits for the first
+    latency, bandwidth, size = 0.01, 1e6, 10_000
+    graph = _graph({(0, 1): (latency, bandwidth), (0, 2): (latency, bandwidth),
+                    (0, 3): (latency, bandwidth)})
+    arrivals, _ = _arrivals(graph, [(1, 2, size), (3, 2, size)])
+    hop = size / bandwidth + latency
+    assert sorted(arrivals[(1, 2)] + arrivals[(3, 2)]) == pytest.approx(
+        [2 * hop, 2 * hop + size / bandwidth]
+    )
+
+
+def test_link_delay_fault_adds_to_each_crossing():
+    graph = _graph({(0, 1): (0.01, 1e6), (1, 2): (0.01, 1e6)})
+    arrivals, _ = _arrivals(graph, [(0, 2, 1000), (1, 0, 1000)],
+                            faults=[LinkFault(0, 1, delay=0.25)])
+    assert arrivals[(0, 2)] == pytest.approx([2 * (0.01 + 1000 / 1e6) + 0.25])
+    assert arrivals[(1, 0)] == pytest.approx([0.01 + 1000 / 1e6 + 0.25])
+
+
+def _dropped_payloads(seed: int, probability: float, count: int) -> tuple[list[int], int]:
+    graph = _graph({(0, 1): (0.001, 1e9)})
+
+    async def sender(party):
+        for i in range(count):
+            await party.send(1, i)
+
+    result = simulate(graph, {0: sender}, seed=seed, record_views=True,
+                      faults=[LinkFault(0, 1, drop=probability)])
+    got = [entry.payload for entry in result.ledger.views[1]]
+    return got, result.ledger.dropped_messages
+
+
+def test_drops_are_seeded_and_about_p_of_messages():
+    count, p = 4000, 0.3
+    got, dropped = _dropped_payloads(seed=5, probability=p, count=count)
+    assert got == sorted(got)  # a lossy link still delivers in order
+    assert dropped == count - len(got)
+    # binomial(4000, 0.3): standard deviation ~29; allow 5 of them
+    assert abs(dropped - p * count) < 5 * (count * p * (1 - p)) ** 0.5
+    again, _ = _dropped_payloads(seed=5, probability=p, count=count)
+    assert again == got
+    other, _ = _dropped_payloads(seed=6, probability=p, count=count)
+    assert other != got
+
+
+def test_drop_probability_zero_and_one():
+    assert _dropped_payloads(seed=1, probability=0.0, count=50)[1] == 0
+    assert _dropped_payloads(seed=1, probability=1.0, count=50) == ([], 50)
+
+
+def test_missing_attributes_and_bad_values_are_network_errors():
+    graph = nx.Graph()
+    graph.add_edge(0, 1, latency=0.1)
+    with pytest.raises(NetworkError, match="'bandwidth'"):
+        Network(graph, np.random.default_rng(0))
+    graph = _graph({(0, 1): (-0.1, 1e6)})
+    with pytest.raises(NetworkError, match="latency must be >= 0"):
+        Network(graph, np.random.default_rng(0))
+
+
+def test_no_route_is_a_network_error():
+    graph = _graph({(0, 1): (0.1, 1e6)})
+    graph.add_node(2)
+    with pytest.raises(NetworkError, match="no route from party 0 to party 2"):
+        Network(graph, np.random.default_rng(0)).route(0, 2)

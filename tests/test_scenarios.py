@@ -1,0 +1,38 @@
+"""Every file in scenarios/ validates and runs, and its own checks pass."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from sim.run import run_scenario
+from sim.scenario import load
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = sorted((ROOT / "scenarios").glob("*.toml"))
+
+
+def _param(path: Path):
+    data = tomllib.loads(path.read_text())
+    if "sweep" in data:  # sweep files expand into many runs: tested by the sweep tests
+        return pytest.param(path, marks=pytest.mark.skip(reason="sweep file"), id=path.stem)
+    marks = [pytest.mark.slow] if "slow" in data.get("tags", []) else []
+    return pytest.param(path, marks=marks, id=path.stem)
+
+
+def test_there_is_a_quickstart():
+    assert (ROOT / "scenarios" / "quickstart.toml") in FILES
+
+
+@pytest.mark.parametrize("path", [_param(p) for p in FILES])
+def test_scenario_runs(path: Path):
+    report = run_scenario(load(path))
+    totals = report["totals"]
+    assert totals["messages"] > 0 and totals["bytes"] > 0 and totals["sim_time_s"] > 0
+    assert sum(p["bytes"] for p in report["phases"]) == totals["bytes"]
+    assert sum(p["bytes_sent"] for p in report["parties"]) == totals["bytes"]
+    for key in ("result_check", "prediction_check"):
+        if key in report and "ok" in report[key]:
+            assert report[key]["ok"], report[key]

@@ -1,0 +1,153 @@
+"""Array-level sharing schemes: reconstruction is the identity, and fewer shares
+than needed are uniform (statistical tests, each with a broken scheme as a
+negative control to show the test can fail)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protocols.sharing import (
+    PRIME,
+    additive_split,
+    decode,
+    encode,
+    from_field,
+    shamir_reconstruct,
+    shamir_share,
+    to_field,
+    xor_split,
+)
+from protocols.sharing.ring import RING, bits_msb_first
+
+SETTINGS = settings(max_examples=25, deadline=None)
+SAMPLES = 20_000
+SIGMAS = 6.0  # per-check false alarm ~1e-9; many checks stay far below 1e-5 overall
+
+
+def bits_balanced(u: np.ndarray) -> bool:
+    """Every one of the 64 bit positions is set in half the samples (within SIGMAS)."""
+    freq = bits_msb_first(u).mean(axis=0)
+    return bool(np.all(np.abs(freq - 0.5) <= SIGMAS * 0.5 / np.sqrt(u.shape[0])))
+
+
+def chi_square_uniform(values: np.ndarray, bins: int) -> bool:
+    """Chi-square of `values` (already in 0..bins-1) against uniform, normal approximation."""
+    counts = np.bincount(values, minlength=bins)
+    expected = values.size / bins
+    stat = ((counts - expected) ** 2 / expected).sum()
+    return bool(stat <= (bins - 1) + SIGMAS * np.sqrt(2 * (bins - 1)))
+
+
+def ring_uniform(u: np.ndarray) -> bool:
+    return bits_balanced(u) and chi_square_uniform((u & np.uint64(255)).astype(np.int64), 256)
+
+
+def field_uniform(u: np.ndarray) -> bool:
+    return chi_square_uniform((u * 256 // PRIME).astype(np.int64), 256) and chi_square_uniform(
+        (u % 256).astype(np.int64), 256)
+
+
+ring_values = st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=16)
+
+
+@SETTINGS
+@given(values=ring_values, n=st.integers(2, 7), seed=st.integers(0, 2**32))
+def test_additive_reconstructs(values, n, seed):
+    x = np.array(values, dtype=RING)
+    shares = additive_split(x, n, np.random.default_rng(seed))
+    assert shares.shape == (n, len(values))
+    assert np.array_equal(shares.sum(axis=0, dtype=RING), x)
+
+
+@SETTINGS
+@given(values=st.lists(st.booleans(), min_size=1, max_size=40), n=st.integers(2, 7),
+       seed=st.integers(0, 2**32))
+def test_xor_reconstructs(values, n, seed):
+    x = np.array(values, dtype=bool)
+    shares = xor_split(x, n, np.random.default_rng(seed))
+    assert np.array_equal(np.bitwise_xor.reduce(shares, axis=0), x)
+
+
+@SETTINGS
+@given(values=st.lists(st.integers(-(PRIME // 2), PRIME // 2), min_size=1, max_size=16),
+       n=st.integers(2, 7), data=st.data(), seed=st.integers(0, 2**32))
+def test_shamir_reconstructs_from_any_t_plus_1(values, n, data, seed):
+    t = data.draw(st.integers(0, n - 1))
+    subset = data.draw(st.lists(st.integers(1, n), min_size=t + 1, max_size=n, unique=True))
+    shares = shamir_share(to_field(values), t, n, np.random.default_rng(seed))
+    got = shamir_reconstruct(shares[np.array(subset) - 1], subset)
+    assert np.array_equal(from_field(got), np.array(values))
+
+
+@SETTINGS
+@given(values=st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=16), f=st.integers(8, 24))
+def test_fixed_point_roundtrip_within_half_ulp(values, f):
+    x = np.array(values)
+    assert np.all(np.abs(decode(encode(x, f), f) - x) <= 2.0 ** -(f + 1))
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_fewer_additive_shares_are_uniform(n):
+    """Any n-1 shares of a fixed secret are uniform: each share, and their sum
+    (which is the secret minus the missing share), for two different secrets."""
+    rng = np.random.default_rng(n)
+    for secret in (0, 2**63 + 12345):
+        shares = additive_split(np.full(SAMPLES, secret, dtype=RING), n, rng)
+        for subset in itertools.combinations(range(n), n - 1):
+            part = shares[list(subset)]
+            assert all(ring_uniform(s) for s in part)
+            assert ring_uniform(part.sum(axis=0, dtype=RING))
+
+
+def test_uniformity_check_catches_a_broken_additive_scheme():
+    rng = np.random.default_rng(0)
+    x = np.full(SAMPLES, 2**63 + 12345, dtype=RING)
+    good = additive_split(x, 3, rng)
+    broken = good.copy()
+    broken[0], broken[2] = good[0] + good[2] - x, x  # still reconstructs, leaks x
+    assert np.array_equal(broken.sum(axis=0, dtype=RING), x)
+    assert ring_uniform(good[2]) and not ring_uniform(broken[2])
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_fewer_xor_shares_are_uniform(n):
+    rng = np.random.default_rng(n)
+    for secret in (False, True):
+        shares = xor_split(np.full((SAMPLES, 8), secret), n, rng)
+        for subset in itertools.combinations(range(n), n - 1):
+            part = shares[list(subset)]
+            for bits in (*part, np.bitwise_xor.reduce(part, axis=0)):
+                freq = bits.mean(axis=0)
+                assert np.all(np.abs(freq - 0.5) <= SIGMAS * 0.5 / np.sqrt(SAMPLES))
+    broken = np.full(SAMPLES, True)  # a "share" equal to the secret
+    assert abs(broken.mean() - 0.5) > SIGMAS * 0.5 / np.sqrt(SAMPLES)
+
+
+@pytest.mark.parametrize(("t", "n"), [(1, 3), (2, 5), (3, 4)])
+def test_t_shamir_shares_are_uniform(t, n):
+    """Any t shares are uniform over the field: each one and their sum, for two secrets."""
+    rng = np.random.default_rng(t * 10 + n)
+    for secret in (0, 123456789):
+        shares = shamir_share(np.full(SAMPLES, secret), t, n, rng)
+        for subset in itertools.combinations(range(n), t):
+            part = shares[list(subset)]
+            assert all(field_uniform(s) for s in part)
+            assert field_uniform(part.sum(axis=0) % PRIME)
+
+
+def test_uniformity_check_catches_a_broken_shamir_scheme():
+    """Degree-t polynomials with a zero leading coefficient are degree t-1: t shares
+    then determine the secret, and the check sees it."""
+    t, n = 2, 4
+    rng = np.random.default_rng(1)
+    broken = shamir_share(np.full(SAMPLES, 123456789), t - 1, n, rng)
+    # x1 * f(x2) - x2 * f(x1) = (x1 - x2) * secret for a degree-1 f: constant
+    combo = (1 * broken[1] - 2 * broken[0]) % PRIME
+    good = shamir_share(np.full(SAMPLES, 123456789), t, n, rng)
+    assert field_uniform((1 * good[1] - 2 * good[0]) % PRIME)
+    assert not field_uniform(combo)
