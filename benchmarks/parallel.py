@@ -21,8 +21,8 @@ def main() -> None:
     data = tomllib.loads(SCENARIO.read_text())
     base = {k: v for k, v in data["protocol"].items()
             if k not in ("name", "method", "workers", "groups")}
-    net = {"seed": data["seed"], "latency": data["topology"]["latency"],
-           "bandwidth": data["topology"]["bandwidth"],
+    links = {k: v for k, v in data["topology"].items() if k.endswith(("latency", "bandwidth"))}
+    net = {"seed": data["seed"], "links": links,
            "header_bytes": data["network"]["header_bytes"],
            "element_time_s": data.get("cost", {}).get("element_time_s", DEFAULT_ELEMENT_TIME_S)}
     ref = run_point(base, net, "sgd", 1, 8)

@@ -3,10 +3,11 @@
 simpy keeps the time and the event queue. Each party's coroutine is driven by a
 small state machine that resumes it from event callbacks, rather than by a
 ``simpy.Process`` per party: a message that finds its receiver waiting resumes it
-directly from the delivery event, so one message costs one scheduled event.
-This is what lets a ping-pong move several hundred thousand simulated messages
-per second (see ``benchmarks/engine.py``), where a generator-per-process bridge
-moves about 150,000.
+directly from the delivery event, so one message costs one scheduled event per
+hop, and that event is the `Message` itself (no closure, no `Timeout`). A
+2-party ping-pong moves about 400,000 simulated messages per CPU second on this
+project's machine (``benchmarks/engine.py``), where a generator-per-process
+bridge moves about 150,000.
 
 A run ends when no event is left. A party that raised fails the run at once
 (`PartyFailure`, naming the party and its phase); parties still waiting when the
@@ -18,14 +19,15 @@ from __future__ import annotations
 import time
 import types
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
 import numpy as np
 import simpy
-from simpy.events import Timeout
+from simpy.events import NORMAL, Timeout
 
 from sim.ledger import Ledger, Message
 from sim.network import Link, Network
@@ -34,8 +36,13 @@ from sim.wire import size_of
 
 Program = Callable[[Party], Awaitable[Any]]
 
-DEFAULT_ELEMENT_TIME_S = 1e-9
-"""Modelled local work per array element (see ``benchmarks/engine.py``)."""
+DEFAULT_ELEMENT_TIME_S = 4e-10
+"""Modelled local work per array element: one binary numpy uint64 operation.
+
+Measured by ``benchmarks/engine.py`` on this project's 2-core AMD EPYC machine
+(numpy, arrays of 10^6 elements, best of 20): add 0.40, multiply 0.46, xor 0.39
+ns per element (a shift, 0.20). A scenario's ``[cost] element_time_s`` overrides it.
+"""
 
 _RECV, _MANY, _SLEEP, _PACED = range(4)
 
@@ -101,8 +108,38 @@ def _ready(value: Any = None) -> Any:
     yield  # pragma: no cover - makes this a generator-based awaitable
 
 
+class _Done:
+    """An awaitable that completes at once with None (a sent message): cheaper than
+    a fresh `_ready()` generator on the hot path."""
+
+    __slots__ = ()
+    __await__ = ().__iter__
+
+
+_DONE = _Done()
+
+
+class _Many:
+    """A pending `recv_many`: who it waits for and what has arrived."""
+
+    __slots__ = ("srcs", "pending", "got")
+
+    def __init__(self, srcs: tuple[int, ...], pending: set[int], got: dict[int, Any]):
+        self.srcs, self.pending, self.got = srcs, pending, got
+
+
+def _by_sender(got: dict[int, Any]) -> dict[int, Any]:
+    return {k: got[k] for k in sorted(got)}
+
+
 class SimParty(Party):
-    """A party in the simulator. Protocols see only the `Party` interface."""
+    """A party in the simulator. Protocols see only the `Party` interface.
+
+    What the party waits for is `_waiting`: None when it runs or is done, else
+    the request it suspended on (a fresh object per wait, so a timer set for an
+    earlier wait recognises it is stale). `_recv_src` and `_many` duplicate it in
+    the shape a delivery checks fastest.
+    """
 
     def __init__(self, sim: Simulation, pid: int, seed: int, element_time_s: float):
         super().__init__()
@@ -112,9 +149,15 @@ class SimParty(Party):
         self.element_time_s = element_time_s
         self._sim = sim
         self._env = sim.env
+        self._post = sim.post
+        self._ids = sim.ids
+        self._routes: dict[int, tuple[Link, ...]] = {}
         self._boxes: dict[int, deque[Message]] = {}
-        self._waiting: list | None = None
+        self._waiting: Any = None
+        self._recv_src = -1
+        self._many: _Many | None = None
         self._coro: Any = None
+        self._error_phase: tuple[BaseException, str] | None = None
         self.depth = 0
         self.offline_depth = 0
         self.offline_clock = 0.0
@@ -127,16 +170,17 @@ class SimParty(Party):
     # -- the Party interface -------------------------------------------------
 
     def send(self, dst: int, payload: Any) -> Awaitable[None]:
-        msg = self._sim.post(self, dst, payload)
+        msg = self._post(self, dst, payload)
         if msg is not None and msg.offline:
             return _suspend((_PACED, msg))
-        return _ready()
+        return _DONE
 
     def recv(self, src: int) -> Awaitable[Any]:
-        self._check_peer(src)
         box = self._boxes.get(src)
         if box:
             return _ready(self._take(box.popleft()))
+        if src == self.id or src not in self._ids:
+            raise ValueError(f"party {self.id} cannot receive from {src!r}")
         return _suspend((_RECV, src))
 
     def recv_many(
@@ -146,7 +190,8 @@ class SimParty(Party):
         if len(set(srcs)) != len(srcs):
             raise ValueError(f"recv_many: duplicate senders in {srcs}")
         for src in srcs:
-            self._check_peer(src)
+            if src == self.id or src not in self._ids:
+                raise ValueError(f"party {self.id} cannot receive from {src!r}")
         if timeout is not None and timeout < 0:
             raise ValueError(f"recv_many: timeout must be >= 0, got {timeout}")
         return _suspend((_MANY, srcs, timeout))
@@ -165,6 +210,18 @@ class SimParty(Party):
     def now(self) -> float:
         return self._env.now
 
+    @contextmanager
+    def phase(self, name: str, offline: bool = False) -> Iterator[None]:
+        """As `Party.phase`; an error leaving the block also notes the innermost
+        phase it left, so that `PartyFailure` names the phase it was raised in."""
+        with Party.phase(self, name, offline):
+            try:
+                yield
+            except Exception as exc:
+                if self._error_phase is None or self._error_phase[0] is not exc:
+                    self._error_phase = (exc, name)
+                raise
+
     def _enter_phase(self, name: str, offline: bool) -> None:
         self._close_phase()
         super()._enter_phase(name, offline)
@@ -177,9 +234,10 @@ class SimParty(Party):
         if end > self._phase_start or self._phase in self._sim.ledger.phases:
             self._sim.ledger.phase_span(self._phase, self._offline, self._phase_start, end)
 
-    def _check_peer(self, src: int) -> None:
-        if not (0 <= src < self.n) or src == self.id:
-            raise ValueError(f"party {self.id} cannot receive from {src!r}")
+    def _failure(self, exc: BaseException) -> PartyFailure:
+        noted = self._error_phase
+        phase = noted[1] if noted is not None and noted[0] is exc else self._phase
+        return PartyFailure(self.id, phase, exc)
 
     def _take(self, msg: Message) -> Any:
         if msg.offline:
@@ -193,43 +251,48 @@ class SimParty(Party):
 
     def _step(self, value: Any = None) -> None:
         """Run the coroutine until it must wait for something."""
-        coro = self._coro
+        send = self._coro.send
+        boxes = self._boxes
         while True:
             try:
-                req = coro.send(value)
+                req = send(value)
             except StopIteration as stop:
                 self.done, self.result = True, stop.value
                 self.finished_at = self._env.now
                 self._close_phase()
                 return
             except Exception as exc:
-                raise PartyFailure(self.id, self._phase, exc) from exc
-            kind = req[0]
+                raise self._failure(exc) from exc
+            try:
+                kind = req[0]
+            except Exception:
+                kind = None
             if kind == _RECV:
-                box = self._boxes.get(req[1])
+                src = req[1]
+                box = boxes.get(src)
                 if box:
                     value = self._take(box.popleft())
                     continue
-                self._waiting = [req, None]
+                self._waiting = req
+                self._recv_src = src
                 return
             if kind == _MANY:
+                srcs, timeout = req[1], req[2]
                 got: dict[int, Any] = {}
-                for src in req[1]:
-                    box = self._boxes.get(src)
+                for src in srcs:
+                    box = boxes.get(src)
                     if box:
                         got[src] = self._take(box.popleft())
-                if len(got) == len(req[1]) or req[2] == 0:
-                    value = {k: got[k] for k in sorted(got)}
+                if len(got) == len(srcs) or timeout == 0:
+                    value = _by_sender(got)
                     continue
-                waiting = self._waiting = [req, got]
-                if req[2] is not None:
-                    ev = Timeout(self._env, req[2])
-                    ev.callbacks.append(lambda _ev, w=waiting: self._timed_out(w))
+                many = self._waiting = self._many = _Many(srcs, set(srcs) - got.keys(), got)
+                if timeout is not None:
+                    Timeout(self._env, timeout, many).callbacks.append(self._timed_out)
                 return
             if kind == _SLEEP:
-                waiting = self._waiting = [req, None]
-                ev = Timeout(self._env, req[1])
-                ev.callbacks.append(lambda _ev, w=waiting: self._resume(w, None))
+                self._waiting = req
+                Timeout(self._env, req[1], req).callbacks.append(self._wake)
                 return
             if kind == _PACED:
                 msg = req[1]
@@ -237,52 +300,61 @@ class SimParty(Party):
                     value = None
                     continue
                 msg.waiter = self
-                self._waiting = [req, None]
+                self._waiting = req
                 return
-            raise PartyFailure(self.id, self._phase, TypeError(f"awaited a foreign object {req!r}"))
+            error = TypeError(f"awaited a foreign object {req!r}; await only Party methods")
+            raise self._failure(error)
 
-    def _resume(self, waiting: list, value: Any) -> None:
-        if self._waiting is waiting and not self.crashed:
+    def _wake(self, event: Timeout) -> None:
+        """A timer (or a paced send's release) for wait `event.value` is due."""
+        if self._waiting is event.value and not self.crashed:
             self._waiting = None
-            self._step(value)
+            self._step(None)
 
-    def _timed_out(self, waiting: list) -> None:
-        got = waiting[1]
-        self._resume(waiting, {k: got[k] for k in sorted(got)})
+    def _timed_out(self, event: Timeout) -> None:
+        many = event.value
+        if self._waiting is many and not self.crashed:
+            self._waiting = self._many = None
+            self._step(_by_sender(many.got))
 
     def _arrive(self, msg: Message) -> None:
         """A message reached this party: hand it over if awaited, else queue it."""
-        waiting = self._waiting
-        if waiting is not None:
-            req = waiting[0]
-            if req[0] == _RECV and req[1] == msg.src:
-                self._waiting = None
+        src = msg.src
+        if src == self._recv_src:
+            self._recv_src = -1
+            self._waiting = None
+            if msg.offline:
                 self._step(self._take(msg))
                 return
-            if req[0] == _MANY and msg.src in req[1] and msg.src not in waiting[1]:
-                got = waiting[1]
-                got[msg.src] = self._take(msg)
-                if len(got) == len(req[1]):
-                    self._waiting = None
-                    self._step({k: got[k] for k in sorted(got)})
-                return
-        box = self._boxes.get(msg.src)
+            if msg.depth > self.depth:
+                self.depth = msg.depth
+            self._step(msg.payload)
+            return
+        many = self._many
+        if many is not None and src in many.pending:
+            many.pending.discard(src)
+            many.got[src] = self._take(msg)
+            if not many.pending:
+                self._waiting = self._many = None
+                self._step(_by_sender(many.got))
+            return
+        box = self._boxes.get(src)
         if box is None:
-            box = self._boxes[msg.src] = deque()
+            box = self._boxes[src] = deque()
         box.append(msg)
 
     def waits_for(self) -> str:
         """Who this party waits for, for deadlock reports."""
-        if self._waiting is None:
+        waiting = self._waiting
+        if waiting is None:
             return "nothing (idle)"
-        req, got = self._waiting
-        if req[0] == _RECV:
-            return f"a message from party {req[1]}"
-        if req[0] == _MANY:
-            missing = [s for s in req[1] if s not in got]
+        if isinstance(waiting, _Many):
+            missing = [s for s in waiting.srcs if s in waiting.pending]
             return f"messages from parties {missing}"
-        if req[0] == _PACED:
-            return f"party {req[1].dst} to take its offline message"
+        if waiting[0] == _RECV:
+            return f"a message from party {waiting[1]}"
+        if waiting[0] == _PACED:
+            return f"party {waiting[1].dst} to take its offline message"
         return "its clock"
 
 
@@ -318,6 +390,7 @@ class Simulation:
         if header_bytes < 0:
             raise ValueError(f"header_bytes must be >= 0, got {header_bytes}")
         self.n = len(nodes)
+        self.ids = frozenset(range(self.n))
         for pid in programs:
             if not 0 <= pid < self.n:
                 raise ValueError(f"program for party {pid}, but the topology has {self.n}")
@@ -331,46 +404,63 @@ class Simulation:
         self.crashed: dict[int, float] = {}
         self.offline_time = 0.0
         self._faults = list(faults)
+        self._schedule = self.env.schedule
 
     # -- messages ------------------------------------------------------------
 
     def post(self, sender: SimParty, dst: int, payload: Any) -> Message | None:
         """Put a message on the network (called by `SimParty.send`)."""
-        if not (0 <= dst < self.n) or dst == sender.id:
+        if dst == sender.id or dst not in self.ids:
             raise ValueError(f"party {sender.id} cannot send to {dst!r}")
         if sender.crashed:
             return None
-        offline = sender.offline
+        offline = sender._offline
+        now = self.env.now
         msg = Message(
             sender.id,
             dst,
             payload,
             size_of(payload),
             (sender.offline_depth if offline else sender.depth) + 1,
-            sender.current_phase,
+            sender._phase,
             offline,
-            self.env.now,
+            now,
         )
         self.ledger.sent(msg)
-        hops = self.network.route(sender.id, dst)
+        hops = sender._routes.get(dst)
+        if hops is None:
+            hops = sender._routes[dst] = self.network.route(sender.id, dst)
         if offline:
             self._preprocess(sender, msg, hops)
             self.wake_later(None, msg)
         else:
-            self._forward(msg, hops, 0, self.env.now)
+            msg.hops = hops
+            self._forward(msg, now)
         return msg
 
-    def _forward(self, msg: Message, hops: tuple[Link, ...], i: int, t: float) -> None:
-        link = hops[i]
+    def _forward(self, msg: Message, t: float) -> None:
+        """Put `msg` on its next link at time `t`; the message itself is the simpy
+        event that fires when it reaches the link's far end (no closure, no Timeout)."""
+        link = msg.hops[msg.hop]
         arrival = link.transmit(t, msg.size + self.header_bytes)
-        if self.network.dropped(link):
+        if link.loss and self.network.dropped(link):
             self.ledger.dropped_messages += 1
             return
-        ev = Timeout(self.env, arrival - self.env.now)
-        if i + 1 == len(hops):
-            ev.callbacks.append(lambda _ev: self._deliver(msg))
-        else:
-            ev.callbacks.append(lambda _ev: self._forward(msg, hops, i + 1, arrival))
+        msg.ready_at = arrival
+        msg.callbacks = [self._hop_done]
+        self._schedule(msg, NORMAL, arrival - self.env.now)
+
+    def _hop_done(self, msg: Message) -> None:
+        msg.hop += 1
+        if msg.hop < len(msg.hops):
+            self._forward(msg, msg.ready_at)
+            return
+        receiver = self.parties[msg.dst]
+        if receiver.crashed:
+            self.ledger.dropped_messages += 1
+            return
+        self.ledger.delivered(msg, self.env.now)
+        receiver._arrive(msg)
 
     def _preprocess(self, sender: SimParty, msg: Message, hops: tuple[Link, ...]) -> None:
         """Time an offline message on the idle preprocessing network."""
@@ -385,23 +475,14 @@ class Simulation:
             link_totals[(link.src, link.dst)].bytes += msg.size + self.header_bytes
             link_totals[(link.src, link.dst)].messages += 1
 
-    def _deliver(self, msg: Message) -> None:
-        receiver = self.parties[msg.dst]
-        if receiver.crashed:
-            self.ledger.dropped_messages += 1
-            return
-        self.ledger.delivered(msg, self.env.now)
-        receiver._arrive(msg)
-
     def wake_later(self, party: SimParty | None, msg: Message | None = None) -> None:
         """At the current time but outside the running coroutine: resume a paced
         sender, or deliver an offline message."""
-        ev = Timeout(self.env, 0)
-        if msg is not None:
-            ev.callbacks.append(lambda _ev: self._deliver(msg))
+        if msg is not None:  # an offline message has no `hops` left: this delivers it
+            msg.callbacks = [self._hop_done]
+            self._schedule(msg, NORMAL, 0)
         else:
-            waiting = party._waiting
-            ev.callbacks.append(lambda _ev: party._resume(waiting, None))
+            Timeout(self.env, 0, party._waiting).callbacks.append(party._wake)
 
     # -- running -------------------------------------------------------------
 
@@ -412,10 +493,24 @@ class Simulation:
         party.crashed = True
         party._close_phase()
         self.crashed[pid] = self.env.now
-        party._waiting = None
+        party._waiting = party._many = None
+        party._recv_src = -1
         party._boxes.clear()
         if party._coro is not None:
             party._coro.close()
+
+    @staticmethod
+    def _start(event: Timeout) -> None:
+        party = event.value
+        if not party.crashed:
+            party._step(None)
+
+    def _close_all(self) -> None:
+        """Close every coroutine left (a failed or deadlocked run), so none is left
+        suspended or never started."""
+        for party in self.parties:
+            if party._coro is not None:
+                party._coro.close()
 
     def run(self) -> RunResult:
         """Run every program to its end; raise `PartyFailure` or `Deadlock` if they do not."""
@@ -436,18 +531,20 @@ class Simulation:
         for pid, program in sorted(self.programs.items()):
             party = self.parties[pid]
             party._coro = program(party)
-            ev = Timeout(self.env, 0)
-            ev.callbacks.append(lambda _ev, p=party: p._step(None) if not p.crashed else None)
-        self.env.run()
+            Timeout(self.env, 0, party).callbacks.append(self._start)
+        try:
+            self.env.run()
+        except SimulationError:
+            self._close_all()
+            raise
         stuck = [
             p for pid, p in enumerate(self.parties)
             if pid in self.programs and not p.done and not p.crashed
         ]
         if stuck:
-            for p in stuck:
-                p._coro.close()
             lines = [f"party {p.id} (phase {p.current_phase!r}) waits for {p.waits_for()}"
                      for p in stuck]
+            self._close_all()
             crashed = f"; crashed: {sorted(self.crashed)}" if self.crashed else ""
             raise Deadlock(
                 f"deadlock at t={self.env.now:.6g}s: " + "; ".join(lines) + crashed

@@ -16,7 +16,13 @@ from typing import Any
 
 @dataclass(slots=True)
 class Message:
-    """One message in flight; `size` is the payload's wire size without header."""
+    """One message in flight; `size` is the payload's wire size without header.
+
+    The simulator schedules a message in flight as its own simpy event (one per
+    hop), which saves an event object and a closure per hop: `hops`, `hop` and
+    `ready_at` say where it is, `callbacks` and `_ok` are the event protocol
+    `simpy.Environment.step` reads.
+    """
 
     src: int
     dst: int
@@ -27,6 +33,11 @@ class Message:
     offline: bool
     sent_at: float
     waiter: Any = None  # a paced (offline) sender waiting for this to be taken
+    hops: tuple = field(default=(), repr=False)
+    hop: int = field(default=0, repr=False)
+    ready_at: float = field(default=0.0, repr=False)
+    callbacks: list | None = field(default=None, repr=False)
+    _ok: bool = field(default=True, repr=False)
 
 
 @dataclass(slots=True)
@@ -80,7 +91,9 @@ class Ledger:
 
     def sent(self, msg: Message) -> None:
         wire = msg.size + self.header_bytes
-        stats = self._phase(msg.phase, msg.offline)
+        stats = self.phases.get(msg.phase)
+        if stats is None or stats.offline != msg.offline:
+            stats = self._phase(msg.phase, msg.offline)
         stats.bytes += wire
         stats.messages += 1
         if msg.depth > stats.max_depth:

@@ -202,10 +202,11 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
     console.print(head)
 
     phases = Table(title="phases")
-    for col in ("phase", "rounds", "messages", "bytes", "sim time (s)", "compute (s)"):
-        phases.add_column(col, justify="left" if col == "phase" else "right")
+    phases.add_column("phase", overflow="fold", min_width=16)
+    for col in ("offline", "rounds", "messages", "bytes", "sim time (s)", "compute (s)"):
+        phases.add_column(col, justify="right")
     for p in report["phases"]:
-        phases.add_row(escape(p["name"]) + (" (offline)" if p["offline"] else ""), str(p["rounds"]),
+        phases.add_row(escape(p["name"]), "yes" if p["offline"] else "", str(p["rounds"]),
                        str(p["messages"]), _bytes(p["bytes"]), f"{p['sim_time_s']:.6g}",
                        f"{p['compute_s']:.3g}")
     console.print(phases)

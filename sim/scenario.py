@@ -155,6 +155,11 @@ class Scenario:
 
 def load(path: str | Path) -> Scenario:
     """Read and validate a scenario file."""
+    return from_dict(read(path), source=str(path))
+
+
+def read(path: str | Path) -> dict[str, Any]:
+    """Parse a scenario or sweep file (TOML) without validating it."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -164,11 +169,14 @@ def load(path: str | Path) -> Scenario:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(str(path), "", f"not valid TOML: {exc}") from None
-    return from_dict(data, source=str(path))
+    return data
 
 
 def from_dict(data: dict[str, Any], source: str = "") -> Scenario:
     """Validate a scenario given as a dict (what a TOML file parses to)."""
+    if "sweep" in data:
+        raise ScenarioError(source, "sweep", "this is a sweep file (it has a [sweep] table); "
+                            "`ppsim run` and `ppsim validate` expand it (see sim.sweep)")
     try:
         model = ScenarioModel.model_validate(data)
     except ValidationError as exc:

@@ -25,6 +25,11 @@ import numpy as np
 
 def size_of(payload: Any) -> int:
     """The payload's size in bytes by the rule above."""
+    kind = type(payload)
+    if kind is int:  # the common cases first, by exact type (subclasses fall through)
+        return 8 if -(2**63) <= payload < 2**64 else (payload.bit_length() + 8) // 8
+    if kind is np.ndarray:
+        return (payload.size + 7) // 8 if payload.dtype == np.bool_ else payload.nbytes
     if isinstance(payload, np.ndarray):
         if payload.dtype == np.bool_:
             return (payload.size + 7) // 8

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
+import warnings
 
 import networkx as nx
 import numpy as np
@@ -125,6 +127,37 @@ def test_recv_many_with_timeout_returns_early_when_all_arrive():
     assert at == pytest.approx(LAT + 8 / BW)
 
 
+def test_a_message_after_the_timeout_waits_for_a_later_recv():
+    async def late(party):
+        await party.compute(5.0)
+        await party.send(0, "late")
+
+    async def server(party):
+        got = await party.recv_many([1], timeout=1.0)
+        return got, await party.recv(1), party.now()
+
+    got, later, at = simulate(_complete(2), {0: server, 1: late}).outputs[0]
+    assert (got, later) == ({}, "late")
+    assert at == pytest.approx(5.0 + LAT + 4 / BW)
+
+
+def test_a_stale_timer_does_not_resume_a_later_wait():
+    # the recv_many completes early; its 1 s timer must not wake the recv that follows
+    async def client(party):
+        await party.send(0, 1)
+        await party.compute(3.0)
+        await party.send(0, 2)
+
+    async def server(party):
+        first = await party.recv_many([1], timeout=1.0)
+        second = await party.recv(1)
+        return first, second, party.now()
+
+    first, second, at = simulate(_complete(2), {0: server, 1: client}).outputs[0]
+    assert (first, second) == ({1: 1}, 2)
+    assert at == pytest.approx(3.0 + LAT + 8 / BW)
+
+
 def test_messages_to_a_crashed_party_are_dropped_and_waiting_on_it_is_a_deadlock():
     async def sender(party):
         await party.compute(1.0)
@@ -135,7 +168,8 @@ def test_messages_to_a_crashed_party_are_dropped_and_waiting_on_it_is_a_deadlock
         await party.recv(0)
         await party.send(0, 8)
 
-    with pytest.raises(Deadlock, match="party 0 .*waits for a message from party 1.*crashed: \\[1\\]"):
+    expected = r"party 0 .*waits for a message from party 1.*crashed: \[1\]"
+    with pytest.raises(Deadlock, match=expected):
         simulate(_complete(2), {0: sender, 1: receiver}, faults=[Crash(1, at=0.5)])
 
 
@@ -170,7 +204,23 @@ def test_exception_in_a_party_names_party_and_phase():
     assert isinstance(info.value.error, ZeroDivisionError)
 
 
-def test_failure_at_the_first_step_closes_the_other_coroutines():
+def test_failure_names_the_innermost_phase_it_was_raised_in():
+    async def nested(party):
+        with party.phase("outer"):
+            with party.phase("inner"):
+                await party.compute(0.1)
+            if party.id == 0:
+                raise KeyError("after inner")
+            with party.phase("inner"):
+                raise KeyError("in inner")
+
+    with pytest.raises(PartyFailure, match="party 0 failed in phase 'outer'"):
+        simulate(_complete(2), {0: nested})
+    with pytest.raises(PartyFailure, match="party 1 failed in phase 'inner'"):
+        simulate(_complete(2), {1: nested})
+
+
+def test_failure_at_the_first_step_stops_the_run_and_closes_the_other_coroutines():
     started = []
 
     async def broken(party):
@@ -180,9 +230,17 @@ def test_failure_at_the_first_step_closes_the_other_coroutines():
         started.append(party.id)
         await party.recv(0)
 
-    with pytest.raises(PartyFailure, match="party 0 failed in phase 'main'"):
-        simulate(_complete(3), {0: broken, 1: other, 2: other})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            simulate(_complete(3), {0: broken, 1: other, 2: other})
+        except PartyFailure as exc:
+            assert "party 0 failed in phase 'main'" in str(exc)
+        else:
+            pytest.fail("no PartyFailure")
+        gc.collect()  # a coroutine left unclosed warns "never awaited" when collected
     assert started == []  # the run stopped before anyone else ran
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []
 
 
 def test_sending_to_a_bad_party_fails_the_run():
@@ -308,6 +366,32 @@ def test_offline_phase_is_counted_apart_from_online_rounds():
     assert ledger.phases["deal"].offline and not ledger.phases["online"].offline
     # the dealer's two messages on an idle network: l + 800/b each (different links)
     assert result.offline_time == pytest.approx(LAT + 800 / BW)
+
+
+def test_offline_sender_is_paced_until_its_message_is_taken():
+    async def dealer(party):
+        with party.phase("deal", offline=True):
+            await party.send(1, 1)
+            await party.send(1, 2)
+        return party.now()
+
+    async def taker(party):
+        await party.compute(2.0)
+        with party.phase("deal", offline=True):
+            return [await party.recv(0), await party.recv(0)]
+
+    result = simulate(_complete(2), {0: dealer, 1: taker})
+    # the dealer's second send returns when the taker takes the first, at t = 2
+    assert result.outputs == {0: 2.0, 1: [1, 2]}
+
+
+def test_offline_message_never_taken_is_a_deadlock_naming_the_taker():
+    async def dealer(party):
+        with party.phase("deal", offline=True):
+            await party.send(1, 1)
+
+    with pytest.raises(Deadlock, match="party 0 .*waits for party 1 to take its offline message"):
+        simulate(_complete(2), {0: dealer})
 
 
 # -- ledger and views ------------------------------------------------------------------------

@@ -114,7 +114,7 @@ def test_secagg_plus_fails_when_a_neighbourhood_loses_its_shares():
 def _server_view(p: SecAggParams, seed: int, xs_override=None):
     pl = plan(p, seed)
     if xs_override is not None:
-        for u, program in list(pl.programs.items()):
+        for u in list(pl.programs):
             if u:
                 pl.programs[u] = _with_input(p, xs_override[u])
     result = simulate(star(pl.n_parties), pl.programs, seed=seed, record_views=True)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from sim.engine import LinkFault, simulate
 from sim.network import Network, NetworkError
+from sim.wire import size_of
 
 
 def _graph(edges: dict[tuple[int, int], tuple[float, float]]) -> nx.Graph:
@@ -189,3 +190,18 @@ def test_no_route_is_a_network_error():
     graph.add_node(2)
     with pytest.raises(NetworkError, match="no route from party 0 to party 2"):
         Network(graph, np.random.default_rng(0)).route(0, 2)
+
+
+@given(value=st.integers(-(2**70), 2**70))
+def test_int_size_is_8_bytes_in_64_bits_else_its_length(value):
+    expected = 8 if -(2**63) <= value < 2**64 else (value.bit_length() + 8) // 8
+    assert size_of(value) == expected
+    assert size_of(np.int64(1)) == 8 and size_of(True) == 1
+
+
+@given(length=st.integers(0, 100))
+def test_array_sizes_raw_bytes_and_packed_bits(length):
+    assert size_of(np.zeros(length, dtype=np.uint64)) == 8 * length
+    assert size_of(np.zeros((length, 2), dtype=np.uint32)) == 8 * length
+    assert size_of(np.zeros(length, dtype=bool)) == (length + 7) // 8
+    assert size_of((np.zeros(length, dtype=np.uint64), 3)) == 8 * length + 8

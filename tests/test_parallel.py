@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import hypothesis.extra.numpy as hnp
 import networkx as nx
 import numpy as np
@@ -11,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import topologies
 from protocols.parallel import ParallelParams, bmuf, central_error, gtc, plan
-from protocols.parallel.sweep import two_level_graph
 from protocols.registry import known
 from sim.engine import simulate
 from sim.wire import size_of
@@ -29,7 +27,7 @@ def _run(seed: int = 5, header: int = 0, views: bool = False, **kw):
         graph = nx.Graph()
         graph.add_node(0)
     else:
-        graph = two_level_graph(p.workers, groups, latency=1e-4, bandwidth=1e8)
+        graph = topologies.two_level(p.workers, groups=groups, latency=1e-4, bandwidth=1e8)
     result = simulate(graph, the_plan.programs, seed=seed, header_bytes=header,
                       record_views=views)
     return p, result, the_plan.summarize(result)
@@ -179,10 +177,3 @@ def test_params_are_validated():
     with pytest.raises(ValueError, match="1797"):
         ParallelParams(dataset="digits", train_samples=1700, test_samples=500)
 
-
-def test_fallback_topology_shape():
-    g = two_level_graph(12, 3, latency=1e-3, bandwidth=1e6)
-    assert sorted(g.nodes) == list(range(12))
-    for a, b in itertools.combinations((0, 4, 8), 2):
-        assert g.has_edge(a, b)
-    assert nx.is_connected(g)

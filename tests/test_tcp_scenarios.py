@@ -20,7 +20,8 @@ from sim.scenario import load
 from sim.tcp.scenarios import run_scenario_tcp
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ["quickstart", "sum_ring", "sum_two_level", "mul_cmp"]
+SCENARIOS = ["quickstart", "sum_ring", "sum_two_level", "mul_cmp", "fed_avg_10",
+             "xorboost_vertical_3"]
 TIME_KEYS = {"wall_time_s", "sim_time_s", "busy_s", "at", "control_bytes"}
 
 
@@ -53,7 +54,8 @@ def test_scenario_report_equals_the_simulators(name: str) -> None:
     assert real["transport"]["frame_bytes"] > 0
     assert costs(json.loads(json.dumps(real, default=str))) == costs(
         json.loads(json.dumps(simulated, default=str)))
-    assert real["result_check"]["ok"]
+    if "result_check" in real:  # training protocols report accuracy instead (compared above)
+        assert real["result_check"]["ok"]
 
 
 SUM3 = """

@@ -32,6 +32,8 @@ from protocols.xorboost.train import (
     threshold_vector,
     train,
 )
+from sim.run import run_scenario
+from sim.scenario import from_dict
 
 SMALL = {"n_samples": 200, "n_features": 5, "max_depth": 2, "n_estimators": 2, "max_bin": 8}
 
@@ -235,19 +237,20 @@ def test_costs_do_not_depend_on_the_data():
 
 def level_rounds(d: int, max_bin: int) -> int:
     """Online rounds of one tree level, whatever its number of nodes K:
-    histogram products 2, min_child_weight comparison 8, validity 1, reciprocal 28
-    (protocols.sharing.fixed), two fixed-point squares/products 4, score 1, argmax
-    9 * ceil(log2(d*B + 1)) (9 per tournament level), membership 2, threshold 1."""
-    return 47 + 9 * math.ceil(math.log2(d * max_bin + 1))
+    histogram products 2, min_child_weight comparison 8, validity 1, reciprocal 23
+    (protocols.xorboost.inverse), square and product with truncations 4, score 1,
+    argmax 9 * ceil(log2(d*B + 1)) (9 per tournament level), membership 2, threshold 1."""
+    return 42 + 9 * math.ceil(math.log2(d * max_bin + 1))
 
 
-def level_bytes_per_sample(p: int, d: int, max_bin: int, k: int) -> int:
+def level_bytes_per_sample(p: int, k: int) -> int:
     """Online bytes of one level that grow with n, per sample: Beaver openings of
-    M (K) and g,h (2) in the node sums, of the n x 2K and n x dB matrix operands of the
-    histogram product, of the n x (dB+1) go-left indicators and n x K membership and
-    left bits: 8 p (p-1) (5K + 2dB + 3). (The reciprocal's public range [lambda,
-    n/4 + lambda] adds a comparison per power of two, so compare n within one octave.)"""
-    return 8 * p * (p - 1) * (5 * k + 2 * d * max_bin + 3)
+    M (K) and g,h (2) in the node sums, of the 2K x n left operand of the histogram
+    product (the n x dB indicators were opened once, against a fixed mask), of the
+    membership and go-left bits (2K): 8 p (p-1) (5K + 2), whatever d and max_bin.
+    (The reciprocal's public range [lambda, n/4 + lambda] adds a comparison per power
+    of two, so compare n within one octave.)"""
+    return 8 * p * (p - 1) * (5 * k + 2)
 
 
 @settings(max_examples=4, deadline=None)
@@ -260,7 +263,8 @@ def test_rounds_per_level_formula(d, max_bin, depth):
     for level in range(depth):
         assert rounds[f"tree0.level{level}"] == level_rounds(d, max_bin)
     assert rounds["tree0.gradients"] == 16  # sigmoid: powers 4, lt 8, mul 1, trunc 1; h 2
-    assert rounds["tree0.leaves"] == 33  # sums 1, reciprocal 28, mul_fx 2, eta 1, margin 1
+    assert rounds["tree0.leaves"] == 28  # sums 1, reciprocal 23, product 2, eta 1, margin 1
+    assert rounds["masking"] == 2  # the constant operands' masked openings, once
 
 
 @pytest.mark.parametrize("servers", [0, 3])
@@ -275,7 +279,29 @@ def test_bytes_grow_linearly_in_samples_by_formula(servers):
     p = 2 if servers == 0 else servers
     small, large = level_bytes(72), level_bytes(112)  # 36 and 56 training rows
     for lv in range(2):
-        assert large[lv] - small[lv] == 20 * level_bytes_per_sample(p, 3, 4, 1 << lv)
+        assert large[lv] - small[lv] == 20 * level_bytes_per_sample(p, 1 << lv)
+
+
+def test_cost_only_equals_full_run():
+    """Cost-only mode (Ghost payloads: shapes, no values) gives the full run's report key
+    for key, apart from accuracy, mode and wall time (continuous features, so every
+    owner's binning summary has its maximal size)."""
+    reports = {}
+    for mode in ("full", "cost_only"):
+        scenario = from_dict({
+            "seed": 5, "topology": {"kind": "star", "latency": 0.001, "bandwidth": 1e7},
+            "network": {"header_bytes": 40},
+            "protocol": {"name": "xorboost", "mode": mode, "data": "synthetic",
+                         "n_samples": 400, "n_features": 4, "split": "mixed", "owners": 3,
+                         "servers": 2, "max_depth": 2, "n_estimators": 2, "max_bin": 4}})
+        reports[mode] = run_scenario(scenario)
+    full, cost = reports["full"], reports["cost_only"]
+    assert cost["mode"] == "cost_only" and full["mode"] == "full"
+    assert full["accuracy"]["value"] is not None and cost["accuracy"]["value"] is None
+    skip = {"accuracy", "mode", "wall_time_s", "scenario"}
+    assert set(full) == set(cost)
+    for key in set(full) - skip:
+        assert full[key] == cost[key], key
 
 
 # -- bad input --------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Federated learning with secure aggregation: SecAgg/SecAgg+, FedAvg, federated and vertical
 XGBoost. Party 0 is the server (or the label holder), the others the clients."""
 
-from protocols.federated import fedavg, fedxgb, secure_sum
+from protocols.federated import fedavg, fedxgb, secure_sum, secureboost
 from protocols.registry import ProtocolSpec, register
 
 SECAGG = register(ProtocolSpec(
@@ -24,4 +24,11 @@ FED_XGBOOST = register(ProtocolSpec(
     summary="federated histogram XGBoost: per-node gradient histograms securely aggregated",
     params=fedxgb.FedXgbParams,
     plan=fedxgb.plan,
+))
+
+SECUREBOOST = register(ProtocolSpec(
+    name="secureboost",
+    summary="vertical federated XGBoost (SecureBoost) with Paillier-encrypted gradients",
+    params=secureboost.SecureBoostParams,
+    plan=secureboost.plan,
 ))

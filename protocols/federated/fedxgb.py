@@ -160,17 +160,19 @@ def plan(p: FedXgbParams, seed: int) -> Plan:
         left = {u: o["left_at"] for u, o in result.outputs.items()
                 if u and o["left_at"] is not None}
         ledger = result.ledger
+        check = {
+            **trees.compare_with_xgboost(out["forest"], booster, xtr),
+            "max_prediction_diff": float(np.abs(mine - base).max()),
+            "expected_equal": not result.crashed and not left,
+        }
         return {
             "split": "horizontal",
             "accuracy": {"metric": "accuracy", "value": accuracy(mine, yte),
                          "baseline": accuracy(base, yte)},
             "accuracy_per_round": out["accuracy_per_round"],
             "dropped": dropped_report(result, left),
-            "tree_check": {
-                **trees.compare_with_xgboost(out["forest"], booster, xtr),
-                "max_prediction_diff": float(np.abs(mine - base).max()),
-                "expected_equal": not result.crashed and not left,
-            },
+            "tree_check": check,
+            "result_check": {"ok": check["same_trees"] or not check["expected_equal"]},
             "fed_xgboost": {
                 "aggregation": agg.variant,
                 "clients": p.clients,

@@ -8,8 +8,8 @@ node with sums (G, H) and a candidate left part (G_L, H_L),
 candidate is valid when both sides have hessian >= min_child_weight, the node
 splits when the best gain exceeds 1e-6 (``kRtEps``) and depth < max_depth; a
 leaf's value is ``-eta * G/(H+lambda)``. Ties go to the lowest (feature, bin),
-like XGBoost's ``SplitEntry::NeedReplace``, after rounding gains to float32 as it does. Features are bin ids 0..B-1; a split
-(f, b) sends bins <= b left.
+like XGBoost's ``SplitEntry::NeedReplace``, after rounding gains to float32 as
+it does. Features are bin ids 0..B-1; a split (f, b) sends bins <= b left.
 """
 
 from __future__ import annotations

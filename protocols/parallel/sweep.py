@@ -7,8 +7,11 @@ Usage::
 The scenario file gives the model, data, hyper-parameters, links and seed; the
 sweep overrides ``method``, ``workers`` and ``groups`` (``workers / group_size``
 groups, one group below ``group_size`` workers) and runs every point on a
-two-level topology with those groups. It first runs one worker (``sgd``; no
-communication), whose simulated time and held-out error are the reference:
+two-level topology with those groups (`topologies.two_level`: groups fully
+linked inside, representatives fully linked; the scenario's ``[topology]``
+latency/bandwidth keys, ``inner_``/``outer_`` ones included, are passed on).
+It first runs one worker (``sgd``; no communication), whose simulated time
+and held-out error are the reference:
 
 * speedup = (samples per simulated second with N workers) / (with one worker);
 * error_increase = (error rate - one-worker error rate) / one-worker error rate.
@@ -22,7 +25,6 @@ not change the results.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import time
 import tomllib
@@ -30,36 +32,12 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
+import topologies
 from protocols.parallel.protocol import ParallelParams, plan
 from sim.engine import DEFAULT_ELEMENT_TIME_S, simulate
 
 METHODS = ("gtc", "bmuf", "hybrid")
 WORKERS = (8, 16, 32, 64, 128)
-
-
-def two_level_graph(n: int, groups: int, latency: float, bandwidth: float) -> nx.Graph:
-    """`groups` groups of consecutive ids; members link to their group's first id (its
-    representative), representatives are fully connected.
-
-    Uses ``topologies.two_level`` when the project provides it.
-    """
-    try:
-        from topologies import two_level  # type: ignore[attr-defined]
-    except ImportError:
-        two_level = None
-    if two_level is not None:
-        return two_level(n, groups=groups, latency=latency, bandwidth=bandwidth)
-    graph = nx.Graph()
-    graph.add_nodes_from(range(n))
-    size = n // groups
-    reps = range(0, n, size)
-    links = {"latency": latency, "bandwidth": bandwidth}
-    for rep in reps:
-        graph.add_edges_from(((rep, m) for m in range(rep + 1, rep + size)), **links)
-    graph.add_edges_from(itertools.combinations(reps, 2), **links)
-    return graph
 
 
 def run_point(
@@ -69,7 +47,7 @@ def run_point(
     groups = max(1, workers // group_size)
     params = ParallelParams(**{**base, "method": method, "workers": workers, "groups": groups})
     the_plan = plan(params, net["seed"])
-    graph = two_level_graph(workers, groups, net["latency"], net["bandwidth"])
+    graph = topologies.two_level(workers, groups=groups, **net["links"])
     wall = time.perf_counter()
     result = simulate(graph, the_plan.programs, seed=net["seed"],
                       header_bytes=net["header_bytes"], element_time_s=net["element_time_s"])
@@ -100,8 +78,7 @@ def sweep(
     topo = data.get("topology", {})
     net = {
         "seed": data.get("seed", 0),
-        "latency": topo.get("latency", 1e-3),
-        "bandwidth": topo.get("bandwidth", 1.25e8),
+        "links": {k: v for k, v in topo.items() if k.endswith(("latency", "bandwidth"))},
         "header_bytes": data.get("network", {}).get("header_bytes", 0),
         "element_time_s": data.get("cost", {}).get("element_time_s", DEFAULT_ELEMENT_TIME_S),
     }

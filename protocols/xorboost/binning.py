@@ -24,10 +24,11 @@ How owners agree on cuts without pooling the data (`agree_cuts`):
   the trees use);
 * columns held in pieces by several owners (horizontal and mixed splits): each
   such owner sends the others its local summary (`local_summary`: distinct
-  values with counts, or 8 * max_bin local quantiles), and every one of them derives the same cuts from the merged
-  summaries. Those owners therefore learn each other's local summaries, as in
-  federated XGBoost's quantile-sketch exchange; the computing parties learn
-  nothing (they receive only shares of the bucket indicators).
+  values with counts, or 8 * max_bin local quantiles), and every one of them
+  derives the same cuts from the merged summaries. Those owners therefore
+  learn each other's local summaries, as in federated XGBoost's sketch
+  exchange; the computing parties learn nothing (they receive only shares of
+  the bucket indicators).
 """
 
 from __future__ import annotations

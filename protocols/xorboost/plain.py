@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from protocols.sharing.ring import DEFAULT_FRAC_BITS, RING, decode, encode, signed, to_ring
+from protocols.xorboost.fixedmask import PlainFixed
 
 
 class PlainRing:
@@ -52,6 +53,9 @@ class PlainRing:
 
     async def matmul(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.matmul(x, y)
+
+    async def fixed(self, y: np.ndarray) -> PlainFixed:
+        return PlainFixed(y)
 
     async def trunc(self, x: np.ndarray, f: int | None = None) -> np.ndarray:
         return to_ring(signed(x) >> (self.frac_bits if f is None else f))

@@ -27,8 +27,9 @@ from pydantic import Field, model_validator
 from protocols import data as datamod
 from protocols.registry import Params, Plan
 from protocols.sharing import Mpc
-from protocols.sharing.ring import RING, decode
+from protocols.sharing.ring import decode
 from protocols.xorboost import binning
+from protocols.xorboost.costonly import Ghost, GhostMpc
 from protocols.xorboost.model import Model
 from protocols.xorboost.train import (
     Hyper,
@@ -101,16 +102,53 @@ def layout(params: XorboostParams) -> Layout:
 
 @dataclass(frozen=True)
 class Prepared:
-    """The scenario's data, split and hyper-parameters (computed once per plan)."""
+    """The scenario's data, split and hyper-parameters (computed once per plan).
 
-    train: datamod.Dataset
-    test: datamod.Dataset
+    In cost-only mode `train` and `test` are None: only public sizes are known.
+    """
+
+    train: datamod.Dataset | None
+    test: datamod.Dataset | None
     split: datamod.OwnerSplit
     hp: Hyper
     shape: Shape
+    task: str
+
+    @property
+    def cost_only(self) -> bool:
+        return self.train is None
+
+
+def _hyper(params: XorboostParams, task: str) -> Hyper:
+    objective = params.objective or (
+        "binary:logistic" if task == "binary" else "reg:squarederror")
+    if (objective == "binary:logistic") != (task == "binary"):
+        raise ValueError(f"objective {objective!r} does not fit a {task} data set")
+    base = params.base_score if params.base_score is not None else (
+        0.5 if objective == "binary:logistic" else 0.0)
+    return Hyper(params.n_estimators, params.max_depth, params.learning_rate,
+                 params.reg_lambda, params.gamma, params.min_child_weight, params.max_bin,
+                 objective, base, params.sigmoid_segments)
+
+
+def _shapes_only(params: XorboostParams) -> Prepared:
+    """Cost-only: sizes of a generator's data without generating it."""
+    n_test = int(round(params.n_samples * params.test_fraction))
+    n = params.n_samples - n_test
+    d = params.n_features
+    categorical = [False] * d
+    if params.data == "health":
+        d = max(8, d)
+        categorical = [j in (0, 2) for j in range(d)]
+    task = "regression" if params.data == "synthetic_regression" else "binary"
+    split = datamod.split_owners(n, d, params.split, params.owners, params.fractions,
+                                 params.row_groups)
+    return Prepared(None, None, split, _hyper(params, task), Shape(n, tuple(categorical)), task)
 
 
 def prepare(params: XorboostParams, seed: int) -> Prepared:
+    if params.mode == "cost_only" and params.data in datamod.GENERATED:
+        return _shapes_only(params)
     data_seed = seed if params.data_seed is None else params.data_seed
     ds = datamod.load(params.data, label=params.label, n_samples=params.n_samples,
                       n_features=params.n_features, seed=data_seed, nan=params.nan,
@@ -118,10 +156,7 @@ def prepare(params: XorboostParams, seed: int) -> Prepared:
     if ds.task == "multiclass":
         raise ValueError(f"data {params.data!r} is multiclass: XORBoost here trains binary "
                          "or regression models (set binary = true)")
-    objective = params.objective or (
-        "binary:logistic" if ds.task == "binary" else "reg:squarederror")
-    if (objective == "binary:logistic") != (ds.task == "binary"):
-        raise ValueError(f"objective {objective!r} does not fit a {ds.task} data set")
+    hp = _hyper(params, ds.task)
     train_ds, test_ds = datamod.train_test_split(ds, params.test_fraction, data_seed)
     if ds.task == "regression":
         mean, std = train_ds.y.mean(), train_ds.y.std() or 1.0
@@ -137,13 +172,10 @@ def prepare(params: XorboostParams, seed: int) -> Prepared:
     n, d = train_ds.x.shape
     split = datamod.split_owners(n, d, params.split, params.owners, params.fractions,
                                  params.row_groups)
-    base = params.base_score if params.base_score is not None else (
-        0.5 if objective == "binary:logistic" else 0.0)
-    hp = Hyper(params.n_estimators, params.max_depth, params.learning_rate, params.reg_lambda,
-               params.gamma, params.min_child_weight, params.max_bin, objective, base,
-               params.sigmoid_segments)
-    return Prepared(train_ds, test_ds, split, hp, Shape(n, tuple(bool(c) for c in
-                                                                 ds.categorical)))
+    shape = Shape(n, tuple(bool(c) for c in ds.categorical))
+    if params.mode == "cost_only":
+        return Prepared(None, None, split, hp, shape, ds.task)
+    return Prepared(train_ds, test_ds, split, hp, shape, ds.task)
 
 
 def column_owners(split: datamod.OwnerSplit, d: int) -> list[list[int]]:
@@ -160,10 +192,16 @@ async def agree_cuts(party: Party, prep: Prepared) -> list[np.ndarray]:
     local summaries with the co-owners of shared columns (one message per pair)."""
     part = prep.split.parts[party.id]
     hp, cat = prep.hp, prep.shape.categorical
-    values = prep.train.x[np.ix_(part.rows, part.cols)]
     holders = column_owners(prep.split, prep.shape.d)
-    mine = {int(c): binning.local_summary(values[:, i], hp.max_bin, cat[c])
-            for i, c in enumerate(part.cols) if len(holders[c]) > 1}
+    shared_cols = [(i, int(c)) for i, c in enumerate(part.cols) if len(holders[c]) > 1]
+    if prep.cost_only:  # the largest summaries: exact for columns with many distinct values
+        size = binning.SUMMARY_FACTOR * hp.max_bin
+        mine = {c: Ghost((2, size), np.float64) for _, c in shared_cols}
+        values = Ghost((part.rows.size, part.cols.size), np.float64)
+    else:
+        values = prep.train.x[np.ix_(part.rows, part.cols)]
+        mine = {c: binning.local_summary(values[:, i], hp.max_bin, cat[c])
+                for i, c in shared_cols}
     partners = sorted({o for c in part.cols for o in holders[c] if o != party.id})
     for q in partners:
         shared = [c for c in prep.split.parts[q].cols if c in mine]
@@ -175,6 +213,8 @@ async def agree_cuts(party: Party, prep: Prepared) -> list[np.ndarray]:
         for c, s in zip(shared, items, strict=True):
             summaries[c].append(s)
     await party.work(values.size)
+    if prep.cost_only:
+        return []
     return [binning.column_cuts(values[:, i], hp.max_bin, cat[c]) if len(holders[c]) == 1
             else binning.merge_cuts(summaries[c], hp.max_bin, cat[c])
             for i, c in enumerate(part.cols)]
@@ -192,7 +232,7 @@ async def share_inputs(mpc: Mpc, prep: Prepared, cuts: list[np.ndarray] | None
     for part in prep.split.parts:
         o, rows, cols = part.owner, part.rows, part.cols
         block = span = None
-        if me == o:
+        if me == o and not prep.cost_only:
             x = prep.train.x[np.ix_(rows, cols)]
             buckets = np.column_stack([binning.bucketize(x[:, i], cuts[i])
                                        for i in range(len(cols))])
@@ -202,13 +242,14 @@ async def share_inputs(mpc: Mpc, prep: Prepared, cuts: list[np.ndarray] | None
             o, block, shape=(rows.size, cols.size * B))
         if part.has_labels:
             y[rows[0]:rows[-1] + 1] = await mpc.share_fx(
-                o, prep.train.y[rows].astype(np.float64) if me == o else None,
+                o, prep.train.y[rows].astype(np.float64)
+                if me == o and not prep.cost_only else None,
                 shape=(rows.size,))
         first = [i for i, c in enumerate(cols) if holders[c][0] == o]
         if first:
             lo, hi = int(cols[first[0]]), int(cols[first[-1]]) + 1
             value = None
-            if me == o:
+            if me == o and not prep.cost_only:
                 vec = threshold_vector([cuts[i] for i in first],
                                        shape.categorical[lo:hi], B)[:-1]
                 value = encode_threshold_bits(vec)
@@ -252,12 +293,13 @@ def make_program(prep: Prepared, lay: Layout, frac_bits: int):
 
     async def program(party: Party) -> Any:
         me = party.id
-        mpc = Mpc(party, lay.players, lay.dealer, frac_bits)
+        mpc = (GhostMpc if prep.cost_only else Mpc)(party, lay.players, lay.dealer, frac_bits)
         if me == lay.analyst:
             with party.phase("reveal"):
-                flat = await mpc.reveal(np.zeros(revealed_size(prep.hp, prep.shape), RING),
+                flat = await mpc.reveal(mpc.zeros((revealed_size(prep.hp, prep.shape),)),
                                         to=lay.analyst)
-            return decode_model(flat, prep.hp, prep.shape, frac_bits)
+            return None if prep.cost_only else decode_model(flat, prep.hp, prep.shape,
+                                                            frac_bits)
         cuts = None
         if me in lay.owners:
             with party.phase("binning"):
@@ -359,10 +401,7 @@ def learned(prep: Prepared, lay: Layout) -> dict[str, str]:
 
 def summary(prep: Prepared, lay: Layout, params: XorboostParams, model: Model | None
             ) -> dict[str, Any]:
-    task = prep.train.task
-    base = baseline(prep)
-    base_pred = base.predict(dmatrix(prep.test, label=False))
-    base_metrics = metrics(task, prep.test.y, base_pred)
+    task = prep.task
     metric = "auc" if task == "binary" else "rmse"
     out: dict[str, Any] = {
         "split": {"kind": prep.split.kind, "owners": prep.split.owners,
@@ -371,6 +410,11 @@ def summary(prep: Prepared, lay: Layout, params: XorboostParams, model: Model | 
         "public": public_facts(prep),
         "learned": learned(prep, lay),
     }
+    if prep.cost_only:
+        out["accuracy"] = {"metric": metric, "value": None, "baseline": None}
+        return out
+    base_metrics = metrics(task, prep.test.y, baseline(prep).predict(
+        dmatrix(prep.test, label=False)))
     if model is None:
         out["accuracy"] = {"metric": metric, "value": None, "baseline": base_metrics[metric]}
         return out

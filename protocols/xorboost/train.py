@@ -14,19 +14,26 @@ level costs the same whatever the data):
   scaled by 2^-s, s = max(0, ceil(log2(n * g_max)) - 9), so that every node
   sum |G| <= 2^9 and G^2 fits the ring (|x| < 2^62 before truncation).
 * membership M (n x K, K = 2^level): secret 0/1, one column per node.
-* histograms: [M*g | M*h]^T (2K x n) @ onehot (n x d*B): one matrix product.
+* histograms: [M*g | M*h]^T (2K x n) @ onehot (n x d*B): one matrix product,
+  with the constant one-hot operand opened once against a fixed mask
+  (`fixedmask`), so a level opens only the 2K x n left operand.
 * split statistics: left sums are prefix sums over buckets (numerical) or the
   complement of one category (categorical: that category goes right); right =
   node total - left. All local.
 * gain G_L^2/(H_L+lambda) + G_R^2/(H_R+lambda) - G^2/(H+lambda) with one
-  batched reciprocal; candidates with H_L or H_R below min_child_weight get a
-  score of -BIG; a "no split" candidate scores gamma (+1 ulp), last, so a split
-  needs gain >= gamma roughly as in XGBoost (ties go to the lowest index).
+  batched high-precision reciprocal (`inverse`: relative error 2^-25, so
+  only splits whose gains differ by less than ~1e-6 of the terms can flip);
+  candidates with H_L or H_R below min_child_weight, or whose own bucket is
+  empty in the node (the same partition as a lower bucket: XGBoost keeps the
+  lowest), get a score of -BIG; a "no split" candidate scores gamma (+1 ulp),
+  last, so a split needs gain >= gamma as in XGBoost. Exact ties between
+  different features' identical partitions break by fixed-point noise.
 * secure argmax over the d*B+1 candidates of each node -> one-hot selection.
 * membership update: go-left bits = [prefix/complement indicators | 1] @
-  selection^T (one matrix product), M_left = M * left, M_right = M - M_left:
+  selection^T (one matrix product, constant left operand as above),
+  M_left = M * left, M_right = M - M_left:
   no sample's path is ever opened. "No split" sends everyone left.
-* leaves: w = -eta * G / (H + lambda) by secure reciprocal; margin += M @ w.
+* leaves: w = -eta * G / (H + lambda) by the same reciprocal; margin += M @ w.
 
 Thresholds: owners share their cut values; the threshold of each node is the
 selection dotted with them (revealed only with the model).
@@ -41,6 +48,8 @@ from typing import Any, Literal
 import numpy as np
 
 from protocols.sharing.ring import RING, const, encode, signed
+from protocols.xorboost.fixedmask import FixedOperand
+from protocols.xorboost.inverse import inverse, inverse_extra_bits
 
 Objective = Literal["binary:logistic", "reg:squarederror"]
 SIGMOID_RANGE = 8.0
@@ -86,6 +95,11 @@ def grad_bound(objective: str) -> float:
 def scale_shift(n: int, objective: str) -> int:
     """s such that n * g_max / 2^s <= 2^9 (so G^2 and the gain fit the ring)."""
     return max(0, math.ceil(math.log2(max(1.0, n * grad_bound(objective)))) - 9)
+
+
+def hess_bound(n: int, hp: Hyper, shift: int) -> float:
+    """The largest scaled hessian sum: n/4 (logistic) or n (squared error), over 2^shift."""
+    return n * (0.25 if hp.objective == "binary:logistic" else 1.0) / 2.0**shift
 
 
 def base_margin(hp: Hyper) -> float:
@@ -196,14 +210,21 @@ async def node_sums(ops: Any, member: np.ndarray, gh: np.ndarray) -> np.ndarray:
     return await ops.mul(member[:, None, :], gh[:, :, None])
 
 
-async def best_splits(ops: Any, member: np.ndarray, gh: np.ndarray, onehot: np.ndarray,
+async def fixed_operand(ops: Any, y: np.ndarray) -> Any:
+    """`y` as a constant operand of many products (`fixedmask`; plain: as is)."""
+    if hasattr(ops, "fixed"):
+        return await ops.fixed(y)
+    return await FixedOperand.open(ops, y)
+
+
+async def best_splits(ops: Any, member: np.ndarray, gh: np.ndarray, onehot: Any,
                       shape: Shape, hp: Hyper, shift: int) -> np.ndarray:
     """One-hot selection (K, d*B + 1) of each node's best candidate."""
     f, B = ops.frac_bits, hp.max_bin
     n, K = member.shape
     z = await node_sums(ops, member, gh)
     total = ops.sum(z, axis=0)  # (2, K)
-    hist = (await ops.matmul(z.reshape(n, 2 * K).T, onehot)).reshape(2, K, shape.d, B)
+    hist = (await onehot.right(z.reshape(n, 2 * K).T)).reshape(2, K, shape.d, B)
     cat = np.asarray(shape.categorical)
     left = np.cumsum(hist, axis=3, dtype=RING)
     if cat.any():
@@ -215,18 +236,25 @@ async def best_splits(ops: Any, member: np.ndarray, gh: np.ndarray, onehot: np.n
     lam = hp.reg_lambda / 2.0**shift
     thr = max(encode(max(hp.min_child_weight, 0.0) / 2.0**shift, f), const(1))
     m = K * shape.d * B
-    below = await ops.lt_public(h_all[: 2 * m], thr)
+    # [H_L < mcw], [H_R < mcw] and [bucket b empty in the node] in one batch
+    bucket_h = hist[1].reshape(-1)
+    limits = np.concatenate([np.full(2 * m, thr, RING), np.ones(m, RING)])
+    below = await ops.lt_public(np.concatenate([h_all[: 2 * m], bucket_h]), limits)
     ones = _public(ops, (m,), const(1))
-    valid = await ops.mul(ops.sub(ones, below[:m]), ops.sub(ones, below[m:]))
-    hi = n * 0.25 / 2.0**shift + lam if hp.objective == "binary:logistic" else n / 2.0**shift + lam
-    recip = await ops.reciprocal(ops.add_public(h_all, encode(lam, f)), lam, hi)
+    cat_slot = np.broadcast_to(cat[None, :, None], (K, shape.d, B)).reshape(-1)
+    filled = np.where(cat_slot, ones, ops.sub(ones, below[2 * m:]))
+    k = inverse_extra_bits(f, shift, hp.reg_lambda)
+    recip = await inverse(ops, ops.add_public(h_all, encode(lam, f)), lam,
+                          hess_bound(n, hp, shift) + lam, f + k)
     sq = await ops.mul_fx(g_all, g_all)
-    term = await ops.mul_fx(sq, recip)
+    term = await ops.trunc(await ops.mul(sq, recip), f + k)
     parent = np.repeat(term[2 * m:], shape.d * B)
     gain = ops.sub(ops.add(term[:m], term[m: 2 * m]), parent)
     big = encode(GAIN_FLOOR, f)
-    score = ops.add_public(await ops.mul(valid, ops.add_public(gain, big)),
-                           (-signed(big)).view(RING))
+    pair = await ops.mul(np.concatenate([ops.sub(ones, below[:m]), filled]),
+                         np.concatenate([ops.sub(ones, below[m: 2 * m]),
+                                         ops.add_public(gain, big)]))
+    score = ops.add_public(await ops.mul(pair[:m], pair[m:]), (-signed(big)).view(RING))
     nosplit = _public(ops, (K, 1), encode(hp.gamma / 2.0**shift, f) + const(1))
     onehot_sel, _ = await ops.argmax(np.concatenate([score.reshape(K, -1), nosplit], axis=1))
     return onehot_sel
@@ -238,9 +266,10 @@ async def leaf_weights(ops: Any, member: np.ndarray, gh: np.ndarray, hp: Hyper, 
     f, n = ops.frac_bits, member.shape[0]
     total = ops.sum(await node_sums(ops, member, gh), axis=0)
     lam = hp.reg_lambda / 2.0**shift
-    hi = n * 0.25 / 2.0**shift + lam if hp.objective == "binary:logistic" else n / 2.0**shift + lam
-    recip = await ops.reciprocal(ops.add_public(total[1], encode(lam, f)), lam, hi)
-    w = await ops.mul_fx(total[0], recip)
+    k = inverse_extra_bits(f, shift, hp.reg_lambda)
+    recip = await inverse(ops, ops.add_public(total[1], encode(lam, f)), lam,
+                          hess_bound(n, hp, shift) + lam, f + k)
+    w = await ops.trunc(await ops.mul(total[0], recip), f + k)
     return await ops.trunc(ops.mul_public(w, signed(encode(-hp.learning_rate, f))), f)
 
 
@@ -254,18 +283,20 @@ async def train(ops: Any, onehot: np.ndarray, y: np.ndarray, thresholds: np.ndar
     n = shape.n
     shift = scale_shift(n, hp.objective)
     f = ops.frac_bits
-    goes_left = split_indicators(ops, onehot, shape, hp.max_bin)
+    phase = getattr(getattr(ops, "party", None), "phase", None)
+    with _label(phase, "masking"):
+        goes_left = await fixed_operand(ops, split_indicators(ops, onehot, shape, hp.max_bin))
+        buckets = await fixed_operand(ops, onehot)
     margin = _public(ops, (n,), encode(base_margin(hp), f))
     out: dict[str, list[np.ndarray]] = {"selections": [], "thresholds": [], "leaves": []}
-    phase = getattr(getattr(ops, "party", None), "phase", None)
     for t in range(hp.n_estimators):
         with _label(phase, f"tree{t}.gradients"):
             gh = await gradients(ops, margin, y, hp, shift)
         member = _public(ops, (n, 1), const(1))
         for level in range(hp.max_depth):
             with _label(phase, f"tree{t}.level{level}"):
-                sel = await best_splits(ops, member, gh, onehot, shape, hp, shift)
-                left = await ops.matmul(goes_left, sel.T)
+                sel = await best_splits(ops, member, gh, buckets, shape, hp, shift)
+                left = await goes_left.left(sel.T)
                 to_left = await ops.mul(member, left)
                 to_right = ops.sub(member, to_left)
                 member = np.stack([to_left, to_right], axis=2).reshape(n, -1)

@@ -1,0 +1,571 @@
+"""Sweeps: one scenario file expanded into a grid of runs, run in parallel, tabulated.
+
+A scenario file with a ``[sweep]`` table is a sweep. The table names scenario
+keys with dotted names and the values each takes; every combination is one
+point, run ``repetitions`` times with different seeds::
+
+    seed = 7                                  # the sweep's seed
+    [protocol]
+    name = "secure_sum"
+    vector_length = 1000
+    [topology]
+    kind = "star"
+    [sweep]
+    repetitions = 2
+    "protocol.parties" = [4, 8, 16]           # a list of values
+    "topology.bandwidth" = {start = 1e6, stop = 1e9, num = 4, scale = "log"}
+    "protocol.vector_length" = {start = 10, stop = 40, step = 10}   # stop included
+    topology = [{kind = "star"}, {kind = "two_level", groups = 2}]  # tables merge
+    [sweep.zip]                               # varied together, not crossed
+    "protocol.scheme" = ["additive", "shamir"]
+    "network.header_bytes" = [0, 40]
+
+Why seeds are derived, not counted: a point's seed is a hash of the sweep's seed,
+the point's parameter values and its repetition number, so a point gives the
+same report whichever worker ran it, in whatever order, on one machine or on a
+Dask cluster, and whatever other points the grid holds.
+
+Output folder layout: ``points/<name>/report.json`` for each point that ran
+(the report carries a ``sweep`` key: name, index, repetition, seed, params),
+``points/<name>/error.json`` for each that raised, ``sweep.json`` (the grid),
+``results.csv`` and ``results.parquet`` (one row per point and repetition).
+A second run skips every point whose report is complete and matches the point.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import math
+import os
+import traceback
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from protocols.registry import known
+from sim import report as report_mod
+from sim.scenario import ScenarioError, ScenarioModel, from_dict
+
+RESERVED = ("repetitions", "zip")
+RANGE_KEYS = {"start", "stop", "step", "num", "scale"}
+FIXED_TABLES = ("network", "cost", "output")
+CORE_KEYS = {
+    "schema_version", "version", "runtime", "scenario", "mode", "roles", "trust", "reveals",
+    "totals", "offline", "phases", "parties", "links", "crashed", "wall_time_s", "sweep",
+}
+COST_COLUMNS = ("rounds", "bytes", "messages", "sim_time_s", "offline_bytes", "wall_time_s")
+
+
+@dataclass(frozen=True)
+class Point:
+    """One run of the grid: parameter values, repetition number and derived seed."""
+
+    index: int
+    params: dict[str, Any]
+    repetition: int
+    seed: int
+
+    @property
+    def name(self) -> str:
+        digest = hashlib.sha256(_canonical(self.params).encode()).hexdigest()[:8]
+        return f"p{self.index:04d}-{digest}-r{self.repetition}"
+
+    def describe(self) -> str:
+        return ", ".join(f"{k}={_label(v)}" for k, v in self.params.items())
+
+    def meta(self) -> dict[str, Any]:
+        return {"name": self.name, "index": self.index, "repetition": self.repetition,
+                "seed": self.seed, "params": self.params}
+
+
+@dataclass
+class Sweep:
+    """A parsed sweep file: the base scenario (a dict) and its points."""
+
+    source: str
+    base: dict[str, Any]
+    names: list[str]
+    points: list[Point]
+    repetitions: int
+
+    def data(self, point: Point) -> dict[str, Any]:
+        """The scenario dict of `point`: the base with the point's values and seed."""
+        data = copy.deepcopy(self.base)
+        for name, value in point.params.items():
+            _assign(data, name, value, self.source)
+        data["seed"] = point.seed
+        return data
+
+
+@dataclass
+class SweepResult:
+    table: pd.DataFrame
+    ran: int
+    skipped: int
+    failed: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+
+# ---------------------------------------------------------------- the grid
+
+
+def is_sweep(data: dict[str, Any]) -> bool:
+    return "sweep" in data
+
+
+def parse(data: dict[str, Any], source: str = "") -> Sweep:
+    """Expand the ``[sweep]`` table of a parsed scenario file into its points."""
+    table = data.get("sweep")
+    if not isinstance(table, dict):
+        raise ScenarioError(source, "sweep", "expected a table of parameters and their values")
+    base = {k: v for k, v in data.items() if k != "sweep"}
+    seed = base.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ScenarioError(source, "seed", f"got {seed!r}; expected an integer >= 0")
+    repetitions = table.get("repetitions", 1)
+    if not isinstance(repetitions, int) or isinstance(repetitions, bool) or repetitions < 1:
+        raise ScenarioError(source, "sweep.repetitions",
+                            f"got {repetitions!r}; expected an integer >= 1")
+    axes: list[tuple[list[str], list[tuple[Any, ...]]]] = []
+    for name, spec in _leaves({k: v for k, v in table.items() if k not in RESERVED}):
+        axes.append(([name], [(v,) for v in _values(spec, f"sweep.{name}", source)]))
+    zipped = table.get("zip", {})
+    if not isinstance(zipped, dict):
+        raise ScenarioError(source, "sweep.zip", "expected a table of equally long lists")
+    if zipped:
+        columns = {n: _values(s, f"sweep.zip.{n}", source) for n, s in _leaves(zipped)}
+        lengths = {n: len(v) for n, v in columns.items()}
+        if len(set(lengths.values())) > 1:
+            shown = ", ".join(f"{n} has {k}" for n, k in lengths.items())
+            raise ScenarioError(source, "sweep.zip",
+                                f"zipped lists must have the same length; {shown}")
+        axes.append((list(columns), list(zip(*columns.values(), strict=True))))
+    names = [n for axis_names, _ in axes for n in axis_names]
+    if not names:
+        raise ScenarioError(source, "sweep", "names no parameter to sweep")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ScenarioError(source, "sweep", f"parameter {dup[0]!r} is swept twice")
+    for name in names:
+        _check_name(name, source)
+    points = []
+    for index, combo in enumerate(itertools.product(*(values for _, values in axes))):
+        params = {n: v for (axis_names, _), vals in zip(axes, combo, strict=True)
+                  for n, v in zip(axis_names, vals, strict=True)}
+        for rep in range(repetitions):
+            points.append(Point(index, params, rep, derive_seed(seed, params, rep)))
+    return Sweep(source, base, names, points, repetitions)
+
+
+def derive_seed(sweep_seed: int, params: dict[str, Any], repetition: int) -> int:
+    """A seed in [0, 2^63) fixed by the sweep's seed, the values and the repetition."""
+    text = _canonical({"seed": sweep_seed, "params": params, "repetition": repetition})
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
+
+
+def check(sweep: Sweep) -> None:
+    """Validate every point (one seed per distinct set of values); raise on the first bad one."""
+    for point in sweep.points:
+        if point.repetition:
+            continue
+        data = sweep.data(point)
+        _check_protocol_names(sweep, point, data)
+        try:
+            from_dict(data, sweep.source)
+        except ScenarioError as exc:
+            raise _point_error(sweep, point, str(exc)) from None
+
+
+def _leaves(table: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Dotted names and value specs; unquoted ``a.b = ...`` in TOML arrives as nested tables."""
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and not RANGE_KEYS & set(value):
+            yield from _leaves(value, f"{name}.")
+        else:
+            yield name, value
+
+
+def _values(spec: Any, key: str, source: str) -> list[Any]:
+    if isinstance(spec, dict):
+        values = _range(spec, key, source)
+    elif isinstance(spec, list):
+        values = spec
+    else:
+        raise ScenarioError(source, key, f"got {spec!r}; expected a list of values or a range "
+                            "table {start, stop, step} / {start, stop, num, scale}")
+    if not values:
+        raise ScenarioError(source, key, "the list of values is empty")
+    return values
+
+
+def _range(spec: dict[str, Any], key: str, source: str) -> list[Any]:
+    unknown = set(spec) - RANGE_KEYS
+    if unknown or "start" not in spec or "stop" not in spec:
+        raise ScenarioError(source, key, "a range needs start and stop, and step or num "
+                            f"(optional scale = 'linear' | 'log'); got keys {sorted(spec)}")
+    start, stop = spec["start"], spec["stop"]
+    nums = (start, stop, spec.get("step", 1), spec.get("num", 1))
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in nums):
+        raise ScenarioError(source, key, f"range bounds must be numbers, got {spec}")
+    integral = all(isinstance(x, int) for x in (start, stop, spec.get("step", 1)))
+    if ("step" in spec) == ("num" in spec):
+        raise ScenarioError(source, key, "a range needs exactly one of step and num")
+    if "step" in spec:
+        step = spec["step"]
+        if step <= 0 or stop < start:
+            raise ScenarioError(source, key, f"expected start <= stop and step > 0, got {spec}")
+        count = math.floor((stop - start) / step + 1e-9) + 1
+        return [start + i * step for i in range(count)]
+    num, scale = spec["num"], spec.get("scale", "linear")
+    if not isinstance(num, int) or num < 1 or scale not in ("linear", "log"):
+        raise ScenarioError(source, key, f"expected num >= 1 and scale 'linear' or 'log', "
+                            f"got num={num!r}, scale={scale!r}")
+    if scale == "log" and (start <= 0 or stop <= 0):
+        raise ScenarioError(source, key, "a log range needs start > 0 and stop > 0")
+    if num == 1:
+        return [start]
+    if scale == "log":
+        ratio = math.log(stop / start)
+        values = [start * math.exp(ratio * i / (num - 1)) for i in range(num)]
+    else:
+        values = [start + (stop - start) * i / (num - 1) for i in range(num)]
+    values[-1] = stop
+    if integral:
+        return list(dict.fromkeys(round(v) for v in values))
+    return [float(f"{v:.12g}") for v in values]
+
+
+def _check_name(name: str, source: str) -> None:
+    parts = name.split(".")
+    fields = set(ScenarioModel.model_fields) - {"seed"}
+    if parts[0] == "seed":
+        raise ScenarioError(source, f"sweep.{name}", "the seed is not a sweep parameter: each "
+                            "point's seed derives from the file's seed; use repetitions")
+    if parts[0] not in fields or any(not p for p in parts):
+        raise ScenarioError(source, f"sweep.{name}", f"unknown parameter {name!r}; a dotted "
+                            f"name of a scenario key, starting with one of {sorted(fields)}")
+    if parts[0] in FIXED_TABLES and len(parts) > 1:
+        model = ScenarioModel.model_fields[parts[0]].annotation
+        if len(parts) > 2 or parts[1] not in model.model_fields:
+            raise ScenarioError(source, f"sweep.{name}", f"unknown parameter {name!r}; "
+                                f"[{parts[0]}] has {sorted(model.model_fields)}")
+
+
+def _check_protocol_names(sweep: Sweep, point: Point, data: dict[str, Any]) -> None:
+    protocol = data.get("protocol")
+    spec = known().get(protocol.get("name")) if isinstance(protocol, dict) else None
+    if spec is None:  # from_dict names the problem
+        return
+    allowed = set(spec.params.model_fields) | {"name"}
+    for name in sweep.names:
+        parts = name.split(".")
+        if parts[0] == "protocol" and len(parts) > 1 and parts[1] not in allowed:
+            raise ScenarioError(sweep.source, f"sweep.{name}", (
+                f"unknown parameter {name!r}: protocol {spec.name!r} has no parameter "
+                f"{parts[1]!r} (it has {', '.join(sorted(allowed))})"))
+
+
+def _assign(data: dict[str, Any], name: str, value: Any, source: str) -> None:
+    *path, last = name.split(".")
+    node = data
+    for part in path:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ScenarioError(source, f"sweep.{name}", f"{part!r} is not a table")
+    if isinstance(value, dict) and isinstance(node.get(last), dict):
+        node[last] = {**node[last], **value}
+    else:
+        node[last] = value
+
+
+def _point_error(sweep: Sweep, point: Point, message: str) -> ScenarioError:
+    if sweep.source:
+        message = message.removeprefix(f"{sweep.source}: ")
+    return ScenarioError(sweep.source, "sweep",
+                         f"point {point.index} ({point.describe()}) is invalid: {message}")
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _label(value: Any) -> str:
+    """A short text for a swept value: tables as 'kind k=v', the rest as written."""
+    if isinstance(value, dict):
+        head = [str(value[k]) for k in ("kind", "name") if k in value]
+        rest = [f"{k}={_label(v)}" for k, v in value.items() if k not in ("kind", "name")]
+        return " ".join(head + rest)
+    if isinstance(value, list):
+        return json.dumps(value)
+    return str(value)
+
+
+# ---------------------------------------------------------------- running
+
+
+def run_point(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """Run one point in a worker; return ``{"report": ...}`` or ``{"error", "traceback"}``.
+
+    Every exception is caught so that one bad point never stops a sweep.
+    """
+    from sim.run import run_scenario
+
+    try:
+        return {"report": run_scenario(from_dict(data, source))}
+    except Exception as exc:  # noqa: BLE001 - recorded in the point's error.json
+        return {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+
+
+class ClusterError(ValueError):
+    """The Dask scheduler could not be reached."""
+
+
+def run(sweep: Sweep, out: str | Path, *, jobs: int | None = None, cluster: str | None = None,
+        connect_timeout_s: float = 5.0, console: Console | None = None,
+        progress: bool = True) -> SweepResult:
+    """Run every point not already done in `out`; write reports and the results table.
+
+    `jobs` worker processes on this machine (default: one per CPU; 1 runs in this
+    process), or the Dask scheduler at `cluster`. Raises `ClusterError` when the
+    scheduler cannot be reached within `connect_timeout_s`, before anything runs.
+    """
+    out = Path(out)
+    todo = [p for p in sweep.points if not _done(out, p)]
+    skipped = len(sweep.points) - len(todo)
+    client = _connect(cluster, connect_timeout_s) if cluster else None
+    out.mkdir(parents=True, exist_ok=True)
+    _write(out / "sweep.json", _canonical_pretty(_spec(sweep)))
+    console = console or Console()
+    failed: list[str] = []
+    interrupted = False
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=not progress) as bar:
+        task = bar.add_task(_what(skipped, failed), total=len(todo))
+        try:
+            for point, outcome in _execute(sweep, todo, jobs, client):
+                if not _record(out, point, outcome):
+                    failed.append(point.name)
+                bar.update(task, advance=1, description=_what(skipped, failed))
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            if client is not None:
+                client.close()
+    table = collect(sweep, out)
+    write_table(table, out)
+    all_failed = sorted(table.loc[table["status"] == "failed", "point"])
+    return SweepResult(table, len(todo), skipped, all_failed, interrupted)
+
+
+def _what(skipped: int, failed: list[str]) -> str:
+    text = "points" + (f" ({skipped} done before)" if skipped else "")
+    return text + (f" [red]{len(failed)} failed[/]" if failed else "")
+
+
+def _connect(address: str, timeout_s: float):  # noqa: ANN202 - distributed.Client
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=f"{timeout_s}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address!r} within "
+                           f"{timeout_s:g} s: {exc}") from None
+
+
+Outcomes = Iterator[tuple[Point, dict[str, Any]]]
+
+
+def _execute(sweep: Sweep, todo: list[Point], jobs: int | None, client: Any) -> Outcomes:
+    if client is not None:
+        yield from _on_dask(sweep, todo, client)
+    elif (jobs or os.cpu_count() or 1) == 1 or len(todo) <= 1:
+        for point in todo:
+            yield point, run_point(sweep.data(point), sweep.source)
+    else:
+        yield from _on_pool(sweep, todo, jobs or os.cpu_count() or 1)
+
+
+def _on_pool(sweep: Sweep, todo: list[Point], jobs: int) -> Outcomes:
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)))
+    try:
+        pending: dict[Future, Point] = {
+            pool.submit(run_point, sweep.data(p), sweep.source): p for p in todo}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield pending.pop(future), future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _on_dask(sweep: Sweep, todo: list[Point], client: Any) -> Outcomes:
+    from distributed import as_completed
+
+    futures = {client.submit(run_point, sweep.data(p), sweep.source, pure=False,
+                             key=f"ppsim-{p.name}-{p.seed}"): p for p in todo}
+    try:
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        client.cancel(list(futures))
+
+
+def _record(out: Path, point: Point, outcome: dict[str, Any]) -> bool:
+    """Write the point's report (or error); True if it ran to completion."""
+    folder = out / "points" / point.name
+    folder.mkdir(parents=True, exist_ok=True)
+    if "report" in outcome:
+        rep = {**outcome["report"], "sweep": point.meta()}
+        (folder / "error.json").unlink(missing_ok=True)
+        _write(folder / "report.json", report_mod.dumps(rep))
+        return True
+    (folder / "report.json").unlink(missing_ok=True)
+    error = {"sweep": point.meta(), "error": outcome["error"], "traceback": outcome["traceback"]}
+    _write(folder / "error.json", _canonical_pretty(error))
+    return False
+
+
+def _write(path: Path, text: str) -> None:
+    """Write via a temporary file and a rename, so a kill never leaves half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _canonical_pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, default=str) + "\n"
+
+
+def _spec(sweep: Sweep) -> dict[str, Any]:
+    return {"source": sweep.source, "base": sweep.base, "names": sweep.names,
+            "repetitions": sweep.repetitions, "points": [p.meta() for p in sweep.points]}
+
+
+def _read_report(out: Path, point: Point) -> dict[str, Any] | None:
+    """The point's report if it is complete and belongs to this point, else None."""
+    try:
+        rep = json.loads((out / "points" / point.name / "report.json").read_text())
+    except (OSError, ValueError):
+        return None
+    meta = rep.get("sweep") if isinstance(rep, dict) else None
+    if not isinstance(meta, dict) or "totals" not in rep:
+        return None
+    same = (meta.get("seed") == point.seed and meta.get("repetition") == point.repetition
+            and _canonical(meta.get("params")) == _canonical(point.params))
+    return rep if same else None
+
+
+def _done(out: Path, point: Point) -> bool:
+    return _read_report(out, point) is not None
+
+
+# ---------------------------------------------------------------- the table
+
+
+def collect(sweep: Sweep, out: str | Path) -> pd.DataFrame:
+    """One row per point and repetition, in grid order, read from the points' folders."""
+    out = Path(out)
+    rows = []
+    for point in sweep.points:
+        row: dict[str, Any] = {"point": point.name, "index": point.index,
+                               "repetition": point.repetition, "seed": point.seed}
+        row.update({name: _cell(point.params[name]) for name in sweep.names})
+        rep = _read_report(out, point)
+        if rep is not None:
+            row.update(status="ok", error=None, **row_of(rep))
+        else:
+            row.update(status="failed" if _error_of(out, point) else "missing",
+                       error=_error_of(out, point))
+        rows.append(row)
+    return _tidy(pd.DataFrame(rows))
+
+
+def row_of(rep: dict[str, Any]) -> dict[str, Any]:
+    """The costs, accuracy and the protocol's own scalar figures of one report."""
+    totals = rep["totals"]
+    row: dict[str, Any] = {
+        "n_parties": len(rep["parties"]),
+        "rounds": totals["rounds"],
+        "bytes": totals["bytes"],
+        "messages": totals["messages"],
+        "sim_time_s": totals["sim_time_s"],
+        "offline_bytes": rep["offline"]["bytes"],
+        "wall_time_s": rep["wall_time_s"],
+    }
+    accuracy = rep.get("accuracy")
+    if isinstance(accuracy, dict):
+        row.update({"accuracy": accuracy.get("value"), "accuracy_metric": accuracy.get("metric"),
+                    "accuracy_baseline": accuracy.get("baseline")})
+    for key in sorted(set(rep) - CORE_KEYS - {"accuracy"}):
+        row.update(_flat(rep[key], key))
+    return row
+
+
+def _flat(value: Any, prefix: str) -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flat(v, f"{prefix}.{k}"))
+        return out
+    if isinstance(value, bool | int | float | str):
+        return {prefix: value}
+    return {}  # lists (per-round figures) stay in the reports
+
+
+def _cell(value: Any) -> Any:
+    return _label(value) if isinstance(value, dict | list) else value
+
+
+def _error_of(out: Path, point: Point) -> str | None:
+    try:
+        return json.loads((out / "points" / point.name / "error.json").read_text())["error"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _tidy(table: pd.DataFrame) -> pd.DataFrame:
+    """Make every column one type, so that Parquet can store it."""
+    for col in table.columns:
+        kinds = {type(v) for v in table[col] if v is not None and not _nan(v)}
+        if len(kinds) > 1 and not kinds <= {int, float}:
+            table[col] = [None if v is None or _nan(v) else str(v) for v in table[col]]
+    return table
+
+
+def _nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def write_table(table: pd.DataFrame, out: Path) -> None:
+    _write(out / "results.csv", table.to_csv(index=False))
+    tmp = out / "results.parquet.tmp"
+    table.to_parquet(tmp, index=False)
+    os.replace(tmp, out / "results.parquet")
+
+
+def load_table(out: str | Path) -> pd.DataFrame:
+    """The results table of a sweep folder (Parquet keeps the column types)."""
+    return pd.read_parquet(Path(out) / "results.parquet")
+
+
+def load_spec(out: str | Path) -> dict[str, Any]:
+    return json.loads((Path(out) / "sweep.json").read_text())
+
