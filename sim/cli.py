@@ -1,4 +1,4 @@
-"""The command line: ``ppsim run``, ``ppsim validate``, ``ppsim list``.
+"""The command line: ``ppsim run``, ``validate``, ``list``, ``report``, ``compare``.
 
 Exit codes: 0 success; 1 the run failed (a party raised, a deadlock); 2 bad
 input (a malformed scenario, a missing file): one clear message, no traceback.
@@ -17,14 +17,17 @@ from rich.table import Table
 
 import topologies
 from protocols.registry import known
-from sim import report
+from sim import cli_sweep, report
 from sim.engine import SimulationError
-from sim.scenario import ScenarioError, load
+from sim.scenario import ScenarioError, load, read
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
+    data = read(args.scenario)
+    if "sweep" in data:
+        return cli_sweep.run(args, data, console)
     scenario = load(args.scenario)
     out = Path(args.out) if args.out else Path("out") / Path(args.scenario).stem
     if args.runtime == "tcp":
@@ -68,6 +71,10 @@ def _bad_input(source: str, thunk):  # noqa: ANN001, ANN202 - a local adapter
 
 def _validate(args: argparse.Namespace, console: Console) -> int:
     for path in args.scenarios:
+        data = read(path)
+        if "sweep" in data:
+            cli_sweep.validate(path, data, console)
+            continue
         scenario = load(path)
         console.print(f"{path}: ok ({scenario.spec.name}, {scenario.plan.n_parties} parties, "
                       f"{scenario.model.topology.kind} topology)")
@@ -111,6 +118,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--runtime", choices=("sim", "tcp"), default="sim",
                      help="sim: simulated network (default); tcp: real sockets on this machine")
     _tcp_options(run)
+    cli_sweep.add_run_options(run)
     run.set_defaults(func=_run)
     party = sub.add_parser("party", help="run one party of a scenario over TCP (one process each)")
     party.add_argument("scenario", help="a scenario file (TOML)")
@@ -123,6 +131,7 @@ def parser() -> argparse.ArgumentParser:
     val.set_defaults(func=_validate)
     lst = sub.add_parser("list", help="list the protocols and topologies")
     lst.set_defaults(func=_list)
+    cli_sweep.add_commands(sub)
     return ap
 
 

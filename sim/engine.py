@@ -158,8 +158,6 @@ class SimParty(Party):
         self._many: _Many | None = None
         self._coro: Any = None
         self._error_phase: tuple[BaseException, str] | None = None
-        self.depth = 0
-        self.offline_depth = 0
         self.offline_clock = 0.0
         self.done = False
         self.crashed = False
@@ -416,15 +414,10 @@ class Simulation:
             return None
         offline = sender._offline
         now = self.env.now
+        depth, entry, base = sender._stamp()
         msg = Message(
-            sender.id,
-            dst,
-            payload,
-            size_of(payload),
-            (sender.offline_depth if offline else sender.depth) + 1,
-            sender._phase,
-            offline,
-            now,
+            sender.id, dst, payload, size_of(payload), depth, sender._phase, offline, now,
+            entry=entry, base=base,
         )
         self.ledger.sent(msg)
         hops = sender._routes.get(dst)

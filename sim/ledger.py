@@ -2,10 +2,13 @@
 
 Rounds are measured, never declared. Every message carries a causal depth: one
 more than the deepest message its sender had received before sending it (a
-Lamport-style counter). The rounds of a phase are the depth it adds: the
-deepest message of the phase minus the deepest message of the phases that
-began before it. Offline phases (a dealer's preprocessing) keep a depth of
-their own, so preprocessing never adds to the online rounds.
+Lamport-style counter); the run's rounds are its deepest message. The rounds
+of a phase are the depth it adds, summed over the times the program enters
+it: for each entry, the deepest message sent in it minus the deepest message
+its senders had sent or received before entering. Only per-sender facts go in, so the
+ledgers of parties measured apart (the TCP runtime) merge by taking maxima.
+Offline phases (a dealer's preprocessing) keep a depth of their own, so
+preprocessing never adds to the online rounds.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ class Message:
     offline: bool
     sent_at: float
     waiter: Any = None  # a paced (offline) sender waiting for this to be taken
+    entry: int = 0  # how often the sender had entered `phase` before (see Party._stamp)
+    base: int = 0  # the deepest message the sender had sent or received when it entered
     hops: tuple = field(default=(), repr=False)
     hop: int = field(default=0, repr=False)
     ready_at: float = field(default=0.0, repr=False)
@@ -57,6 +62,8 @@ class PhaseStats:
     bytes: int = 0
     messages: int = 0
     max_depth: int = 0
+    entries: dict[int, list[int]] = field(default_factory=dict)
+    """Per entry into the phase: [deepest base of its senders, deepest message]."""
     compute_s: dict[int, float] = field(default_factory=dict)
     intervals: list[tuple[float, float]] = field(default_factory=list)
 
@@ -98,6 +105,14 @@ class Ledger:
         stats.messages += 1
         if msg.depth > stats.max_depth:
             stats.max_depth = msg.depth
+        entry = stats.entries.get(msg.entry)
+        if entry is None:
+            stats.entries[msg.entry] = [msg.base, msg.depth]
+        else:
+            if msg.base > entry[0]:
+                entry[0] = msg.base
+            if msg.depth > entry[1]:
+                entry[1] = msg.depth
         party = self.parties[msg.src]
         party.bytes_sent += wire
         party.messages_sent += 1
@@ -117,14 +132,15 @@ class Ledger:
         spent[party] = spent.get(party, 0.0) + seconds
 
     def phase_rounds(self) -> dict[str, int]:
-        """Rounds each phase adds, per depth track (online and offline apart)."""
-        deepest = {False: 0, True: 0}
-        rounds = {}
-        for stats in self.phases.values():
-            base = deepest[stats.offline]
-            rounds[stats.name] = max(0, stats.max_depth - base)
-            deepest[stats.offline] = max(base, stats.max_depth)
-        return rounds
+        """Rounds each phase adds (see the module docstring)."""
+        return {
+            stats.name: sum(max(0, deepest - base) for base, deepest in stats.entries.values())
+            for stats in self.phases.values()
+        }
+
+    def rounds(self, offline: bool = False) -> int:
+        """The deepest message on the online (or offline) track: the run's rounds."""
+        return max((s.max_depth for s in self.phases.values() if s.offline == offline), default=0)
 
 
 def union_length(intervals: list[tuple[float, float]]) -> float:

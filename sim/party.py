@@ -41,6 +41,13 @@ class Party(ABC):
     def __init__(self) -> None:
         self._phase = "main"
         self._offline = False
+        self.depth = 0
+        """Deepest online message this party has received (its causal depth)."""
+        self.offline_depth = 0
+        self._sent_depth = [0, 0]  # deepest message sent, online and offline
+        self._entries: dict[str, int] = {"main": 1}
+        self._entry = 0
+        self._base = 0
 
     @property
     def others(self) -> tuple[int, ...]:
@@ -115,3 +122,21 @@ class Party(ABC):
 
     def _enter_phase(self, name: str, offline: bool) -> None:
         self._phase, self._offline = name, offline
+        self._entry = self._entries.get(name, 0)
+        self._entries[name] = self._entry + 1
+        received = self.offline_depth if offline else self.depth
+        self._base = max(received, self._sent_depth[offline])
+
+    def _stamp(self) -> tuple[int, int, int]:
+        """Depth, phase entry and entry base of a message this party sends now.
+
+        The depth is one more than the deepest message received (on the
+        current track); the entry counts how often this party had entered the
+        phase before; the base is the deepest message it had sent or received
+        when it entered. The ledger turns these into the rounds each phase adds.
+        """
+        offline = self._offline
+        depth = (self.offline_depth if offline else self.depth) + 1
+        if depth > self._sent_depth[offline]:
+            self._sent_depth[offline] = depth
+        return depth, self._entry, self._base

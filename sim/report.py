@@ -70,7 +70,6 @@ def build(scenario: Scenario, result: RunResult) -> dict[str, Any]:
             "sim_time_s": union_length(stats.intervals),
             "compute_s": max(stats.compute_s.values(), default=0.0),
         })
-    online = [p for p in phases if not p["offline"]]
     offline = [p for p in phases if p["offline"]]
     messages = sum(p["messages"] for p in phases)
     report: dict[str, Any] = {
@@ -86,14 +85,14 @@ def build(scenario: Scenario, result: RunResult) -> dict[str, Any]:
             "bytes": sum(p["bytes"] for p in phases),
             "header_bytes": messages * ledger.header_bytes,
             "messages": messages,
-            "rounds": sum(p["rounds"] for p in online),
+            "rounds": ledger.rounds(),
             "sim_time_s": result.end_time,
             "dropped_messages": ledger.dropped_messages,
         },
         "offline": {
             "bytes": sum(p["bytes"] for p in offline),
             "messages": sum(p["messages"] for p in offline),
-            "rounds": sum(p["rounds"] for p in offline),
+            "rounds": ledger.rounds(offline=True),
             "sim_time_s": result.offline_time,
         },
         "phases": phases,

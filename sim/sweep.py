@@ -40,9 +40,11 @@ import itertools
 import json
 import math
 import os
+import signal
 import traceback
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,7 +71,6 @@ CORE_KEYS = {
     "schema_version", "version", "runtime", "scenario", "mode", "roles", "trust", "reveals",
     "totals", "offline", "phases", "parties", "links", "crashed", "wall_time_s", "sweep",
 }
-COST_COLUMNS = ("rounds", "bytes", "messages", "sim_time_s", "offline_bytes", "wall_time_s")
 
 
 @dataclass(frozen=True)
@@ -314,6 +315,8 @@ def _label(value: Any) -> str:
         return " ".join(head + rest)
     if isinstance(value, list):
         return json.dumps(value)
+    if isinstance(value, float):
+        return f"{value:g}"
     return str(value)
 
 
@@ -364,8 +367,8 @@ def run(sweep: Sweep, out: str | Path, *, jobs: int | None = None, cluster: str 
                 if not _record(out, point, outcome):
                     failed.append(point.name)
                 bar.update(task, advance=1, description=_what(skipped, failed))
-        except KeyboardInterrupt:
-            interrupted = True
+        except (KeyboardInterrupt, BrokenProcessPool):
+            interrupted = True  # finished points are on disk: the next run resumes
         finally:
             if client is not None:
                 client.close()
@@ -404,7 +407,7 @@ def _execute(sweep: Sweep, todo: list[Point], jobs: int | None, client: Any) -> 
 
 
 def _on_pool(sweep: Sweep, todo: list[Point], jobs: int) -> Outcomes:
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)))
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_ignore_sigint)
     try:
         pending: dict[Future, Point] = {
             pool.submit(run_point, sweep.data(p), sweep.source): p for p in todo}
@@ -416,13 +419,18 @@ def _on_pool(sweep: Sweep, todo: list[Point], jobs: int) -> Outcomes:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the main process, which stops the sweep and keeps the table."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _on_dask(sweep: Sweep, todo: list[Point], client: Any) -> Outcomes:
     from distributed import as_completed
 
     futures = {client.submit(run_point, sweep.data(p), sweep.source, pure=False,
                              key=f"ppsim-{p.name}-{p.seed}"): p for p in todo}
     try:
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             yield futures[future], future.result()
     finally:
         client.cancel(list(futures))
@@ -505,6 +513,7 @@ def row_of(rep: dict[str, Any]) -> dict[str, Any]:
         "n_parties": len(rep["parties"]),
         "rounds": totals["rounds"],
         "bytes": totals["bytes"],
+        "link_bytes": sum(link["bytes"] for link in rep["links"]),
         "messages": totals["messages"],
         "sim_time_s": totals["sim_time_s"],
         "offline_bytes": rep["offline"]["bytes"],

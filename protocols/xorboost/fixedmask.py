@@ -31,9 +31,9 @@ class FixedOperand:
     """A secret constant Y with its opened mask: `right(X)` = X @ Y, `left(X)` = Y @ X."""
 
     def __init__(self, mpc: Any, y_shape: tuple[int, ...], a: Any, d: Any, dealer_a: Any):
-        self.mpc, self.shape = mpc, y_shape
-        self.a, self.d, self._dealer_a = a, d, dealer_a
-        self._a_plus_d = None
+        self.mpc, self.shape, self.d, self._dealer_a = mpc, y_shape, d, dealer_a
+        # only A + D (first player) or A (others) is needed from here on
+        self.ad = a + d if mpc.is_first else a
 
     @classmethod
     async def open(cls, mpc: Any, y: Any) -> FixedOperand:
@@ -47,11 +47,6 @@ class FixedOperand:
         a, _ = await mpc.corr.draw([("ring", y.shape)], [("ring", (0,))], keep)
         d = await mpc._open(y - a)
         return cls(mpc, y.shape, a, d, kept.get("a"))
-
-    def _sum_ad(self) -> Any:
-        if self._a_plus_d is None:
-            self._a_plus_d = self.a + self.d if self.mpc.is_first else self.a
-        return self._a_plus_d
 
     async def _product(self, x: Any, right: bool) -> Any:
         mpc = self.mpc
@@ -68,9 +63,9 @@ class FixedOperand:
             return mpc.zeros(zshape)
         e = await mpc._open(x - b)
         if right:
-            z = np.matmul(e, self._sum_ad()) + np.matmul(b, self.d)
+            z = np.matmul(e, self.ad) + np.matmul(b, self.d)
         else:
-            z = np.matmul(self._sum_ad(), e) + np.matmul(self.d, b)
+            z = np.matmul(self.ad, e) + np.matmul(self.d, b)
         z += c
         await mpc._work(2 * e.size * len(mpc.players) + 4 * z.size)
         return z

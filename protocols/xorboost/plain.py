@@ -3,10 +3,10 @@
 It offers the `protocols.sharing.Mpc` operations that `train` uses, on plain
 ring values instead of shares, so `train(PlainRing(), ...)` is the plaintext
 fixed-point reference of the exact secure computation. Where the secure
-operations are approximate, this one is exact: truncation rounds down (secure:
-down or up by one unit), the reciprocal is the rounded 1/x (secure: within
-2^(6-f)/x + 2^(1-f)). Everything else (sigmoid pieces, scaling, candidate
-scores, tie-breaking) is the same code.
+operations are randomized, this one is deterministic: truncation rounds to
+nearest (secure: down or up by one unit, unbiased), comparisons and argmax are
+exact. Everything else (sigmoid pieces, the reciprocal's Newton steps,
+scaling, candidate scores, tie-breaking) is the same code.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from protocols.sharing.ring import DEFAULT_FRAC_BITS, RING, decode, encode, signed, to_ring
+from protocols.sharing.ring import DEFAULT_FRAC_BITS, RING, signed, to_ring
 from protocols.xorboost.fixedmask import PlainFixed
 
 
@@ -58,7 +58,8 @@ class PlainRing:
         return PlainFixed(y)
 
     async def trunc(self, x: np.ndarray, f: int | None = None) -> np.ndarray:
-        return to_ring(signed(x) >> (self.frac_bits if f is None else f))
+        f = self.frac_bits if f is None else f
+        return to_ring((signed(x) + (1 << (f - 1))) >> f)
 
     async def mul_fx(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return await self.trunc(x * y)
@@ -70,9 +71,6 @@ class PlainRing:
         idx = np.argmax(signed(x), axis=-1)
         onehot = (np.arange(x.shape[-1]) == idx[..., None]).astype(RING)
         return onehot, np.take_along_axis(x, idx[..., None], axis=-1)[..., 0]
-
-    async def reciprocal(self, x: np.ndarray, lo: float, hi: float) -> np.ndarray:
-        return encode(1.0 / decode(x, self.frac_bits), self.frac_bits)
 
 
 def run_sync(coro: Coroutine[Any, Any, Any]) -> Any:

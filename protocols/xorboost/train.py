@@ -25,9 +25,9 @@ level costs the same whatever the data):
   only splits whose gains differ by less than ~1e-6 of the terms can flip);
   candidates with H_L or H_R below min_child_weight, or whose own bucket is
   empty in the node (the same partition as a lower bucket: XGBoost keeps the
-  lowest), get a score of -BIG; a "no split" candidate scores gamma (+1 ulp),
-  last, so a split needs gain >= gamma as in XGBoost. Exact ties between
-  different features' identical partitions break by fixed-point noise.
+  lowest), get a score of -BIG; a "no split" candidate scores gamma, last;
+  public offsets (`tie_bias`) send exact ties to the lowest feature, as
+  XGBoost does, despite the truncation noise.
 * secure argmax over the d*B+1 candidates of each node -> one-hot selection.
 * membership update: go-left bits = [prefix/complement indicators | 1] @
   selection^T (one matrix product, constant left operand as above),
@@ -255,9 +255,26 @@ async def best_splits(ops: Any, member: np.ndarray, gh: np.ndarray, onehot: Any,
                          np.concatenate([ops.sub(ones, below[m: 2 * m]),
                                          ops.add_public(gain, big)]))
     score = ops.add_public(await ops.mul(pair[:m], pair[m:]), (-signed(big)).view(RING))
-    nosplit = _public(ops, (K, 1), encode(hp.gamma / 2.0**shift, f) + const(1))
-    onehot_sel, _ = await ops.argmax(np.concatenate([score.reshape(K, -1), nosplit], axis=1))
+    nosplit = _public(ops, (K, 1), encode(hp.gamma / 2.0**shift, f))
+    scores = ops.add_public(np.concatenate([score.reshape(K, -1), nosplit], axis=1),
+                            tie_bias(shape.d, B, shift, hp.reg_lambda))
+    onehot_sel, _ = await ops.argmax(scores)
     return onehot_sel
+
+
+def tie_bias(d: int, max_bin: int, shift: int, reg_lambda: float) -> np.ndarray:
+    """Public score offsets (ring units) so that exact ties go to the lowest feature.
+
+    Candidates of feature j get t * (d - j), "no split" t * d + 1, with t = 16
+    units times the noise gain of a unit of G^2 (2^shift / lambda): more than the
+    few units of truncation noise that separate two exactly tied gains. A split
+    then needs gain > gamma + t * j, and a lower feature wins over a higher one
+    unless the latter is better by t per feature index (XGBoost: lowest index on
+    exact ties, in float32).
+    """
+    t = 16 * max(1, math.ceil(2.0**shift / reg_lambda))
+    per_feature = np.repeat(t * (d - np.arange(d)), max_bin)
+    return np.concatenate([per_feature, [t * d + 1]]).astype(np.int64).view(RING)
 
 
 async def leaf_weights(ops: Any, member: np.ndarray, gh: np.ndarray, hp: Hyper, shift: int

@@ -25,7 +25,8 @@ def export_ledger(ledger: Ledger) -> dict[str, Any]:
     return {
         "phases": [
             [s.name, s.offline, s.bytes, s.messages, s.max_depth,
-             [[p, t] for p, t in s.compute_s.items()], [list(iv) for iv in s.intervals]]
+             [[p, t] for p, t in s.compute_s.items()], [list(iv) for iv in s.intervals],
+             [[k, b, d] for k, (b, d) in s.entries.items()]]
             for s in ledger.phases.values()
         ],
         "parties": [[p.bytes_sent, p.bytes_received, p.messages_sent, p.messages_received]
@@ -37,9 +38,10 @@ def export_ledger(ledger: Ledger) -> dict[str, Any]:
 def import_ledger(data: dict[str, Any], n: int, header_bytes: int) -> Ledger:
     """The inverse of `export_ledger`."""
     ledger = Ledger(n, header_bytes)
-    for name, offline, nbytes, messages, depth, compute, intervals in data["phases"]:
+    for name, offline, nbytes, messages, depth, compute, intervals, entries in data["phases"]:
         ledger.phases[name] = PhaseStats(
             name, offline, nbytes, messages, depth,
+            {int(k): [b, d] for k, b, d in entries},
             {int(p): float(t) for p, t in compute}, [(a, b) for a, b in intervals],
         )
     for stats, (bs, br, ms, mr) in zip(ledger.parties, data["parties"], strict=True):
@@ -84,6 +86,9 @@ def merge_ledgers(ledgers: list[Ledger | None], n: int, header_bytes: int,
             stats.bytes += part.bytes
             stats.messages += part.messages
             stats.max_depth = max(stats.max_depth, part.max_depth)
+            for k, (base, deepest) in part.entries.items():
+                mine = stats.entries.setdefault(k, [base, deepest])
+                mine[0], mine[1] = max(mine[0], base), max(mine[1], deepest)
             for pid, seconds in part.compute_s.items():
                 stats.compute_s[pid] = stats.compute_s.get(pid, 0.0) + seconds
             stats.intervals.extend(part.intervals)

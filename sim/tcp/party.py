@@ -46,11 +46,12 @@ class TcpParty(Party):
         if not (0 <= dst < self.n) or dst == self.id:
             raise ValueError(f"party {self.id} cannot send to {dst!r}")
         offline = self._offline
-        depth = (self.offline_depth if offline else self.depth) + 1
+        depth, entry, base = self._stamp()
         parts, size = codec.encode_frame(codec.DATA, self.id, dst, payload, depth=depth,
                                          phase=self._phase, offline=offline)
         self._node.ledger.sent(
-            Message(self.id, dst, payload, size, depth, self._phase, offline, self.now())
+            Message(self.id, dst, payload, size, depth, self._phase, offline, self.now(),
+                    entry=entry, base=base)
         )
         self._touched = True
         await self._node.originate(dst, parts, size)

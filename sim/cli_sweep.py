@@ -1,0 +1,121 @@
+"""The command line's sweep side: ``run``/``validate`` on sweep files, ``report``, ``compare``.
+
+Kept apart from `sim.cli` so that the single-run path stays short, and imported
+lazily (pandas, matplotlib and dask load only when a sweep needs them). Exit codes
+follow `sim.cli`: 0 every point ran, 1 some point failed (recorded in its
+folder, the others ran), 2 bad input (nothing ran).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from sim.scenario import ScenarioError
+
+if TYPE_CHECKING:
+    from sim.sweep import Sweep
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def load(path: str, data: dict[str, Any]) -> Sweep:
+    """Parse and check every point of a sweep file; raise `ScenarioError` on the first bad one."""
+    from sim import sweep
+
+    parsed = sweep.parse(data, path)
+    sweep.check(parsed)
+    return parsed
+
+
+def run(args: argparse.Namespace, data: dict[str, Any], console: Console) -> int:
+    if args.runtime != "sim":
+        raise ScenarioError(args.scenario, "", "sweeps run on the simulated runtime only")
+    if args.jobs is not None and args.jobs < 1:
+        raise ScenarioError(args.scenario, "", f"--jobs must be at least 1, got {args.jobs}")
+    from sim import sweep
+
+    parsed = load(args.scenario, data)
+    out = Path(args.out) if args.out else Path("out") / Path(args.scenario).stem
+    try:
+        result = sweep.run(parsed, out, jobs=args.jobs, cluster=args.cluster,
+                           connect_timeout_s=args.connect_timeout, console=console,
+                           progress=not args.quiet)
+    except sweep.ClusterError as exc:
+        raise ScenarioError(args.scenario, "", str(exc)) from None
+    runs = len(parsed.points)
+    console.print(f"{runs} runs ({result.ran} ran now, {result.skipped} were already done); "
+                  f"table written to {out / 'results.csv'} and {out / 'results.parquet'}")
+    if result.interrupted:
+        console.print("[yellow]interrupted[/]: run the same command again to finish the sweep")
+        return EXIT_FAILED
+    if result.failed:
+        errors = result.table.set_index("point")["error"]
+        for name in result.failed:
+            console.print(f"[red]failed[/] {name}: {escape(str(errors[name]))}")
+        console.print(f"{len(result.failed)} of {runs} runs failed; see points/<name>/error.json")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def validate(path: str, data: dict[str, Any], console: Console) -> int:
+    parsed = load(path, data)
+    points = len(parsed.points) // parsed.repetitions
+    console.print(f"{path}: ok (sweep of {points} points x {parsed.repetitions} repetition(s) "
+                  f"over {', '.join(parsed.names)})")
+    return EXIT_OK
+
+
+def report(args: argparse.Namespace, console: Console) -> int:
+    from sim import plots
+
+    path = Path(args.path)
+    if not (path / "sweep.json").exists() and not (path / "report.json").exists() \
+            and not path.is_file():
+        raise ScenarioError(str(path), "", "expected a sweep folder, a report.json or its folder")
+    try:
+        written = plots.report(path, args.out)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ScenarioError(str(path), "", f"cannot read the results: {exc}") from None
+    for file in written:
+        console.print(f"wrote {file}")
+    return EXIT_OK
+
+
+def compare(args: argparse.Namespace, console: Console) -> int:
+    from sim import compare as compare_mod
+
+    for path in (args.a, args.b):
+        target = Path(path) / "report.json" if Path(path).is_dir() else Path(path)
+        if not target.is_file():
+            raise ScenarioError(str(path), "", "expected a report.json or the folder holding one")
+    try:
+        compare_mod.print_differences(args.a, args.b, console)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ScenarioError("", "", f"cannot read the reports: {exc}") from None
+    return EXIT_OK
+
+
+def add_run_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--jobs", type=int, help="sweeps: worker processes on this machine "
+                     "(default: one per CPU)")
+    cmd.add_argument("--cluster", metavar="ADDRESS", help="sweeps: run the points on the Dask "
+                     "scheduler at ADDRESS, e.g. tcp://host:8786")
+    cmd.add_argument("--connect-timeout", type=float, default=5.0,
+                     help="sweeps: seconds to wait for the Dask scheduler (default 5)")
+
+
+def add_commands(sub: Any) -> None:  # argparse's private _SubParsersAction
+    rep = sub.add_parser("report", help="write a Markdown summary and PNG plots of a sweep "
+                         "folder or a single report")
+    rep.add_argument("path", help="a sweep's output folder, a report.json, or its folder")
+    rep.add_argument("--out", help="where to write (default: the folder given)")
+    rep.set_defaults(func=report)
+    cmp = sub.add_parser("compare", help="what changed between two reports, with ratios")
+    cmp.add_argument("a", help="report A (report.json or its folder)")
+    cmp.add_argument("b", help="report B")
+    cmp.set_defaults(func=compare)
