@@ -7,8 +7,8 @@
     .venv/bin/python benchmarks/xorboost.py all
 
 Rounds per tree (logistic): 16 (gradients; +1 when gradients are scaled, n > 512)
-+ D (42 + 9 ceil(log2(d B + 1))) + 28 (leaves). Online bytes of level l that grow with n: 8 p (p-1) (5 * 2^l + 2) per
-sample (see tests/test_xorboost.py for both).
++ D (42 + 9 ceil(log2(d B + 1))) + 28 (leaves). Online bytes of level l that grow
+with n: 8 p (p-1) (5 * 2^l + 2) per sample (see tests/test_xorboost.py for both).
 """
 
 from __future__ import annotations

@@ -457,16 +457,14 @@ class Simulation:
 
     def _preprocess(self, sender: SimParty, msg: Message, hops: tuple[Link, ...]) -> None:
         """Time an offline message on the idle preprocessing network."""
+        wire = msg.size + self.header_bytes
         t = sender.offline_clock
-        for link in hops:
-            t = link_t = self.offline_network.links[(link.src, link.dst)].transmit(
-                t, msg.size + self.header_bytes
-            )
-        self.offline_time = max(self.offline_time, link_t)
-        link_totals = self.network.links
+        for link in self.offline_network.route(msg.src, msg.dst):
+            t = link.transmit(t, wire)
+        self.offline_time = max(self.offline_time, t)
         for link in hops:  # offline bytes still count on the link
-            link_totals[(link.src, link.dst)].bytes += msg.size + self.header_bytes
-            link_totals[(link.src, link.dst)].messages += 1
+            link.bytes += wire
+            link.messages += 1
 
     def wake_later(self, party: SimParty | None, msg: Message | None = None) -> None:
         """At the current time but outside the running coroutine: resume a paced

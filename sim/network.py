@@ -8,6 +8,12 @@ along the lowest-latency path; routes are computed once and cached. A direct
 link whose latency is at most twice the smallest link latency is taken without a
 search (no detour of two or more hops can be faster; on a tie the direct link
 wins), which keeps routing a star or complete graph of thousands of parties cheap.
+
+A node may also carry ``nic_bandwidth`` (bytes/s): its network interface, one
+FIFO queue for everything it sends (egress) and one for everything it receives
+(ingress), crossed before the first link and after the last. Without it, a
+party sends on all its links at once, as if each link had its own interface;
+with it, an all-to-all exchange costs what a real machine's single NIC makes it.
 """
 
 from __future__ import annotations
@@ -58,28 +64,46 @@ class Network:
     links: dict[tuple[int, int], Link] = field(default_factory=dict)
     _routes: dict[tuple[int, int], tuple[Link, ...]] = field(default_factory=dict)
     _direct_max: float = field(default=0.0, init=False)
+    egress: dict[int, Link] = field(default_factory=dict, init=False)
+    ingress: dict[int, Link] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         if not self.links:
             self.links = _links_of(self.graph)
+        for node, nic in self.graph.nodes(data="nic_bandwidth"):
+            if nic is None:
+                continue
+            if not float(nic) > 0:
+                raise NetworkError(f"party {node}: nic_bandwidth must be > 0, got {nic}")
+            self.egress[node] = Link(node, node, 0.0, float(nic))
+            self.ingress[node] = Link(node, node, 0.0, float(nic))
         self._direct_max = 2 * min((link.latency for link in self.links.values()), default=0.0)
 
     def route(self, src: int, dst: int) -> tuple[Link, ...]:
-        """The links from `src` to `dst` along the lowest-latency path."""
+        """The queues from `src` to `dst`: its NIC, the links of the lowest-latency
+        path, the receiver's NIC (NICs only where the topology gives them)."""
         key = (src, dst)
         hops = self._routes.get(key)
         if hops is None:
             direct = self.links.get(key)
             if direct is not None and direct.latency <= self._direct_max:
-                hops = self._routes[key] = (direct,)
-                return hops
-            try:
-                path = nx.shortest_path(self.graph, src, dst, weight="latency")
-            except (nx.NetworkXNoPath, nx.NodeNotFound) as exc:
-                raise NetworkError(f"no route from party {src} to party {dst}") from exc
-            hops = tuple(self.links[(u, v)] for u, v in zip(path, path[1:], strict=False))
+                hops = (direct,)
+            else:
+                try:
+                    path = nx.shortest_path(self.graph, src, dst, weight="latency")
+                except (nx.NetworkXNoPath, nx.NodeNotFound) as exc:
+                    raise NetworkError(f"no route from party {src} to party {dst}") from exc
+                hops = tuple(self.links[(u, v)] for u, v in zip(path, path[1:], strict=False))
+            if src in self.egress:
+                hops = (self.egress[src], *hops)
+            if dst in self.ingress:
+                hops = (*hops, self.ingress[dst])
             self._routes[key] = hops
         return hops
+
+    def path(self, src: int, dst: int) -> tuple[Link, ...]:
+        """The topology's links from `src` to `dst` (the route without NICs)."""
+        return tuple(link for link in self.route(src, dst) if link.src != link.dst)
 
     def dropped(self, link: Link) -> bool:
         """Whether `link` loses the message now crossing it (seeded coin)."""

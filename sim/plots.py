@@ -36,7 +36,7 @@ PARAM_UNITS = {
     "element_time_s": "s", "seconds": "s", "at": "s", "threshold": "shares",
 }
 MAX_LINES = 12
-LOG_RATIO_X, LOG_RATIO_Y = 20.0, 100.0
+LOG_RATIO_X, LOG_RATIO_Y = 10.0, 100.0
 
 
 def report(path: str | Path, out: str | Path | None = None) -> list[Path]:
@@ -143,6 +143,7 @@ def accuracy_cost_figure(table: pd.DataFrame, varied: list[str]) -> Figure:
         ax.set_xlabel(COSTS[cost])
         ax.set_ylabel(f"{metric} on held-out data")
         ax.grid(True, alpha=0.3)
+        ax.tick_params(axis="x", labelrotation=30)
         if _wide(table[cost], LOG_RATIO_X):
             ax.set_xscale("log")
     axes[-1].legend(fontsize="small")
@@ -156,6 +157,7 @@ def rounds_figure(curves: list[tuple[str, list[float]]]) -> Figure:
     for label, values in curves:
         ax.plot(range(1, len(values) + 1), values, marker=".", label=label)
     ax.set_xlabel("training round (count)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("accuracy on held-out data (fraction)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")

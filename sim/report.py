@@ -20,6 +20,9 @@ Schema version 1 (every key is always present unless marked optional):
 * ``links``: every directed link that carried something: ``src``, ``dst``,
   ``bytes``, ``messages``, ``busy_s`` (transmission time), ``dropped``.
 * ``crashed``: ``party`` and ``at`` for each crash.
+* ``nics``: when the topology gives parties a ``nic_bandwidth``: per party,
+  ``egress_bytes``, ``egress_busy_s``, ``ingress_bytes``, ``ingress_busy_s``
+  (an empty list otherwise).
 * ``wall_time_s``: the simulator's own wall-clock time (the one key that differs
   between two runs of the same scenario and seed).
 * Protocol keys, merged at top level: e.g. ``result_check``, ``split``,
@@ -120,6 +123,16 @@ def build(scenario: Scenario, result: RunResult) -> dict[str, Any]:
             if link.messages
         ],
         "crashed": [{"party": p, "at": t} for p, t in sorted(result.crashed.items())],
+        "nics": [
+            {
+                "party": pid,
+                "egress_bytes": out.bytes,
+                "egress_busy_s": out.busy_s,
+                "ingress_bytes": result.network.ingress[pid].bytes,
+                "ingress_busy_s": result.network.ingress[pid].busy_s,
+            }
+            for pid, out in sorted(result.network.egress.items())
+        ],
         "wall_time_s": result.wall_time_s,
     }
     extra = plan.summarize(result)
@@ -181,9 +194,10 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
     head.add_column(style="bold")
     head.add_column()
     head.add_row("parties", str(len(report["parties"])))
+    clock = "simulated" if report["runtime"] == "sim" else "measured"
     head.add_row("online", f"{totals['rounds']} rounds, {totals['messages']} messages, "
                  f"{_bytes(totals['bytes'] - offline['bytes'])}, "
-                 f"{totals['sim_time_s']:.6g} s simulated")
+                 f"{totals['sim_time_s']:.6g} s {clock}")
     if offline["messages"]:
         head.add_row("offline", f"{offline['rounds']} rounds, {offline['messages']} messages, "
                      f"{_bytes(offline['bytes'])}, {offline['sim_time_s']:.6g} s simulated")

@@ -67,6 +67,9 @@ class TopologyConfig(BaseModel):
     kind: str
     latency: FiniteNonNeg | None = None
     bandwidth: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    nic_bandwidth: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    """Every party's network interface (bytes/s): one queue for all it sends, one for
+    all it receives (see `sim.network`); unset, each link has its own."""
 
 
 class NetworkConfig(_Table):
@@ -199,12 +202,12 @@ def from_dict(data: dict[str, Any], source: str = "") -> Scenario:
         plan = spec.plan(params, model.seed)
     except (ValueError, FileNotFoundError) as exc:
         raise ScenarioError(source, "protocol", str(exc)) from None
-    graph = _build_topology(model.topology, plan, source)
+    graph = _build_topology(model.topology, plan, source, model.seed)
     _check_faults(model.faults, graph, source)
     return Scenario(source, model, spec, params, plan, graph)
 
 
-def _build_topology(config: TopologyConfig, plan: Plan, source: str) -> nx.Graph:
+def _build_topology(config: TopologyConfig, plan: Plan, source: str, seed: int) -> nx.Graph:
     kinds = topologies.KINDS
     if config.kind not in kinds:
         raise ScenarioError(
@@ -218,12 +221,18 @@ def _build_topology(config: TopologyConfig, plan: Plan, source: str) -> nx.Graph
             options[key] = value
     if config.kind == "star":
         options.setdefault("hub", plan.hub)
+    if config.kind == "regular":
+        options.setdefault("seed", seed)
+    if config.kind == "file" and isinstance(options.get("path"), str) and source:
+        options["path"] = str(Path(source).parent / options["path"])  # relative to the file
     try:
         graph = topologies.build(config.kind, plan.n_parties, **options)
     except (ValueError, TypeError) as exc:
         raise ScenarioError(
             source, "topology", f"{exc} (the protocol needs {plan.n_parties} parties)"
         ) from None
+    if config.nic_bandwidth is not None:
+        nx.set_node_attributes(graph, config.nic_bandwidth, "nic_bandwidth")
     return graph
 
 

@@ -175,9 +175,13 @@ def parse(data: dict[str, Any], source: str = "") -> Sweep:
 
 
 def derive_seed(sweep_seed: int, params: dict[str, Any], repetition: int) -> int:
-    """A seed in [0, 2^63) fixed by the sweep's seed, the values and the repetition."""
+    """A seed in [0, 2^32) fixed by the sweep's seed, the values and the repetition.
+
+    32 bits, because protocols hand seeds to APIs that take no more (scikit-learn's
+    random_state, numpy's legacy RandomState).
+    """
     text = _canonical({"seed": sweep_seed, "params": params, "repetition": repetition})
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
 
 
 def check(sweep: Sweep) -> None:

@@ -205,3 +205,37 @@ def test_array_sizes_raw_bytes_and_packed_bits(length):
     assert size_of(np.zeros((length, 2), dtype=np.uint32)) == 8 * length
     assert size_of(np.zeros(length, dtype=bool)) == (length + 7) // 8
     assert size_of((np.zeros(length, dtype=np.uint64), 3)) == 8 * length + 8
+
+
+def test_a_nic_serializes_what_a_party_sends_on_different_links():
+    """Without a NIC, one party's messages to k peers leave at once (one link each) and
+    all arrive at l + S/b. With nic_bandwidth B, they queue at the sender's interface:
+    the j-th (1-based) leaves the NIC at j*S/B, then crosses its link: arrival
+    j*S/B + S/b + l, and the receiver's own NIC adds S/B."""
+    import networkx as nx
+
+    from sim.engine import simulate
+
+    k, size, lat, bw, nic = 4, 1000, 0.01, 1e6, 1e5
+    arrivals: dict[int, float] = {}
+
+    async def sender(party):
+        for dst in range(1, k + 1):
+            await party.send(dst, b"x" * size)
+
+    async def receiver(party):
+        await party.recv(0)
+        arrivals[party.id] = party.now()
+
+    graph = nx.complete_graph(k + 1)
+    nx.set_edge_attributes(graph, lat, "latency")
+    nx.set_edge_attributes(graph, bw, "bandwidth")
+    programs = {0: sender, **dict.fromkeys(range(1, k + 1), receiver)}
+    simulate(graph, programs)
+    assert all(t == pytest.approx(lat + size / bw) for t in arrivals.values())
+    nx.set_node_attributes(graph, nic, "nic_bandwidth")
+    result = simulate(graph, programs)
+    for j in range(1, k + 1):
+        assert arrivals[j] == pytest.approx(j * size / nic + size / bw + lat + size / nic)
+    assert result.network.egress[0].bytes == k * size
+    assert result.network.ingress[1].bytes == size

@@ -289,7 +289,7 @@ class Node:
         return True
 
     def hop(self, dst: int) -> int:
-        return self.network.route(self.pid, dst)[0].dst
+        return self.network.path(self.pid, dst)[0].dst
 
     async def originate(self, dst: int, parts: list[bytes], size: int) -> None:
         """Send a data frame of ours (`size` payload bytes) towards `dst`."""
@@ -440,7 +440,7 @@ class Node:
                 for src, counts in self.done.items()
                 for dst in range(self.n)
                 if counts[dst] and any(link.src == self.pid
-                                       for link in self.network.route(src, dst)[1:])
+                                       for link in self.network.path(src, dst)[1:])
             )
         return self.forwarded == self._expected_forward
 
