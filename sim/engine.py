@@ -164,6 +164,7 @@ class SimParty(Party):
         self.result: Any = None
         self.finished_at = 0.0
         self._phase_start = 0.0
+        self.offline_reach = 0.0
 
     # -- the Party interface -------------------------------------------------
 
@@ -224,11 +225,14 @@ class SimParty(Party):
         self._close_phase()
         super()._enter_phase(name, offline)
         self._phase_start = self.offline_clock if offline else self._env.now
+        self.offline_reach = self.offline_clock
 
     # -- driving the coroutine -----------------------------------------------
 
     def _close_phase(self) -> None:
-        end = self.offline_clock if self._offline else self._env.now
+        """Record the time spent in the phase being left: online, the clock; offline,
+        until the last of its messages reached the receiver on the idle network."""
+        end = max(self.offline_clock, self.offline_reach) if self._offline else self._env.now
         if end > self._phase_start or self._phase in self._sim.ledger.phases:
             self._sim.ledger.phase_span(self._phase, self._offline, self._phase_start, end)
 
@@ -462,6 +466,7 @@ class Simulation:
         for link in self.offline_network.route(msg.src, msg.dst):
             t = link.transmit(t, wire)
         self.offline_time = max(self.offline_time, t)
+        sender.offline_reach = max(sender.offline_reach, t)
         for link in hops:  # offline bytes still count on the link
             link.bytes += wire
             link.messages += 1

@@ -216,12 +216,14 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
 
     phases = Table(title="phases")
     phases.add_column("phase", overflow="fold", min_width=16)
-    for col in ("offline", "rounds", "messages", "bytes", "sim time (s)", "compute (s)"):
+    for col in ("rounds", "messages", "bytes", "time (s)", "compute (s)"):
         phases.add_column(col, justify="right")
     for p in report["phases"]:
-        phases.add_row(escape(p["name"]), "yes" if p["offline"] else "", str(p["rounds"]),
-                       str(p["messages"]), _bytes(p["bytes"]), f"{p['sim_time_s']:.6g}",
+        phases.add_row(escape(p["name"]) + (" *" if p["offline"] else ""), str(p["rounds"]),
+                       str(p["messages"]), _bytes(p["bytes"]), f"{p['sim_time_s']:.4g}",
                        f"{p['compute_s']:.3g}")
+    if any(p["offline"] for p in report["phases"]):
+        phases.caption = "* offline: preprocessing, timed on its own over the idle network"
     console.print(phases)
 
     parties = Table(title="parties")
