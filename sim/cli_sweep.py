@@ -48,6 +48,8 @@ def run(args: argparse.Namespace, data: dict[str, Any], console: Console) -> int
     except sweep.ClusterError as exc:
         raise ScenarioError(args.scenario, "", str(exc)) from None
     runs = len(parsed.points)
+    if not args.quiet:
+        print_table(parsed, result.table, console)
     console.print(f"{runs} runs ({result.ran} ran now, {result.skipped} were already done); "
                   f"table written to {out / 'results.csv'} and {out / 'results.parquet'}")
     if result.interrupted:
@@ -60,6 +62,39 @@ def run(args: argparse.Namespace, data: dict[str, Any], console: Console) -> int
         console.print(f"{len(result.failed)} of {runs} runs failed; see points/<name>/error.json")
         return EXIT_FAILED
     return EXIT_OK
+
+
+SUMMARY_COLUMNS = (
+    ("rounds", "rounds"), ("bytes", "bytes"), ("offline_bytes", "offline bytes"),
+    ("sim_time_s", "sim time (s)"), ("accuracy", "accuracy"),
+    ("accuracy_baseline", "baseline"),
+)
+
+
+def print_table(parsed: Sweep, table: Any, console: Console) -> None:
+    """One row per run: the swept values, then costs and accuracy beside its baseline."""
+    from rich.table import Table
+
+    swept = [c for c in parsed.names if c in table.columns]
+    shown = [(c, title) for c, title in SUMMARY_COLUMNS
+             if c in table.columns and table[c].notna().any()]
+    out = Table(title=f"sweep: {len(table)} runs")
+    for column in swept:
+        out.add_column(escape(column.rsplit(".", 1)[-1]))
+    for _, title in shown:
+        out.add_column(title, justify="right")
+    if "status" in table.columns:
+        out.add_column("status")
+    for _, row in table.iterrows():
+        cells = [escape(str(row[c])) for c in swept]
+        for column, _ in shown:
+            value = row[column]
+            cells.append("" if value != value else (  # NaN: not reported by this run
+                f"{value:.4g}" if isinstance(value, float) else f"{value:,}"))
+        if "status" in table.columns:
+            cells.append(str(row["status"]))
+        out.add_row(*cells)
+    console.print(out)
 
 
 def validate(path: str, data: dict[str, Any], console: Console) -> int:

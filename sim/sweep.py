@@ -511,7 +511,12 @@ def collect(sweep: Sweep, out: str | Path) -> pd.DataFrame:
 
 
 def row_of(rep: dict[str, Any]) -> dict[str, Any]:
-    """The costs, accuracy and the protocol's own scalar figures of one report."""
+    """The costs, accuracy and the protocol's own scalar figures of one report.
+
+    ``bytes`` counts what the parties sent (each message once); ``link_bytes`` what
+    the links carried, every hop of a relayed message included, which is where
+    topologies differ.
+    """
     totals = rep["totals"]
     row: dict[str, Any] = {
         "n_parties": len(rep["parties"]),
