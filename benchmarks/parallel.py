@@ -8,23 +8,15 @@ and the simulated figures. Usage: ``.venv/bin/python benchmarks/parallel.py``.
 from __future__ import annotations
 
 import time
-import tomllib
 from pathlib import Path
 
-from protocols.parallel.sweep import run_point
-from sim.engine import DEFAULT_ELEMENT_TIME_S
+from protocols.parallel.sweep import load, run_point
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "parallel_sweep.toml"
 
 
 def main() -> None:
-    data = tomllib.loads(SCENARIO.read_text())
-    base = {k: v for k, v in data["protocol"].items()
-            if k not in ("name", "method", "workers", "groups")}
-    links = {k: v for k, v in data["topology"].items() if k.endswith(("latency", "bandwidth"))}
-    net = {"seed": data["seed"], "links": links,
-           "header_bytes": data["network"]["header_bytes"],
-           "element_time_s": data.get("cost", {}).get("element_time_s", DEFAULT_ELEMENT_TIME_S)}
+    base, net = load(SCENARIO)
     ref = run_point(base, net, "sgd", 1, 8)
     ref_rate = ref["samples"] / ref["sim_time_s"]
     print(f"{'point':>12} {'wall s':>8} {'sim s':>8} {'speedup':>8} {'error':>7} {'MB sent':>8}")

@@ -22,9 +22,11 @@ runtime reports apart from the payload bytes.
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -230,17 +232,23 @@ def decode_payload(desc: bytes | memoryview, data: bytes | bytearray | memoryvie
     return value
 
 
+@lru_cache(maxsize=64)
+def _dtype(text: str) -> np.dtype:
+    """A descriptor's dtype string parsed once (parsing costs more than a small array)."""
+    return np.dtype(text)
+
+
 def _decode(r: _Reader) -> Any:
     if r.i >= len(r.desc):
         raise CodecError("descriptor ends early")
     tag = chr(r.desc[r.i])
     r.i += 1
     if tag == "a":
-        dtype = np.dtype(r.text())
+        dtype = _dtype(r.text())
         if dtype.kind not in _ARRAY_KINDS:
             raise CodecError(f"array of dtype {dtype} is not allowed")
         shape = tuple(r.varint() for _ in range(r.varint()))
-        count = int(np.prod(shape, dtype=np.int64))
+        count = math.prod(shape)
         if dtype == np.bool_:
             bits = np.frombuffer(r.take((count + 7) // 8), dtype=np.uint8)
             return np.unpackbits(bits, count=count).astype(bool).reshape(shape)
@@ -262,10 +270,10 @@ def _decode(r: _Reader) -> Any:
     if tag == "f":
         return _F64.unpack(r.take(8))[0]
     if tag == "g":
-        dtype = np.dtype(r.text())
+        dtype = _dtype(r.text())
         return dtype.type(_F64.unpack(r.take(8))[0])
     if tag == "n":
-        dtype = np.dtype(r.text())
+        dtype = _dtype(r.text())
         return dtype.type((_U64 if dtype.kind == "u" else _I64).unpack(r.take(8))[0])
     if tag == "s":
         return str(r.take(r.varint()), "utf-8")

@@ -1,7 +1,8 @@
 """Federated learning with secure aggregation: SecAgg/SecAgg+, FedAvg, federated and vertical
-XGBoost. Party 0 is the server (or the label holder), the others the clients."""
+XGBoost, and aggregation beyond sums (secure maximum, oblivious norm clipping). Party 0 is
+the server (or the label holder), the others the clients."""
 
-from protocols.federated import fedavg, fedxgb, secure_sum, secureboost
+from protocols.federated import fedavg, fedxgb, oblivious_demo, secure_sum, secureboost
 from protocols.registry import ProtocolSpec, register
 
 SECAGG = register(ProtocolSpec(
@@ -31,4 +32,12 @@ SECUREBOOST = register(ProtocolSpec(
     summary="vertical federated XGBoost (SecureBoost) with Paillier-encrypted gradients",
     params=secureboost.SecureBoostParams,
     plan=secureboost.plan,
+))
+
+FED_OBLIVIOUS = register(ProtocolSpec(
+    name="fed_oblivious",
+    summary="secure elementwise maximum and mean of norm-clipped client vectors on shares "
+            "held by two non-colluding servers with a dealer",
+    params=oblivious_demo.ObliviousParams,
+    plan=oblivious_demo.plan,
 ))

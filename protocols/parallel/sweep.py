@@ -9,7 +9,10 @@ sweep overrides ``method``, ``workers`` and ``groups`` (``workers / group_size``
 groups, one group below ``group_size`` workers) and runs every point on a
 two-level topology with those groups (`topologies.two_level`: groups fully
 linked inside, representatives fully linked; the scenario's ``[topology]``
-latency/bandwidth keys, ``inner_``/``outer_`` ones included, are passed on).
+latency/bandwidth keys, ``inner_``/``outer_`` ones included, are passed on, and
+``nic_bandwidth`` becomes every worker's NIC as in `sim.scenario`: one queue for
+all a worker sends and one for all it receives, so an all-to-all exchange costs
+what one network interface per machine makes it cost).
 It first runs one worker (``sgd``; no communication), whose simulated time
 and held-out error are the reference:
 
@@ -32,6 +35,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
+
 import topologies
 from protocols.parallel.protocol import ParallelParams, plan
 from sim.engine import DEFAULT_ELEMENT_TIME_S, simulate
@@ -48,6 +53,8 @@ def run_point(
     params = ParallelParams(**{**base, "method": method, "workers": workers, "groups": groups})
     the_plan = plan(params, net["seed"])
     graph = topologies.two_level(workers, groups=groups, **net["links"])
+    if net.get("nic_bandwidth") is not None:
+        nx.set_node_attributes(graph, net["nic_bandwidth"], "nic_bandwidth")
     wall = time.perf_counter()
     result = simulate(graph, the_plan.programs, seed=net["seed"],
                       header_bytes=net["header_bytes"], element_time_s=net["element_time_s"])
@@ -67,21 +74,29 @@ def _point(args: tuple) -> dict[str, Any]:
     return run_point(*args)
 
 
-def sweep(
-    scenario: Path, workers: tuple[int, ...] = WORKERS, methods: tuple[str, ...] = METHODS,
-    group_size: int = 8, jobs: int = 2,
-) -> list[dict[str, Any]]:
-    """Run the one-worker reference and every (method, workers) point; return the rows."""
+def load(scenario: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(protocol parameters less the swept ones, network and cost settings) of a scenario."""
     data = tomllib.loads(scenario.read_text())
     base = {k: v for k, v in data["protocol"].items()
             if k not in ("name", "method", "workers", "groups")}
     topo = data.get("topology", {})
     net = {
         "seed": data.get("seed", 0),
-        "links": {k: v for k, v in topo.items() if k.endswith(("latency", "bandwidth"))},
+        "links": {k: v for k, v in topo.items()
+                  if k.endswith(("latency", "bandwidth")) and k != "nic_bandwidth"},
+        "nic_bandwidth": topo.get("nic_bandwidth"),
         "header_bytes": data.get("network", {}).get("header_bytes", 0),
         "element_time_s": data.get("cost", {}).get("element_time_s", DEFAULT_ELEMENT_TIME_S),
     }
+    return base, net
+
+
+def sweep(
+    scenario: Path, workers: tuple[int, ...] = WORKERS, methods: tuple[str, ...] = METHODS,
+    group_size: int = 8, jobs: int = 2,
+) -> list[dict[str, Any]]:
+    """Run the one-worker reference and every (method, workers) point; return the rows."""
+    base, net = load(scenario)
     grid = [(base, net, "sgd", 1, group_size)]
     grid += [(base, net, m, n, group_size)
              for n in sorted(workers, reverse=True) for m in methods]

@@ -6,6 +6,13 @@ simulator's own lowest-latency route, so the bytes counted on each link are the
 bytes that crossed that connection. Each connection has one reader task and one
 sender task fed by an unbounded queue, so forwarding never blocks reading.
 
+Writes: every write wakes the receiving process, and on loopback that wake-up,
+not the copy, is most of what a small message costs. So a party's data frame
+to an idle link is written at once from its own task (what the kernel takes;
+the rest goes to the sender task), while further frames to that link queue up
+until the program next yields (a receive that waits, `compute`, or every
+`_YIELD_EVERY` sends) and then leave in one scatter-gather write.
+
 Ending a run without losing anything takes two floods over the links:
 
 1. ``DONE``: a party whose program ended announces how many data frames it
@@ -25,6 +32,7 @@ party floods ``ABORT`` so that every other one stops with its error.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections import deque
 from typing import Any
@@ -39,7 +47,11 @@ from sim.engine import SimulationError
 from sim.ledger import Ledger, Message
 from sim.network import Network
 
-_BATCH = 1 << 18  # join queued frames up to this many bytes into one write
+_BATCH = 1 << 20  # gather queued frames up to this many bytes into one write
+_IOV_MAX = 1024  # buffers per sendmsg (Linux's IOV_MAX)
+_DIRECT = 1 << 16  # frames from this size are received into their own buffer
+_CHUNK = 1 << 16  # receive size for small frames
+_YIELD_EVERY = 64  # a program that only sends yields to the other tasks this often
 _DIAL_RETRY_S = 0.05
 
 
@@ -64,7 +76,12 @@ class RemoteFailure(TcpError):
 
 
 class FrameReader:
-    """Splits a stream into frames (each returned without its length prefix)."""
+    """Splits a stream into frames (each returned without its length prefix).
+
+    Small frames are cut out of a shared receive buffer; a frame of at least
+    `_DIRECT` bytes is received straight into its own buffer (no growing and
+    re-slicing of megabytes), and its arrays are decoded as views on it.
+    """
 
     def __init__(self, stream: trio.SocketStream):
         self.stream = stream
@@ -77,23 +94,72 @@ class FrameReader:
             avail = len(self.buf) - self.pos
             if avail >= codec.PREFIX_SIZE:
                 length = codec.frame_length(memoryview(self.buf)[self.pos:])
-                end = self.pos + codec.PREFIX_SIZE + length
+                start = self.pos + codec.PREFIX_SIZE
+                end = start + length
                 if end <= len(self.buf):
-                    frame = self.buf[self.pos + codec.PREFIX_SIZE:end]
+                    frame = self.buf[start:end]
                     self.pos = end
                     return frame
+                if length >= _DIRECT:
+                    return await self._large(start, length)
                 want = end - len(self.buf)
             else:
                 want = codec.PREFIX_SIZE - avail
             if self.pos:
                 del self.buf[:self.pos]
                 self.pos = 0
-            chunk = await self.stream.receive_some(max(want, 1 << 16))
+            chunk = await self.stream.receive_some(max(want, _CHUNK))
             if not chunk:
                 if self.buf:
                     raise trio.BrokenResourceError("connection closed inside a frame")
                 return None
             self.buf += chunk
+
+    async def _large(self, start: int, length: int) -> bytearray:
+        frame = bytearray(length)
+        have = len(self.buf) - start
+        frame[:have] = memoryview(self.buf)[start:]
+        self.buf = bytearray()
+        self.pos = 0
+        view = memoryview(frame)
+        sock = self.stream.socket
+        while have < length:
+            try:
+                got = await sock.recv_into(view[have:])
+            except OSError as exc:
+                raise trio.BrokenResourceError(f"receive failed: {exc}") from exc
+            if not got:
+                raise trio.BrokenResourceError("connection closed inside a frame")
+            have += got
+        return frame
+
+
+async def _write(sock: trio.socket.SocketType, parts: list[bytes | memoryview]) -> None:
+    """Write `parts` in order, many per system call (scatter-gather, no joining copy).
+
+    Each write wakes the receiving process: on loopback that wake-up, not the
+    copy, is most of the cost of a small message, so frames queued together
+    go out together.
+    """
+    parts = [p for p in parts if len(p)]
+    while parts:
+        try:
+            sent = await sock.sendmsg(parts[:_IOV_MAX])
+        except OSError as exc:
+            raise trio.BrokenResourceError(f"send failed: {exc}") from exc
+        parts = _after(parts, sent)
+
+
+def _after(parts: list[bytes | memoryview], sent: int) -> list[bytes | memoryview]:
+    """What remains of `parts` once their first `sent` bytes are written."""
+    i = 0
+    while i < len(parts) and sent >= len(parts[i]):
+        sent -= len(parts[i])
+        i += 1
+    rest = parts[i:]
+    if sent:
+        rest[0] = memoryview(rest[0])[sent:]
+    return rest
 
 
 def _send_parts(frame: Frame) -> list[bytes]:
@@ -138,6 +204,10 @@ class Node:
         self._streams: dict[int, trio.SocketStream] = {}
         self._readers: dict[int, FrameReader] = {}
         self._queues: dict[int, trio.MemorySendChannel] = {}
+        self._pending: dict[int, int] = {}  # frames queued or being written, per link
+        self._epoch = 0  # how many times the program yielded
+        self._direct: dict[int, int] = {}  # epoch of each link's last write-through
+        self._sends = 0  # sends since the program last yielded
         self._flushed: dict[int, trio.Event] = {}
         self._changed = trio.Event()
         self._quiet = trio.Event()
@@ -227,6 +297,7 @@ class Node:
                 for nbr in self.neighbors:
                     send, recv = trio.open_memory_channel(math.inf)
                     self._queues[nbr] = send
+                    self._pending[nbr] = 0
                     self._flushed[nbr] = trio.Event()
                     nursery.start_soon(self._sender, nbr, recv)
                     nursery.start_soon(self._reader, nbr)
@@ -274,6 +345,7 @@ class Node:
             self._queues[nbr].send_nowait(parts)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             return False
+        self._pending[nbr] += 1
         return True
 
     def _carry(self, nbr: int, size: int, wire: int) -> bool:
@@ -292,11 +364,44 @@ class Node:
         return self.network.path(self.pid, dst)[0].dst
 
     async def originate(self, dst: int, parts: list[bytes], size: int) -> None:
-        """Send a data frame of ours (`size` payload bytes) towards `dst`."""
+        """Send a data frame of ours (`size` payload bytes) towards `dst`.
+
+        Written at once if the link is idle and had no write-through since the
+        program last yielded, queued otherwise (see the module docstring).
+        """
         nbr = self.hop(dst)
         self.sent_to[dst] += 1
         if self._carry(nbr, size, sum(len(p) for p in parts)):
-            self._enqueue(nbr, parts)
+            if (self._pending[nbr] or self._direct.get(nbr) == self._epoch
+                    or self.failure is not None or self._bye_sent):
+                self._enqueue(nbr, parts)
+            else:
+                self._direct[nbr] = self._epoch
+                rest = self._write_now(nbr, parts)
+                if rest:
+                    self._enqueue(nbr, rest)
+        self._sends += 1
+        if self._sends >= _YIELD_EVERY:
+            await self.pause()
+        else:
+            await trio.lowlevel.checkpoint_if_cancelled()
+
+    def _write_now(self, nbr: int, parts: list[bytes]) -> list[bytes | memoryview]:
+        """Write what the kernel takes without waiting; return the rest.
+
+        A failed write leaves everything to the sender task, which reports the
+        lost connection.
+        """
+        try:
+            sent = os.writev(self._streams[nbr].socket.fileno(), parts)
+        except OSError:  # would block, or a broken connection
+            sent = 0
+        return _after(parts, sent)
+
+    async def pause(self) -> None:
+        """The program yields: the queued frames may leave, other tasks run."""
+        self._epoch += 1
+        self._sends = 0
         await trio.lowlevel.checkpoint()
 
     def _flood(self, kind: int, origin: int, payload: Any, came_from: int | None = None,
@@ -316,23 +421,22 @@ class Node:
         self._progress()
 
     async def _sender(self, nbr: int, queue: trio.MemoryReceiveChannel) -> None:
-        stream = self._streams[nbr]
+        sock = self._streams[nbr].socket
         try:
             async for parts in queue:
                 batch = list(parts)
+                items = 1
                 size = sum(len(p) for p in batch)
-                while size < _BATCH:
+                while size < _BATCH and len(batch) < _IOV_MAX:
                     try:
                         more = queue.receive_nowait()
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
                     batch.extend(more)
                     size += sum(len(p) for p in more)
-                if size < _BATCH:
-                    await stream.send_all(b"".join(batch))
-                else:
-                    for part in batch:
-                        await stream.send_all(part)
+                    items += 1
+                await _write(sock, batch)
+                self._pending[nbr] -= items
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             self._lose(nbr)
         finally:
@@ -448,6 +552,8 @@ class Node:
         """Wait until something arrives or changes; False if `deadline` passed first."""
         if self.failure is not None:
             raise self.failure
+        self._epoch += 1
+        self._sends = 0
         with trio.move_on_at(deadline):
             await self._changed.wait()
             return True

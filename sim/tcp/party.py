@@ -112,7 +112,7 @@ class TcpParty(Party):
             raise ValueError(f"compute: seconds must be >= 0, got {seconds}")
         self._node.ledger.computed(self._phase, self._offline, self.id, seconds)
         self._touched = True
-        await trio.lowlevel.checkpoint()
+        await self._node.pause()
 
     def now(self) -> float:
         return self._node.clock()
