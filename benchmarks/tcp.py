@@ -17,6 +17,9 @@
    charged at the engine's default element time.
 
 Run: ``.venv/bin/python benchmarks/tcp.py [throughput|mul|all]`` (default all).
+Wall times move with the machine's load; the CPU time per message (each
+process's own, connecting included) and the CPU summed over the multiplication's
+processes do much less.
 On a machine with fewer cores than processes the real run also waits for CPU,
 which the simulator does not model (each party has its own CPU there).
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import socket
 import sys
 import time
@@ -64,17 +68,20 @@ def _hosts(n: int) -> list[str]:
     return hosts
 
 
-def _run_processes(target: Any, n: int, *args: Any) -> Any:
-    """Start `n` party processes running ``target(pid, hosts, *args, out)``; party 0's answer."""
+def _run_processes(target: Any, n: int, *args: Any) -> dict[int, Any]:
+    """Start `n` party processes running ``target(pid, hosts, *args, out)``; their answers.
+
+    Each process puts ``(pid, answer)`` on `out`.
+    """
     hosts = _hosts(n)
     out: mp.Queue = mp.Queue()
     procs = [mp.Process(target=target, args=(pid, hosts, *args, out)) for pid in range(n)]
     for p in procs:
         p.start()
-    answer = out.get(timeout=600)
+    answers = dict(out.get(timeout=600) for _ in range(n))
     for p in procs:
         p.join()
-    return answer
+    return answers
 
 
 # -- throughput and latency ----------------------------------------------------------
@@ -111,23 +118,26 @@ async def _ping_pong(party: Party) -> float | None:
 
 def _two_party(pid: int, hosts: list[str], case: tuple[int, int] | None, out: mp.Queue) -> None:
     program = _ping_pong if case is None else _stream(*case)
+    cpu = time.process_time()
     result = run_party_process(_graph(2, 0.0, 1e9), {0: program, 1: program}, pid, hosts,
                                timeout_s=60)
-    if pid == 0:
-        out.put((result.outputs[0], result.frame_bytes, result.ledger.parties[0].bytes_sent))
+    out.put((pid, (result.outputs[0], result.frame_bytes, result.ledger.parties[0].bytes_sent,
+                   time.process_time() - cpu)))
 
 
 def throughput() -> tuple[float, float]:
     """Print the loopback figures; return (payload bytes/s of the largest case, latency s)."""
     print(f"{'payload':>10} {'messages':>9} {'seconds':>8} {'messages/s':>11} {'MB/s':>9} "
-          f"{'overhead/msg':>13}")
+          f"{'overhead/msg':>13} {'CPU us/msg sender, receiver':>28}")
     rate = 0.0
     for size, count in STREAM_CASES:
-        seconds, frame_bytes, payload = _run_processes(_two_party, 2, (size, count))
+        answers = _run_processes(_two_party, 2, (size, count))
+        seconds, frame_bytes, payload, cpu = answers[0]
         rate = payload / seconds
         print(f"{size:>10} {count:>9} {seconds:>8.3f} {count / seconds:>11,.0f} "
-              f"{rate / 1e6:>9.1f} {frame_bytes / (count + 1):>13.1f}")
-    latency, _, _ = _run_processes(_two_party, 2, None)
+              f"{rate / 1e6:>9.1f} {frame_bytes / (count + 1):>13.1f} "
+              f"{cpu / count * 1e6:>19.1f}, {answers[1][3] / count * 1e6:.1f}")
+    latency = _run_processes(_two_party, 2, None)[0][0]
     print(f"ping-pong of {PINGS} 8-byte messages: one-way latency {latency * 1e6:.1f} us")
     return rate, latency
 
@@ -146,15 +156,15 @@ def _mul_program(inputs: tuple[np.ndarray, ...]):
     """Shares already held (drawn before the run); time `mul_fx`, then check it at player 0."""
     x, y, xs, ys = inputs
 
-    async def program(party: Party) -> tuple[float, float, float, float, float | None]:
+    async def program(party: Party) -> tuple[float, ...]:
         mpc = Mpc(party, PLAYERS, DEALER, FRAC_BITS)
         await mpc.setup()
         xi = xs[party.id] if mpc.is_player else mpc.zeros((MUL_N,))
         yi = ys[party.id] if mpc.is_player else mpc.zeros((MUL_N,))
-        wall, now = time.monotonic(), party.now()
+        wall, now, cpu = time.monotonic(), party.now(), time.process_time()
         with party.phase("mul_fx"):
             z = await mpc.mul_fx(xi, yi)
-        span = (wall, time.monotonic(), now, party.now())
+        span = (wall, time.monotonic(), now, party.now(), time.process_time() - cpu)
         with party.phase("check"):
             opened = await mpc.reveal_fx(z, to=0)
         err = None
@@ -172,9 +182,8 @@ def _mul_party(pid: int, hosts: list[str], out: mp.Queue) -> None:
     graph = _graph(4, 0.0, 1e9)
     result = run_party_process(graph, dict.fromkeys(range(4), program), pid, hosts,
                                timeout_s=120, seed=7)
-    if pid == 0:
-        phase = result.ledger.phases["mul_fx"]
-        out.put((result.outputs, phase.bytes, result.ledger.phase_rounds()["mul_fx"]))
+    phase = result.ledger.phases["mul_fx"]
+    out.put((pid, (result.outputs, phase.bytes, result.ledger.phase_rounds()["mul_fx"])))
 
 
 def _span(outputs: dict[int, tuple], first: int) -> float:
@@ -183,12 +192,14 @@ def _span(outputs: dict[int, tuple], first: int) -> float:
 
 def mul(bandwidth: float, latency: float) -> None:
     """Print the real and the predicted wall time of mul_fx of 1,000,000 values."""
-    outputs, nbytes, rounds = _run_processes(_mul_party, 4)
+    outputs, nbytes, rounds = _run_processes(_mul_party, 4)[0]
     real = _span(outputs, 0)
+    cpu = sum(o[4] for o in outputs.values())
     print(f"\nmul_fx of {MUL_N:,} values, 3 players + dealer, 4 processes on loopback "
-          f"(max abs error {outputs[0][4]:.1e}; online {nbytes / 1e6:.0f} MB, "
+          f"(max abs error {outputs[0][5]:.1e}; online {nbytes / 1e6:.0f} MB, "
           f"{rounds} rounds)")
-    print(f"  tcp runtime, measured wall time:             {real:7.3f} s")
+    print(f"  tcp runtime, measured wall time:             {real:7.3f} s   "
+          f"(CPU {cpu:.2f} s summed over the 4 processes; {os.cpu_count()} cores)")
     program = _mul_program(_mul_inputs())
     for label, nic in (("a queue per link", None), ("one NIC queue per party", bandwidth)):
         graph = _graph(4, latency, bandwidth, nic)

@@ -102,7 +102,30 @@ async def wait_forever(party: Party) -> Any:
         return await party.recv(last)
 
 
-PROGRAMS = {f.__name__: f for f in (secure_sum, ping_pong, late_sender, wait_forever)}
+async def bulk(party: Party) -> Any:
+    """Each party sends every other one a 3 MB vector, then a burst of small ones.
+
+    Exercises frames larger than a socket buffer (partly written at once, the
+    rest by the sender task; read into their own buffer) and bursts of frames
+    queued behind one written at once. Returns checksums and whether every
+    burst arrived whole and in order.
+    """
+    with party.phase("bulk"):
+        big = party.rng.integers(0, 2**63, size=3 << 17, dtype=np.uint64)
+        for dst in party.others:
+            await party.send(dst, big + np.uint64(dst))
+        for i in range(100):
+            for dst in party.others:
+                await party.send(dst, np.full(3, i, dtype=np.int16))
+        sums, in_order = [], True
+        for src in party.others:
+            sums.append(int((await party.recv(src)).sum(dtype=np.uint64)))
+            for i in range(100):
+                in_order &= bool((await party.recv(src) == i).all())
+        return sums, in_order
+
+
+PROGRAMS = {f.__name__: f for f in (secure_sum, ping_pong, late_sender, wait_forever, bulk)}
 
 
 def summary(result: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from sim.party import Party
 from sim.tcp import ConnectError, PeerTimeout, run_party_async, run_tcp, run_tcp_async
 
 ROOT = Path(__file__).resolve().parent.parent
-EQUAL_CASES = [(p, k) for p in ("secure_sum", "ping_pong", "late_sender")
+EQUAL_CASES = [(p, k) for p in ("secure_sum", "ping_pong", "late_sender", "bulk")
                for k in ("complete", "star", "line")]
 
 
@@ -39,6 +39,8 @@ async def test_same_costs_as_the_simulator(program: str, kind: str) -> None:
     hops = sum(link.messages for link in real.network.links.values())
     assert real.frame_bytes >= hops * 24
     assert real.outputs.keys() == simulated.outputs.keys()
+    if program == "bulk":
+        assert all(out[1] for out in real.outputs.values())  # every burst whole, in order
 
 
 def test_views_and_outputs_match_the_simulator() -> None:

@@ -237,7 +237,7 @@ async def secure_max(mpc: Mpc, x: np.ndarray) -> np.ndarray:
     while x.shape[0] > 1:
         pairs = x.shape[0] // 2
         left, right = x[0:2 * pairs:2], x[1:2 * pairs:2]
-        winners = await mpc.select(await mpc.lt(right, left), right, left)
+        winners = await mpc.select(await mpc.lt(left, right), right, left)
         x = np.concatenate([winners, x[2 * pairs:]]) if x.shape[0] % 2 else winners
     return x[0]
 

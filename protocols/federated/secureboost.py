@@ -20,8 +20,10 @@ the instance space of each node; a passive party learns only ciphertexts, the
 instance spaces and which of its own (feature, bin) splits were chosen. Bins are
 each party's own equal-width bins. Trees equal XGBoost ``hist`` on the pooled
 binned columns (``tree_check``). Paillier keys and encryption randomness come
-from the OS (`phe`), so ciphertexts differ between runs; their wire size is
-fixed (2 * key bytes), so costs and trees do not.
+from the OS (`phe` takes no generator for key generation), so ciphertexts differ
+between runs; their wire size is fixed (2 * key bytes, zero-padded on the TCP
+runtime) and the modulus n always has exactly key_bits bits, so byte counts,
+trees and reports do not.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from pydantic import Field
 from protocols.federated import data as fdata
 from protocols.federated import trees
 from protocols.registry import Params, Plan
+from sim import codec
 from sim.party import Party
 
 SLOT = 64
@@ -50,7 +53,30 @@ class Ciphertexts:
         self.values, self.key_bits = values, key_bits
 
     def __wire_size__(self) -> int:
-        return len(self.values) * 2 * ((self.key_bits + 7) // 8)
+        return len(self.values) * _width(self.key_bits)
+
+
+def _width(key_bits: int) -> int:
+    """Bytes of one ciphertext, an element of Z_{n^2}: fixed, so OS randomness in the keys
+    and the encryption never changes a byte count."""
+    return 2 * ((key_bits + 7) // 8)
+
+
+def _encode(c: Ciphertexts) -> tuple[bytes, bytes]:
+    """For the TCP runtime: the key size as metadata, each ciphertext big-endian, zero-padded
+    to `_width`."""
+    width = _width(c.key_bits)
+    return str(c.key_bits).encode(), b"".join(int(v).to_bytes(width, "big") for v in c.values)
+
+
+def _decode(meta: bytes, data: bytes) -> Ciphertexts:
+    key_bits = int(bytes(meta))
+    width = _width(key_bits)
+    return Ciphertexts([int.from_bytes(data[i:i + width], "big")
+                        for i in range(0, len(data), width)], key_bits)
+
+
+codec.register_type(Ciphertexts, "secureboost.ciphertexts", _encode, _decode)
 
 
 class SecureBoostParams(Params):

@@ -12,8 +12,10 @@ and then, by method:
   (`protocols.parallel.gtc`); everyone applies the *sum* of all workers'
   quanta (Strom 2015), with momentum, so the models stay identical.
 * ``bmuf``: takes a local momentum-SGD step; every ``block`` minibatches all
-  workers broadcast their models, and each computes the same average and the
-  same block-momentum filter (`protocols.parallel.bmuf`).
+  workers average their models (``averaging``: an allreduce by recursive
+  halving and doubling, `protocols.parallel.allreduce`, as MPI-based BMUF does;
+  or ``broadcast``, every model to every peer) and each applies the same
+  block-momentum filter (`protocols.parallel.bmuf`).
 * ``hybrid``: ``groups`` groups of consecutive ids run GTC inside the group
   every minibatch; every ``block`` minibatches the groups' representatives
   (first id of each group) run BMUF among themselves and each broadcasts the
@@ -34,7 +36,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from protocols.parallel import bmuf, gtc
+from protocols.parallel import allreduce, bmuf, gtc
 from protocols.parallel.data import Data, load
 from protocols.parallel.model import DTYPE, MLP, mlp
 from protocols.registry import Params, Plan
@@ -50,7 +52,8 @@ class ParallelParams(Params):
     of BMUF's block momentum made the hybrid diverge (+94% error at 32 workers
     against +2% without); `momentum` still applies to every method when set.
     ``block_momentum`` left unset means ``1 - 1/N`` for the N models averaged
-    (all workers for ``bmuf``, the groups for ``hybrid``).
+    (all workers for ``bmuf``, the groups for ``hybrid``). ``averaging``: how BMUF
+    averages models (``allreduce`` needs a power of two of them, else it broadcasts).
     """
 
     method: Method = "hybrid"
@@ -72,6 +75,7 @@ class ParallelParams(Params):
     block_momentum: Annotated[float, Field(ge=0, lt=1)] | None = None
     block_lr: Annotated[float, Field(gt=0)] = 1.0
     nesterov: bool = True
+    averaging: Literal["allreduce", "broadcast"] = "allreduce"
     compute_s_per_batch: Annotated[float, Field(ge=0)] = 0.005
 
     @model_validator(mode="after")
@@ -192,15 +196,10 @@ class _Worker:
         self.apply(np.mean([got[i] for i in self.everyone], axis=0, dtype=DTYPE))
 
     async def average(self, peers: tuple[int, ...]) -> np.ndarray:
-        """Broadcast this model to `peers` and return the average of all (in id order)."""
-        party = self.party
-        others = tuple(i for i in peers if i != party.id)
-        mine = self.w.copy()
-        await party.broadcast(mine, others)
-        got = await party.recv_many(others)
-        got[party.id] = mine
-        await party.work(self.w.size * len(peers))
-        return np.mean([got[i] for i in peers], axis=0, dtype=DTYPE)
+        """The mean of the models of `peers` (this one's included), by `p.averaging`."""
+        if self.p.averaging == "broadcast":
+            return await allreduce.broadcast_mean(self.party, peers, self.w)
+        return await allreduce.allreduce_mean(self.party, peers, self.w)
 
 
 def _program(p: ParallelParams, seed: int) -> Callable[[Party], Any]:

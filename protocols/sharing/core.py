@@ -30,6 +30,7 @@ from protocols.sharing.ring import (
     const,
     decode,
     encode,
+    ring_matmul,
     xor_split,
 )
 from sim.party import Party
@@ -253,12 +254,14 @@ class MpcCore:
     async def matmul(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Matrix product (np.matmul shapes) with a matrix Beaver triple: 1 round.
 
+        Local products use `ring_matmul` (exact over Z_2^64 on float64 BLAS).
+
         Opening D (m x k) and E (k x n): p(p-1) messages of 8(mk + kn) bytes.
         """
         zshape = matmul_shape(x.shape, y.shape)
         a, b, c = await self.corr.draw([("ring", x.shape), ("ring", y.shape)],
-                                       [("ring", zshape)], lambda v: [np.matmul(v[0], v[1])])
-        return await self._beaver(x, y, a, b, c, np.matmul, zshape)
+                                       [("ring", zshape)], lambda v: [ring_matmul(v[0], v[1])])
+        return await self._beaver(x, y, a, b, c, ring_matmul, zshape)
 
     async def _beaver(self, x, y, a, b, c, op, zshape) -> np.ndarray:
         if not self.is_player:

@@ -12,6 +12,7 @@ A fixed-point value x is stored as round(x * 2^f) in two's complement
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -101,7 +102,6 @@ def xor_split(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     return shares
 
 
-
 LIMB_BITS = 22
 """Largest limb width of `ring_matmul`: 64 bits as limbs of 22, 21 and 21 bits,
 so 6 limb pairs have a shift below 64 (16-bit limbs: 10), at the price of an
@@ -118,6 +118,15 @@ fastest here among 2^15..2^21)."""
 _SMALL = 1 << 15
 """Below this many multiply-adds numpy's own uint64 matmul is as fast."""
 
+_NARROW = 8
+"""numpy's uint64 matmul is as fast or faster (memory-bound either way) when the
+product has at most this many columns, or one row (measured here)."""
+
+_SCAN = 1 << 20
+"""Operands up to this many elements are scanned for their largest element (to
+use fewer limbs); larger ones are taken as full 64-bit: a scan of a large
+uniform share costs a memory pass and never saves a limb."""
+
 Limbs = list[tuple[int, int]]
 """(shift, width) of each limb of an operand."""
 
@@ -127,19 +136,20 @@ def ring_matmul(x: np.ndarray, y: np.ndarray, inner_chunk: int | None = None) ->
 
     numpy's uint64 matmul has no BLAS kernel (0.6 GFlop/s here against tens
     for float64) and was XORBoost's bottleneck. Each operand is split into
-    limbs, only as many as its largest element needs (a 0/1 matrix has one):
-    the larger operand into its 16-bit words, the smaller into limbs of at
-    most 22 bits. Every limb pair (i, j) with shift s_i + s_j below 64 is one
-    float64 product; the products are added back modulo 2^64 with their shifts
-    (pairs at shift >= 64 vanish modulo 2^64). A product is exact when every
-    partial sum stays at most 2^53, so the inner dimension is cut into chunks
-    of at most 2^53 / (largest limb_i * largest limb_j) terms (2^15 for full
-    64-bit operands; fewer with `inner_chunk`, which tests use to force
-    chunking). Operands are processed in tiles, so the float64 buffers stay
-    small whatever the shapes.
+    limbs of at most 22 bits (`LIMB_BITS`), as many as its largest element
+    needs (a 0/1 matrix has one; operands too large to scan cheaply are taken
+    as full 64-bit). Every limb pair (i, j) with shift s_i + s_j below 64 is
+    one float64 product; the products are added back modulo 2^64 with their
+    shifts (pairs at shift >= 64 vanish modulo 2^64). A product is exact when
+    every partial sum stays at most 2^53, so the inner dimension is cut into
+    chunks of at most 2^53 / (largest limb_i * largest limb_j) terms (512 for
+    full 64-bit operands; fewer with `inner_chunk`, which tests use to force
+    more chunks). Operands are processed in small tiles, so the float64 buffers
+    stay small whatever the shapes.
 
-    Non-arrays (cost-only `Ghost`s), stacks of matrices and tiny products go
-    to ``np.matmul``, which is exact on uint64 too.
+    Non-arrays (cost-only `Ghost`s), stacks of matrices, tiny products and
+    products with one row or few columns go to ``np.matmul``, which is exact
+    on uint64 too.
     """
     if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)):
         return np.matmul(x, y)
@@ -149,16 +159,35 @@ def ring_matmul(x: np.ndarray, y: np.ndarray, inner_chunk: int | None = None) ->
     y2 = np.asarray(y, RING).reshape(y.shape[0], -1)
     (m, k), n = x2.shape, y2.shape[1]
     shape = (m,) * (x.ndim == 2) + (n,) * (y.ndim == 2)
-    if inner_chunk is None and m * k * n < _SMALL:
+    if inner_chunk is None and (m * k * n < _SMALL or n <= _NARROW or m == 1):
         return np.matmul(x2, y2).reshape(shape)
-    return _limb_matmul(x2, y2, inner_chunk).reshape(shape)
+    with _one_blas_thread():
+        return _limb_matmul(x2, y2, inner_chunk).reshape(shape)
+
+
+def _one_blas_thread() -> Any:
+    """A context that runs BLAS on one thread.
+
+    The tiles are small, and on this 2-core machine shared with other runs a
+    threaded BLAS was 5-10 times slower than a single thread (spinning
+    threads); one thread also keeps a run's speed independent of the load.
+    """
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
+_BLAS: Any = None
 
 
 def _limb_layout(a: np.ndarray, limb_bits: int) -> Limbs:
     """The fewest limbs of at most `limb_bits` bits for `a`'s largest element,
     widths as even as possible, wider first (64 bits in 22-bit limbs: 22, 21,
     21, whose high pairs then reach shift 64 sooner)."""
-    top = max(int(a.max(initial=0)).bit_length(), 1)
+    top = max(int(a.max(initial=0)).bit_length(), 1) if a.size <= _SCAN else BITS
     count = -(-top // limb_bits)
     widths = [top // count + (t < top % count) for t in range(count)]
     shifts = np.cumsum([0] + widths[:-1])
@@ -176,7 +205,7 @@ def _limbs(tile: np.ndarray, layout: Limbs) -> np.ndarray:
             np.right_shift(tile, np.uint64(s), out=tmp)
             if s + w < BITS:
                 np.bitwise_and(tmp, np.uint64((1 << w) - 1), out=tmp)
-        out[t] = tmp
+        out[t] = tmp.view(np.int64)  # limbs < 2^63: int64 converts faster than uint64
     return out
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from protocols.sharing.ring import RING
+from protocols.sharing.ring import RING, ring_matmul
 
 
 class FixedOperand:
@@ -55,7 +55,7 @@ class FixedOperand:
 
         def derive(values: list[np.ndarray]) -> list[np.ndarray]:
             b = values[0]
-            return [np.matmul(b, dealer_a) if right else np.matmul(dealer_a, b)]
+            return [ring_matmul(b, dealer_a) if right else ring_matmul(dealer_a, b)]
 
         b, c = await mpc.corr.draw([("ring", x.shape)], [("ring", zshape)], derive)
         if not mpc.is_player:
@@ -63,9 +63,9 @@ class FixedOperand:
             return mpc.zeros(zshape)
         e = await mpc._open(x - b)
         if right:
-            z = np.matmul(e, self.ad) + np.matmul(b, self.d)
+            z = ring_matmul(e, self.ad) + ring_matmul(b, self.d)
         else:
-            z = np.matmul(self.ad, e) + np.matmul(self.d, b)
+            z = ring_matmul(self.ad, e) + ring_matmul(self.d, b)
         z += c
         await mpc._work(2 * e.size * len(mpc.players) + 4 * z.size)
         return z
@@ -86,7 +86,7 @@ class PlainFixed:
         self.y = y
 
     async def right(self, x: np.ndarray) -> np.ndarray:
-        return np.matmul(x, self.y)
+        return ring_matmul(x, self.y)
 
     async def left(self, x: np.ndarray) -> np.ndarray:
-        return np.matmul(self.y, x)
+        return ring_matmul(self.y, x)

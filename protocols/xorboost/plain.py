@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from protocols.sharing.ring import DEFAULT_FRAC_BITS, RING, signed, to_ring
+from protocols.sharing.ring import DEFAULT_FRAC_BITS, RING, ring_matmul, signed, to_ring
 from protocols.xorboost.fixedmask import PlainFixed
 
 
@@ -52,7 +52,7 @@ class PlainRing:
         return x * y
 
     async def matmul(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return np.matmul(x, y)
+        return ring_matmul(x, y)
 
     async def fixed(self, y: np.ndarray) -> PlainFixed:
         return PlainFixed(y)
