@@ -1,5 +1,5 @@
 # make run   - set up .venv, install, run the quickstart scenario and print its cost report
-# make test  - set up .venv, install, run the test suite (slow tests skipped: make test-slow)
+# make test  - set up .venv, install, run the test suite (slow tests skipped: make test-slow) and ruff
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -18,6 +18,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+	$(BIN)/ruff check sim protocols topologies tests benchmarks
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
