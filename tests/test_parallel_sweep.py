@@ -60,20 +60,41 @@ def test_small_sweep_writes_the_summary_table_and_plot(tmp_path, capsys):
     assert by[("hybrid", 8)]["bytes"] < by[("gtc", 8)]["bytes"]
 
 
+def test_the_sweep_gives_every_worker_the_scenarios_nic(tmp_path):
+    scenario = tmp_path / "nic.toml"
+    nic = "bandwidth = 1.25e8\nnic_bandwidth = 1e5"
+    scenario.write_text(TINY.replace("bandwidth = 1.25e8", nic, 1))
+    base, net = sweep.load(scenario)
+    assert net["nic_bandwidth"] == 1e5 and "nic_bandwidth" not in net["links"]
+    slow = sweep.run_point(base, net, "bmuf", 4, 2)
+    fast = sweep.run_point(base, {**net, "nic_bandwidth": None}, "bmuf", 4, 2)
+    # same bytes, but through one slow interface per worker instead of one queue per link
+    assert slow["bytes"] == fast["bytes"]
+    assert slow["sim_time_s"] > fast["sim_time_s"]
+
+
 @pytest.mark.slow
 def test_default_sweep_shows_the_articles_trade_off():
     rows = sweep.sweep(ROOT / "scenarios" / "parallel_sweep.toml")
     by = _by(rows)
     speed = {k: r["speedup"] for k, r in by.items()}
     err = {k: r["error_increase"] for k, r in by.items()}
-    # BMUF scales best in speed at 32 workers (at 64 the hybrid already edges it:
-    # 44.0 vs 42.6 when measured)...
-    assert speed[("bmuf", 32)] > max(speed[("gtc", 32)], speed[("hybrid", 32)])
-    # ...but loses the most accuracy at 32 and 64
+    # GTC's speedup stops growing: its all-to-all traffic per worker grows with the
+    # workers while each worker's NIC does not, so doubling 64 -> 128 workers gains
+    # far less than double, and GTC is the slowest method from 32 workers on
+    assert speed[("gtc", 128)] < 1.5 * speed[("gtc", 64)]
+    assert speed[("gtc", 128)] / 128 < speed[("gtc", 32)] / 32 < speed[("gtc", 16)] / 16
+    for n in (32, 64, 128):
+        assert speed[("gtc", n)] < min(speed[("bmuf", n)], speed[("hybrid", n)])
+    # BMUF scales best in speed at 32 and 64 workers...
+    for n in (32, 64):
+        assert speed[("bmuf", n)] > max(speed[("gtc", n)], speed[("hybrid", n)])
+    # ...but loses the most accuracy
     for n in (32, 64):
         assert err[("bmuf", n)] > max(err[("gtc", n)], err[("hybrid", n)])
-    # the hybrid is the fastest at 128, with less error increase than BMUF
-    assert speed[("hybrid", 128)] > max(speed[("gtc", 128)], speed[("bmuf", 128)])
+    # the hybrid loses less accuracy than BMUF at 128 workers. (The article's hybrid is
+    # also the fastest there; on this model it is not: with one link speed everywhere
+    # it communicates strictly more than BMUF's allreduce, see the issue 7 report.)
     assert err[("hybrid", 128)] < err[("bmuf", 128)]
     # GTC is the most accurate of the three at 16 workers (at 8 the hybrid has one
     # group and is GTC)
