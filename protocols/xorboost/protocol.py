@@ -238,8 +238,9 @@ async def share_inputs(mpc: Mpc, prep: Prepared, cuts: list[np.ndarray] | None
                                        for i in range(len(cols))])
             block = binning.one_hot(buckets, B)
         span = slice(int(cols[0]) * B, (int(cols[-1]) + 1) * B)
-        onehot[rows[0]:rows[-1] + 1, span] = await mpc.share(
-            o, block, shape=(rows.size, cols.size * B))
+        block = await mpc.share(o, block, shape=(rows.size, cols.size * B))
+        if mpc.is_player:  # others keep untouched zeros: no memory for n x d*B placeholders
+            onehot[rows[0]:rows[-1] + 1, span] = block
         if part.has_labels:
             y[rows[0]:rows[-1] + 1] = await mpc.share_fx(
                 o, prep.train.y[rows].astype(np.float64)
@@ -309,8 +310,9 @@ def make_program(prep: Prepared, lay: Layout, frac_bits: int):
                 await share_inputs(mpc, prep, cuts)
             return None
         with party.phase("input"):
-            onehot, y, thresholds = await share_inputs(mpc, prep, cuts)
-        res = await train(mpc, onehot, y, thresholds, prep.shape, prep.hp)
+            inputs = [await share_inputs(mpc, prep, cuts)]
+        # pop: `train` holds the only reference to the one-hot shares and frees them
+        res = await train(mpc, *inputs.pop(), prep.shape, prep.hp)
         if me in lay.players:
             with party.phase("reveal"):
                 await mpc.reveal(_flatten(res), to=lay.analyst)

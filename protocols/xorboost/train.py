@@ -303,7 +303,8 @@ async def train(ops: Any, onehot: np.ndarray, y: np.ndarray, thresholds: np.ndar
     phase = getattr(getattr(ops, "party", None), "phase", None)
     with _label(phase, "masking"):
         goes_left = await fixed_operand(ops, split_indicators(ops, onehot, shape, hp.max_bin))
-        buckets = await fixed_operand(ops, onehot)
+        buckets = await fixed_operand(ops, onehot)  # consumes onehot (overwritten)
+    del onehot  # the caller passes its only reference: free it
     margin = _public(ops, (n,), encode(base_margin(hp), f))
     out: dict[str, list[np.ndarray]] = {"selections": [], "thresholds": [], "leaves": []}
     for t in range(hp.n_estimators):
