@@ -3,8 +3,8 @@
 Sources (`load`):
 
 * bundled scikit-learn data sets: ``breast_cancer`` (binary), ``diabetes``
-  (regression), ``wine`` and ``iris`` (multiclass; ``binary=True`` keeps class 0
-  against the rest);
+  (regression), ``wine``, ``iris`` and ``digits`` (multiclass; ``binary=True``
+  keeps class 0 against the rest);
 * generators: ``synthetic`` (`sklearn.datasets.make_classification`),
   ``synthetic_regression`` (`make_regression`) and ``health``, a
   health-records-like table with diagnostic, epidemiologic and laboratory
@@ -17,26 +17,31 @@ Missing values (NaN) in features follow ``nan``: ``"keep"`` (default) leaves the
 as NaN for XGBoost's missing-value handling, ``"drop"`` removes the rows that
 have any, ``"error"`` raises. A missing label is always an error.
 
+`train_test_split` holds out a test part; `standardize` scales features by the
+training part's statistics.
+
 Owner splits (`split_owners`) say which rows and columns each data owner holds:
 ``horizontal`` (rows), ``vertical`` (columns; owner 0 also holds the labels) and
 ``mixed`` (rows cut into row groups, each group's columns cut among its
 owners; the first owner of each group holds that group's labels).
+
+scikit-learn and pandas are imported inside the functions that need them, so
+that importing this module stays cheap (TCP party processes import it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
-from sklearn import datasets as skd
 
 Task = Literal["binary", "multiclass", "regression"]
 SplitKind = Literal["horizontal", "vertical", "mixed"]
 NanPolicy = Literal["keep", "drop", "error"]
-BUNDLED = ("breast_cancer", "diabetes", "wine", "iris")
+BUNDLED = ("breast_cancer", "diabetes", "wine", "iris", "digits")
 GENERATED = ("synthetic", "synthetic_regression", "health")
 
 
@@ -75,18 +80,24 @@ def load(
     seed: int = 0,
     nan: NanPolicy = "keep",
     binary: bool = False,
+    generator_options: Mapping[str, Any] | None = None,
 ) -> Dataset:
     """Load `source` (a bundled name, a generator name, or a CSV/Parquet path).
 
     `n_samples`, `n_features` and `seed` apply to generators; `label` names the
     label column of a file; `binary` turns a multiclass set into class 0 vs rest.
+    `generator_options` are keyword arguments for scikit-learn's generator
+    (``synthetic``, ``synthetic_regression``) that override ours, e.g.
+    ``{"n_informative": 5, "flip_y": 0.02}``.
     """
+    if generator_options and source not in ("synthetic", "synthetic_regression"):
+        raise ValueError(f"generator_options apply to scikit-learn generators, not {source!r}")
     if source in BUNDLED:
         ds = _bundled(source)
     elif source in GENERATED:
         if n_samples < 2 or n_features < 1:
             raise ValueError(f"generator {source!r} needs n_samples >= 2 and n_features >= 1")
-        ds = _generated(source, n_samples, n_features, seed)
+        ds = _generated(source, n_samples, n_features, seed, dict(generator_options or {}))
     elif Path(source).suffix.lower() in (".csv", ".parquet"):
         ds = _from_file(Path(source), label)
     else:
@@ -100,8 +111,10 @@ def load(
 
 
 def _bundled(name: str) -> Dataset:
+    from sklearn import datasets as skd
+
     loader = {"breast_cancer": skd.load_breast_cancer, "diabetes": skd.load_diabetes,
-              "wine": skd.load_wine, "iris": skd.load_iris}[name]
+              "wine": skd.load_wine, "iris": skd.load_iris, "digits": skd.load_digits}[name]
     bunch = loader()
     x = np.asarray(bunch.data, dtype=np.float64)
     if name == "diabetes":
@@ -113,18 +126,20 @@ def _bundled(name: str) -> Dataset:
     return Dataset(x, y, names, np.zeros(x.shape[1], dtype=bool), task)
 
 
-def _generated(name: str, n: int, d: int, seed: int) -> Dataset:
+def _generated(name: str, n: int, d: int, seed: int, options: dict[str, Any]) -> Dataset:
     if name == "health":
         return health_records(n, seed, extra_labs=max(0, d - 8))
+    from sklearn import datasets as skd
+
     if name == "synthetic":
         informative = max(1, min(d, (d * 3 + 3) // 4))
-        x, y = skd.make_classification(
-            n_samples=n, n_features=d, n_informative=informative,
-            n_redundant=d - informative, random_state=seed,
-        )
-        y, task = y.astype(np.int64), "binary"
+        kwargs = {"n_informative": informative, "n_redundant": d - informative} | options
+        x, y = skd.make_classification(n_samples=n, n_features=d, random_state=seed, **kwargs)
+        y = y.astype(np.int64)
+        task = "binary" if y.max() <= 1 else "multiclass"  # options may set n_classes
     else:
-        x, y = skd.make_regression(n_samples=n, n_features=d, noise=10.0, random_state=seed)
+        kwargs = {"noise": 10.0} | options
+        x, y = skd.make_regression(n_samples=n, n_features=d, random_state=seed, **kwargs)
         task = "regression"
     names = tuple(f"f{i}" for i in range(d))
     return Dataset(x.astype(np.float64), y, names, np.zeros(d, dtype=bool), task)
@@ -165,6 +180,8 @@ def health_records(n: int, seed: int, extra_labs: int = 0) -> Dataset:
 
 
 def _from_file(path: Path, label: str | None) -> Dataset:
+    import pandas as pd
+
     if not path.is_file():
         raise FileNotFoundError(f"data file {str(path)!r} does not exist")
     frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
@@ -209,16 +226,42 @@ def _apply_nan(ds: Dataset, policy: NanPolicy, source: str) -> Dataset:
     raise ValueError(f"nan policy must be 'keep', 'drop' or 'error', got {policy!r}")
 
 
-def train_test_split(ds: Dataset, test_fraction: float, seed: int) -> tuple[Dataset, Dataset]:
-    """A deterministic shuffled split (same seed => same rows); both parts non-empty."""
+def train_test_split(
+    ds: Dataset, test_fraction: float, seed: int, *, shuffled: bool = False, stream: int = 0x5B17,
+) -> tuple[Dataset, Dataset]:
+    """A deterministic shuffled split (same seed => same rows); both parts non-empty.
+
+    The rows are permuted with ``default_rng([seed, stream])``. By default the
+    test part is the permutation's first ``round(n * test_fraction)`` rows and
+    each part keeps the original row order. With `shuffled` the training part is
+    the permutation's first rows and the test part its last, both left in
+    permuted order (as the federated protocols load their data).
+    """
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
     n = len(ds.y)
     n_test = int(round(n * test_fraction))
     if n_test < 1 or n_test >= n:
         raise ValueError(f"{n} rows cannot be split with test_fraction={test_fraction}")
-    order = np.random.default_rng([seed, 0x5B17]).permutation(n)
+    order = np.random.default_rng([seed, stream]).permutation(n)
+    if shuffled:
+        return ds.take(order[:n - n_test]), ds.take(order[n - n_test:])
     return ds.take(np.sort(order[n_test:])), ds.take(np.sort(order[:n_test]))
+
+
+def standardize(train: Dataset, test: Dataset) -> tuple[Dataset, Dataset]:
+    """Both parts' features scaled to the training part's zero mean and unit variance.
+
+    Only the training part's statistics are used, so nothing about the test rows
+    leaks into training; 1e-9 is added to each standard deviation so that a
+    constant feature maps to 0 instead of NaN.
+    """
+    mean, std = train.x.mean(axis=0), train.x.std(axis=0) + 1e-9
+
+    def scaled(ds: Dataset) -> Dataset:
+        return Dataset((ds.x - mean) / std, ds.y, ds.names, ds.categorical, ds.task)
+
+    return scaled(train), scaled(test)
 
 
 @dataclass(frozen=True)

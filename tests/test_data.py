@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +17,7 @@ from protocols import data
 
 @pytest.mark.parametrize(("name", "task"), [
     ("breast_cancer", "binary"), ("diabetes", "regression"), ("wine", "multiclass"),
-    ("iris", "multiclass"),
+    ("iris", "multiclass"), ("digits", "multiclass"),
 ])
 def test_bundled(name, task):
     ds = data.load(name)
@@ -35,6 +39,31 @@ def test_generators_deterministic(name):
     assert a.x.shape == (120, 9)
     np.testing.assert_array_equal(a.x, b.x)
     assert not np.array_equal(a.x, c.x)
+
+
+def test_generator_options_override_the_defaults():
+    base = data.load("synthetic", n_samples=300, n_features=6, seed=1)
+    same = data.load("synthetic", n_samples=300, n_features=6, seed=1,
+                     generator_options={"n_informative": 5, "n_redundant": 1})
+    np.testing.assert_array_equal(base.x, same.x)  # our defaults for d=6 are 5 and 1
+    three = data.load("synthetic", n_samples=300, n_features=6, seed=1,
+                      generator_options={"n_classes": 3})
+    assert three.task == "multiclass" and set(np.unique(three.y)) == {0, 1, 2}
+    quiet = data.load("synthetic_regression", n_samples=50, n_features=3, seed=1,
+                      generator_options={"noise": 0.0})
+    assert not np.array_equal(quiet.y, data.load("synthetic_regression", n_samples=50,
+                                                 n_features=3, seed=1).y)
+    for source in ("breast_cancer", "health"):
+        with pytest.raises(ValueError, match="generator_options"):
+            data.load(source, generator_options={"flip_y": 0.1})
+
+
+def test_import_is_lazy():
+    """TCP party processes import this module: it must not pull in sklearn or pandas."""
+    code = "import sys, protocols.data; print('sklearn' in sys.modules, 'pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parent.parent)
+    assert out.stdout.split() == ["False", "False"]
 
 
 def test_health_records_mix_categorical_and_numerical():
@@ -84,6 +113,40 @@ def test_train_test_split_deterministic_and_disjoint():
     assert not any(tuple(r) in rows for r in te.x)
     with pytest.raises(ValueError):
         data.train_test_split(ds, 1.5, seed=0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(2, 60), frac=st.floats(0.05, 0.95), seed=st.integers(0, 2**32))
+def test_shuffled_split_keeps_the_permutation(n, frac, seed):
+    ds = data.Dataset(np.arange(n, dtype=np.float64)[:, None], np.arange(n), ("f",),
+                      np.zeros(1, dtype=bool), "regression")
+    n_test = int(round(n * frac))
+    if not 1 <= n_test < n:
+        return
+    order = np.random.default_rng([seed, 21]).permutation(n)
+    train, test = data.train_test_split(ds, frac, seed, shuffled=True, stream=21)
+    np.testing.assert_array_equal(np.concatenate([train.y, test.y]), order)
+    assert len(test.y) == n_test
+    plain_train, plain_test = data.train_test_split(ds, frac, seed)
+    assert set(plain_test.y) == set(np.random.default_rng([seed, 0x5B17]).permutation(n)[:n_test])
+    assert np.all(np.diff(plain_train.y) > 0) and np.all(np.diff(plain_test.y) > 0)
+
+
+def test_standardize_uses_training_statistics_only():
+    rng = np.random.default_rng(0)
+    x = rng.normal(5, 3, (40, 4))
+    x[:, 3] = 7.0  # constant: scaled to 0, not NaN
+    ds = data.Dataset(x, np.zeros(40, dtype=np.int64), tuple("abcd"), np.zeros(4, dtype=bool),
+                      "binary")
+    train, test = ds.take(np.arange(30)), ds.take(np.arange(30, 40))
+    s_train, s_test = data.standardize(train, test)
+    np.testing.assert_allclose(s_train.x[:, :3].mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(s_train.x[:, :3].std(axis=0), 1, rtol=1e-9)
+    assert not s_train.x[:, 3].any() and not s_test.x[:, 3].any()
+    mean, std = x[:30].mean(axis=0), x[:30].std(axis=0) + 1e-9
+    np.testing.assert_array_equal(s_test.x, (x[30:] - mean) / std)
+    moved = data.Dataset(test.x + 100, test.y, test.names, test.categorical, test.task)
+    np.testing.assert_array_equal(data.standardize(train, moved)[0].x, s_train.x)
 
 
 def _cover(split, n_rows, n_cols):

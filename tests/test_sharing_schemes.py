@@ -84,6 +84,39 @@ def test_shamir_reconstructs_from_any_t_plus_1(values, n, data, seed):
     assert np.array_equal(from_field(got), np.array(values))
 
 
+BIG = 2**256 + 297  # the federated seed-sharing field
+
+
+@SETTINGS
+@given(prime=st.sampled_from([65521, PRIME, BIG]), n=st.integers(1, 7), data=st.data(),
+       seed=st.integers(0, 2**32))
+def test_shamir_other_primes_and_points(prime, n, data, seed):
+    """Any prime (int64 up to 2^31, Python integers above) and any nonzero points."""
+    values = data.draw(st.lists(st.integers(0, prime - 1), min_size=1, max_size=6))
+    points = data.draw(st.lists(st.integers(1, 10**6), min_size=n, max_size=n, unique=True))
+    t = data.draw(st.integers(0, n - 1))
+    shares = shamir_share(values, t, n, np.random.default_rng(seed), prime=prime, points=points)
+    assert shares.dtype == (np.int64 if prime < 2**31 else object)
+    pick = data.draw(st.lists(st.integers(0, n - 1), min_size=t + 1, max_size=n, unique=True))
+    got = shamir_reconstruct(shares[pick], [points[k] for k in pick], prime=prime)
+    assert [int(v) for v in got] == values
+    if t > 0:  # t shares and a wrong last one give another secret (negative control)
+        bad = shares[pick[: t + 1]].copy()
+        bad[-1] = (bad[-1] + 1) % prime
+        wrong = shamir_reconstruct(bad, [points[k] for k in pick[: t + 1]], prime=prime)
+        assert all(int(w) != v for w, v in zip(wrong, values, strict=True))
+
+
+def test_shamir_refuses_bad_points_and_biased_primes():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="distinct nonzero"):
+        shamir_share([1], 1, 3, rng, points=[1, 2, PRIME])  # PRIME is the point 0
+    with pytest.raises(ValueError, match="distinct nonzero"):
+        shamir_share([1], 1, 3, rng, points=[1, 2, 2])
+    with pytest.raises(ValueError, match="too far from a power of 256"):
+        shamir_share([1], 1, 3, rng, prime=2**63 + 2**62 + 17)  # r ~ p/3
+
+
 @SETTINGS
 @given(values=st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=16), f=st.integers(8, 24))
 def test_fixed_point_roundtrip_within_half_ulp(values, f):

@@ -5,7 +5,8 @@
   argmax, reciprocal), with correlated randomness from a trusted dealer whose
   preprocessing the ledger counts as offline;
 * Shamir (t, n) shares over GF(2^31 - 1): `shamir_share`, `shamir_reconstruct`
-  (array level, no party needed) and `ShamirMpc`.
+  (array level, no party needed; they also take other primes and points) and
+  `ShamirMpc`.
 """
 
 from protocols.sharing.compare import tree_and_counts

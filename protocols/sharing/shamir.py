@@ -1,4 +1,4 @@
-"""Shamir (t, n) secret sharing over the prime field p = 2^31 - 1.
+"""Shamir (t, n) secret sharing over a prime field, by default p = 2^31 - 1.
 
 A secret s is the constant term of a random polynomial of degree t; party k
 (1-based evaluation point x_k = k) holds its value at x_k. Any t+1 shares
@@ -7,14 +7,21 @@ independent of s. p < 2^31 keeps every product of two field elements inside
 int64, so numpy does the arithmetic (shares are int64 in [0, p)); on the wire a
 field element takes 4 bytes (uint32).
 
-Array-level functions (`shamir_share`, `shamir_reconstruct`) need no `Party`;
-`ShamirMpc` runs sharing, reveal and multiplication among parties. No dealer
-is involved: multiplication uses degree reduction by resharing (GRR/BGW).
+The array-level functions (`shamir_share`, `shamir_reconstruct`,
+`lagrange_at_zero`) also take another `prime` and other evaluation points.
+Primes up to 2^31 keep the int64 path; larger ones (e.g. the 257-bit field in
+which `protocols.federated.shamir` shares key seeds) use numpy object arrays
+of Python integers: slower, meant for a few secrets rather than vectors.
+
+Array-level functions need no `Party`; `ShamirMpc` (over 2^31 - 1 only) runs
+sharing, reveal and multiplication among parties. No dealer is involved:
+multiplication uses degree reduction by resharing (GRR/BGW).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -22,6 +29,7 @@ from numpy.typing import ArrayLike
 from sim.party import Party
 
 PRIME = 2**31 - 1
+INT64_PRIMES = 2**31  # primes up to this keep a Horner step, (2p) * x with x < p, in int64
 
 
 def to_field(x: ArrayLike) -> np.ndarray:
@@ -35,59 +43,109 @@ def from_field(u: ArrayLike) -> np.ndarray:
     return np.where(u > PRIME // 2, u - PRIME, u)
 
 
-def shamir_share(secrets: ArrayLike, t: int, n: int, rng: np.random.Generator) -> np.ndarray:
+def _dtype(prime: int) -> type:
+    return np.int64 if prime <= INT64_PRIMES else object
+
+
+def _big_coefficients(rng: np.random.Generator, prime: int, count: int) -> list[int]:
+    """`count` field elements, each ceil(bits/8) random bytes (big-endian) reduced mod p.
+
+    One `rng.bytes` call per element keeps the random stream the federated
+    seed sharing has always drawn. The result is within statistical distance
+    min(r, p - r) / 2^(8 bytes) of uniform, r = 2^(8 bytes) mod p (below
+    2^-246 for 2^256 + 297); primes for which that exceeds 2^-40 (the usual
+    statistical security parameter) are refused.
+    """
+    nbytes = (prime.bit_length() + 7) // 8
+    r = (1 << 8 * nbytes) % prime
+    if min(r, prime - r) > 1 << (8 * nbytes - 40):
+        raise ValueError(f"prime {prime} is too far from a power of 256 for byte-wise draws")
+    return [int.from_bytes(rng.bytes(nbytes), "big") % prime for _ in range(count)]
+
+
+def shamir_share(secrets: ArrayLike, t: int, n: int, rng: np.random.Generator, *,
+                 prime: int = PRIME, points: Sequence[int] | None = None) -> np.ndarray:
     """Shares of each secret for parties at x = 1..n: shape ``(n,) + secrets.shape``.
 
-    Polynomials of degree t evaluated by vectorized Horner's rule.
+    Polynomials of degree t evaluated by vectorized Horner's rule; `points`
+    (n distinct nonzero field elements) replace 1..n as evaluation points.
+    Secrets are taken mod `prime`; a prime above 2^31 gives an object array of
+    Python integers.
     """
     if not 0 <= t < n:
         raise ValueError(f"shamir_share needs 0 <= t < n, got t={t}, n={n}")
-    secrets = to_field(secrets)
-    coeffs = rng.integers(0, PRIME, size=(t,) + secrets.shape, dtype=np.int64)
-    xs = np.arange(1, n + 1, dtype=np.int64).reshape((n,) + (1,) * secrets.ndim)
-    acc = np.zeros((n,) + secrets.shape, dtype=np.int64)
+    dtype = _dtype(prime)
+    if points is None:
+        xs = np.arange(1, n + 1, dtype=np.int64)
+    else:
+        xs = np.array([int(x) % prime for x in points], dtype=dtype)
+        if len(xs) != n or len(set(xs.tolist())) != n or 0 in xs.tolist():
+            raise ValueError(f"shamir_share needs {n} distinct nonzero points, got {points}")
+    if dtype is np.int64:
+        secrets = np.mod(np.asarray(secrets, dtype=np.int64), prime)
+        coeffs = rng.integers(0, prime, size=(t,) + secrets.shape, dtype=np.int64)
+    else:
+        secrets = np.asarray(np.asarray(secrets, dtype=object) % prime, dtype=object)
+        draws = _big_coefficients(rng, prime, t * secrets.size)
+        coeffs = np.array(draws, dtype=object).reshape((t,) + secrets.shape)
+    xs = xs.astype(dtype, copy=False).reshape((n,) + (1,) * secrets.ndim)
+    acc = np.zeros((n,) + secrets.shape, dtype=dtype)
     for coeff in coeffs[::-1]:
         acc += coeff
         acc *= xs
-        acc %= PRIME
+        if dtype is np.int64:  # Python integers cannot overflow: reduce once, at the end
+            acc %= prime
     acc += secrets
-    acc %= PRIME
+    acc %= prime
     return acc
 
 
-def lagrange_at_zero(xs: Sequence[int]) -> np.ndarray:
-    """Coefficients l_k with f(0) = sum_k l_k f(x_k) for every f of degree < len(xs)."""
-    xs = [int(x) % PRIME for x in xs]
-    if len(set(xs)) != len(xs) or 0 in xs:
-        raise ValueError(f"evaluation points must be distinct and nonzero, got {xs}")
+@lru_cache(maxsize=4096)
+def _lagrange(xs: tuple[int, ...], prime: int) -> tuple[int, ...]:
     coeffs = []
     for k, xk in enumerate(xs):
         num, den = 1, 1
         for j, xj in enumerate(xs):
             if j != k:
-                num = num * xj % PRIME
-                den = den * (xj - xk) % PRIME
-        coeffs.append(num * pow(den, PRIME - 2, PRIME) % PRIME)
-    return np.array(coeffs, dtype=np.int64)
+                num = num * xj % prime
+                den = den * (xj - xk) % prime
+        coeffs.append(num * pow(den, prime - 2, prime) % prime)
+    return tuple(coeffs)
 
 
-def _combine(shares: Iterable[np.ndarray], coeffs: np.ndarray) -> np.ndarray:
-    out = None
+def lagrange_at_zero(xs: Sequence[int], prime: int = PRIME) -> np.ndarray:
+    """Coefficients l_k with f(0) = sum_k l_k f(x_k) for every f of degree < len(xs).
+
+    Cached by points, since a protocol reuses the same few sets of points.
+    """
+    xs = tuple(int(x) % prime for x in xs)
+    if len(set(xs)) != len(xs) or 0 in xs:
+        raise ValueError(f"evaluation points must be distinct and nonzero, got {list(xs)}")
+    return np.array(_lagrange(xs, prime), dtype=_dtype(prime))
+
+
+def _combine(shares: Iterable[np.ndarray], coeffs: np.ndarray,
+             prime: int = PRIME) -> np.ndarray:
+    out, dtype = None, _dtype(prime)
     for share, coeff in zip(shares, coeffs, strict=True):
-        term = np.asarray(share, dtype=np.int64) * coeff % PRIME
-        out = term if out is None else (out + term) % PRIME
+        term = np.asarray(share, dtype=dtype) * coeff % prime
+        out = term if out is None else (out + term) % prime
     return out
 
 
-def shamir_reconstruct(shares: ArrayLike, xs: Sequence[int]) -> np.ndarray:
+def shamir_reconstruct(shares: ArrayLike, xs: Sequence[int], prime: int = PRIME) -> np.ndarray:
     """The secrets from shares at points `xs` (shape ``(len(xs),) + ...``).
 
     Give at least t+1 shares of a degree-t sharing; any subset works.
     """
-    shares = np.asarray(shares, dtype=np.int64)
+    dtype = _dtype(prime)
+    shares = np.asarray(shares, dtype=dtype)
     if shares.shape[0] != len(xs):
         raise ValueError(f"{shares.shape[0]} shares for {len(xs)} evaluation points")
-    return _combine(shares, lagrange_at_zero(xs))
+    coeffs = lagrange_at_zero(xs, prime)
+    if dtype is object:  # one vectorized sum: Python integers cannot overflow
+        return np.sum(shares * coeffs.reshape((-1,) + (1,) * (shares.ndim - 1)), axis=0) % prime
+    return _combine(shares, coeffs, prime)
 
 
 def _wire(x: np.ndarray) -> np.ndarray:
