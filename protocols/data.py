@@ -96,7 +96,8 @@ def load(
         ds = _bundled(source)
     elif source in GENERATED:
         if n_samples < 2 or n_features < 1:
-            raise ValueError(f"generator {source!r} needs n_samples >= 2 and n_features >= 1")
+            raise ValueError(f"generator {source!r} needs n_samples >= 2 and n_features >= 1, "
+                             f"got {n_samples} and {n_features}")
         ds = _generated(source, n_samples, n_features, seed, dict(generator_options or {}))
     elif Path(source).suffix.lower() in (".csv", ".parquet"):
         ds = _from_file(Path(source), label)
@@ -323,7 +324,7 @@ def portions(total: int, k: int, fractions: list[float] | None, what: str) -> np
     return sizes
 
 
-def _blocks(total: int, sizes: np.ndarray) -> list[np.ndarray]:
+def _blocks(sizes: np.ndarray) -> list[np.ndarray]:
     edges = np.concatenate([[0], np.cumsum(sizes)])
     return [np.arange(edges[i], edges[i + 1]) for i in range(len(sizes))]
 
@@ -346,11 +347,11 @@ def split_owners(
     if owners < 1:
         raise ValueError(f"owners must be >= 1, got {owners}")
     if kind == "horizontal":
-        rows = _blocks(n_rows, portions(n_rows, owners, fractions, "rows"))
+        rows = _blocks(portions(n_rows, owners, fractions, "rows"))
         cols = np.arange(n_cols)
         parts = [OwnerPart(i, r, cols, True, group=i) for i, r in enumerate(rows)]
     elif kind == "vertical":
-        cols = _blocks(n_cols, portions(n_cols, owners, fractions, "columns"))
+        cols = _blocks(portions(n_cols, owners, fractions, "columns"))
         rows = np.arange(n_rows)
         parts = [OwnerPart(i, rows, c, i == 0) for i, c in enumerate(cols)]
     elif kind == "mixed":
@@ -359,12 +360,12 @@ def split_owners(
                 f"a mixed split needs row_groups >= 2 and owners >= row_groups + 1, "
                 f"got owners={owners}, row_groups={row_groups}"
             )
-        groups = _blocks(n_rows, portions(n_rows, row_groups, fractions, "rows"))
+        groups = _blocks(portions(n_rows, row_groups, fractions, "rows"))
         per_group = portions(owners, row_groups, None, "owners")
         parts, owner = [], 0
         for g, rows in enumerate(groups):
-            for j, cols in enumerate(_blocks(n_cols, portions(n_cols, per_group[g], None,
-                                                               "columns"))):
+            for j, cols in enumerate(_blocks(portions(n_cols, per_group[g], None,
+                                                      "columns"))):
                 parts.append(OwnerPart(owner, rows, cols, j == 0, group=g))
                 owner += 1
     else:

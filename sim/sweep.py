@@ -126,10 +126,6 @@ class SweepResult:
 # ---------------------------------------------------------------- the grid
 
 
-def is_sweep(data: dict[str, Any]) -> bool:
-    return "sweep" in data
-
-
 def parse(data: dict[str, Any], source: str = "") -> Sweep:
     """Expand the ``[sweep]`` table of a parsed scenario file into its points."""
     table = data.get("sweep")
@@ -190,7 +186,7 @@ def check(sweep: Sweep) -> None:
         if point.repetition:
             continue
         data = sweep.data(point)
-        _check_protocol_names(sweep, point, data)
+        _check_protocol_names(sweep, data)
         try:
             from_dict(data, sweep.source)
         except ScenarioError as exc:
@@ -273,7 +269,7 @@ def _check_name(name: str, source: str) -> None:
                                 f"[{parts[0]}] has {sorted(model.model_fields)}")
 
 
-def _check_protocol_names(sweep: Sweep, point: Point, data: dict[str, Any]) -> None:
+def _check_protocol_names(sweep: Sweep, data: dict[str, Any]) -> None:
     protocol = data.get("protocol")
     spec = known().get(protocol.get("name")) if isinstance(protocol, dict) else None
     if spec is None:  # from_dict names the problem

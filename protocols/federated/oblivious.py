@@ -184,7 +184,7 @@ async def aggregate(mpc: Mpc, cfg: ObliviousConfig, length: int, expect: Sequenc
     The servers wait up to `cfg.timeout` for the shares of the `expect`ed clients,
     then agree with the dealer on the clients whose shares reached both (1 round).
     """
-    included = await _agree(mpc, cfg, length, expect)
+    included = await _agree(mpc, cfg, expect)
     party = mpc.party
     x = (np.stack(list(included.values())) if mpc.is_player
          else mpc.zeros((len(included), length)))
@@ -205,7 +205,7 @@ async def aggregate(mpc: Mpc, cfg: ObliviousConfig, length: int, expect: Sequenc
                    None if opened[1] is None else decode(opened[1], f))
 
 
-async def _agree(mpc: Mpc, cfg: ObliviousConfig, length: int, expect: Sequence[int]
+async def _agree(mpc: Mpc, cfg: ObliviousConfig, expect: Sequence[int]
                  ) -> dict[int, np.ndarray]:
     """Receive the shares; the clients included are those whose shares reached both
     servers. Each server sends the ids it got to the other and the dealer."""

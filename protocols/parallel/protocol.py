@@ -87,7 +87,8 @@ class ParallelParams(Params):
             raise ValueError(f"each of {self.workers} workers needs at least batch_size "
                              f"({self.batch_size}) of the {self.train_samples} training rows")
         if self.dataset == "digits" and self.train_samples + self.test_samples > 1797:
-            raise ValueError("digits has 1797 rows: lower train_samples + test_samples")
+            raise ValueError(f"digits has 1797 rows: lower train_samples + test_samples "
+                             f"({self.train_samples} + {self.test_samples})")
         return self
 
     @property

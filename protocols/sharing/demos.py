@@ -48,7 +48,8 @@ class SecureSumParams(Params):
     def _consistent(self) -> SecureSumParams:
         if self.scheme == "additive":
             if self.threshold is not None or self.reveal_timeout_s is not None:
-                raise ValueError("threshold and reveal_timeout_s apply to scheme = 'shamir' only")
+                raise ValueError("threshold and reveal_timeout_s apply to scheme = 'shamir' only, "
+                                 f"got scheme = {self.scheme!r}")
             return self
         t = self.t
         if t >= self.parties:

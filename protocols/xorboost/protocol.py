@@ -74,9 +74,11 @@ class XorboostParams(Params):
     @model_validator(mode="after")
     def _parties(self) -> XorboostParams:
         if self.servers == 1:
-            raise ValueError("servers must be 0 (the owners compute) or 2..5")
+            raise ValueError(f"servers must be 0 (the owners compute) or 2..5, got {self.servers}")
         if self.servers == 0 and self.owners < 2:
-            raise ValueError("with servers = 0 the owners compute: need owners >= 2")
+            raise ValueError(
+                f"with servers = 0 the owners compute: need owners >= 2, got {self.owners}"
+            )
         return self
 
 
@@ -387,7 +389,7 @@ def public_facts(prep: Prepared) -> list[str]:
     ]
 
 
-def learned(prep: Prepared, lay: Layout) -> dict[str, str]:
+def learned(prep: Prepared) -> dict[str, str]:
     """What each party learns, beyond the public facts."""
     shared = any(len(h) > 1 for h in column_owners(prep.split, prep.shape.d))
     owners = ("each co-owner of a column learns the other co-owners' local summaries of it "
@@ -410,7 +412,7 @@ def summary(prep: Prepared, lay: Layout, params: XorboostParams, model: Model | 
                   "parts": prep.split.describe()["parts"]},
         "mode": params.mode,
         "public": public_facts(prep),
-        "learned": learned(prep, lay),
+        "learned": learned(prep),
     }
     if prep.cost_only:
         out["accuracy"] = {"metric": metric, "value": None, "baseline": None}
