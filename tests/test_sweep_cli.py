@@ -164,9 +164,10 @@ def test_shipped_sweep_runs_reduced(path, tmp_path):
     for key in ("vector_length", "length"):
         if key in data["protocol"]:
             data["protocol"][key] = 8
-    for name, values in data["sweep"].items():
-        if isinstance(values, list) and not isinstance(values[0], dict):
-            data["sweep"][name] = values[:2]
+    for table in (data["sweep"], data["sweep"].get("zip", {})):
+        for name, values in table.items():
+            if isinstance(values, list) and not isinstance(values[0], dict):
+                table[name] = values[:2]
     parsed = sweep.parse(data, str(path))
     sweep.check(parsed)
     result = sweep.run(parsed, tmp_path, jobs=1, progress=False)
