@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from sim import report
+
 SKIPPED = {"schema_version", "version", "runtime", "roles", "reveals"}
 
 
@@ -46,16 +48,16 @@ def flatten(rep: dict[str, Any]) -> dict[str, Any]:
 
 
 def _flat(value: Any, prefix: str) -> dict[str, Any]:
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            out.update(_flat(v, f"{prefix}.{k}"))
-        return out
-    if isinstance(value, list):
-        if all(isinstance(v, int | float | str | bool) or v is None for v in value):
-            return {prefix: json.dumps(value) if len(value) <= 8 else f"[{len(value)} items]"}
-        return {f"{prefix}.count": len(value)}
-    return {prefix: value}
+    """`sim.report.flatten`, with lists shown whole when short and scalar, else counted."""
+    out: dict[str, Any] = {}
+    for key, leaf in report.flatten(value, prefix).items():
+        if not isinstance(leaf, list):
+            out[key] = leaf
+        elif all(isinstance(v, int | float | str | bool) or v is None for v in leaf):
+            out[key] = json.dumps(leaf) if len(leaf) <= 8 else f"[{len(leaf)} items]"
+        else:
+            out[f"{key}.count"] = len(leaf)
+    return out
 
 
 def differences(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, Any, float | None]]:

@@ -143,6 +143,17 @@ def build(scenario: Scenario, result: RunResult) -> dict[str, Any]:
     return report
 
 
+def flatten(value: Any, prefix: str) -> dict[str, Any]:
+    """The leaves of nested dicts under dotted keys (``prefix.key.subkey``); lists
+    and scalars are leaves. Tables of runs and report comparisons are built on it."""
+    if not isinstance(value, dict):
+        return {prefix: value}
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        out.update(flatten(item, f"{prefix}.{key}"))
+    return out
+
+
 def write(report: dict[str, Any], out_dir: str | Path) -> Path:
     """Write ``report.json`` into `out_dir` (created if needed); return its path."""
     out = Path(out_dir)

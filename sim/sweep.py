@@ -529,19 +529,10 @@ def row_of(rep: dict[str, Any]) -> dict[str, Any]:
         row.update({"accuracy": accuracy.get("value"), "accuracy_metric": accuracy.get("metric"),
                     "accuracy_baseline": accuracy.get("baseline")})
     for key in sorted(set(rep) - CORE_KEYS - {"accuracy"}):
-        row.update(_flat(rep[key], key))
+        # scalar figures only: lists (per-round figures) stay in the reports
+        row.update({k: v for k, v in report_mod.flatten(rep[key], key).items()
+                    if isinstance(v, bool | int | float | str)})
     return row
-
-
-def _flat(value: Any, prefix: str) -> dict[str, Any]:
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            out.update(_flat(v, f"{prefix}.{k}"))
-        return out
-    if isinstance(value, bool | int | float | str):
-        return {prefix: value}
-    return {}  # lists (per-round figures) stay in the reports
 
 
 def _cell(value: Any) -> Any:
