@@ -46,6 +46,32 @@ GENERATED = ("synthetic", "synthetic_regression", "health")
 
 
 @dataclass(frozen=True)
+class TrainTest:
+    """Training and held-out arrays, as the learning protocols use them."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def features(self) -> int:
+        return self.x_train.shape[1]
+
+    @property
+    def classes(self) -> int:
+        """Class count of integer labels 0..k-1."""
+        return int(max(self.y_train.max(), self.y_test.max())) + 1
+
+    def shard(self, worker: int, workers: int) -> tuple[np.ndarray, np.ndarray]:
+        """Worker `worker`'s contiguous share of the training rows (``len // workers``
+        rows each; the tail is unused)."""
+        size = len(self.y_train) // workers
+        part = slice(worker * size, (worker + 1) * size)
+        return self.x_train[part], self.y_train[part]
+
+
+@dataclass(frozen=True)
 class Dataset:
     """A feature matrix with labels.
 

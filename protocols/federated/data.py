@@ -14,7 +14,6 @@ from a Dirichlet(alpha), the usual non-IID benchmark of Hsu et al. 2019).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
@@ -25,16 +24,7 @@ from protocols import data
 Source = Literal["breast_cancer", "digits", "synthetic"]
 
 
-@dataclass(frozen=True)
-class Data:
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-
-    @property
-    def classes(self) -> int:
-        return int(max(self.y_train.max(), self.y_test.max())) + 1
+Data = data.TrainTest
 
 
 @lru_cache(maxsize=8)

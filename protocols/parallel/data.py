@@ -6,30 +6,13 @@ part, and the training rows cut into equal contiguous shards, one per worker.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from sklearn.datasets import load_digits, make_classification
 
+from protocols.data import TrainTest
 from protocols.parallel.model import DTYPE
 
-
-@dataclass(frozen=True)
-class Data:
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-
-    @property
-    def features(self) -> int:
-        return self.x_train.shape[1]
-
-    def shard(self, worker: int, workers: int) -> tuple[np.ndarray, np.ndarray]:
-        """Worker `worker`'s contiguous share (``len // workers`` rows; the tail is unused)."""
-        size = len(self.y_train) // workers
-        part = slice(worker * size, (worker + 1) * size)
-        return self.x_train[part], self.y_train[part]
+Data = TrainTest
 
 
 def load(
