@@ -18,13 +18,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
-	$(BIN)/ruff check sim protocols topologies tests benchmarks
+	$(BIN)/ruff check sim ppsim protocols topologies tests benchmarks
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
-	$(BIN)/ruff check sim protocols topologies tests benchmarks
+	$(BIN)/ruff check sim ppsim protocols topologies tests benchmarks
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done

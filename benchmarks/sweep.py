@@ -17,7 +17,7 @@ import tempfile
 import time
 import tomllib
 
-from sim import sweep
+from ppsim import sweep
 
 TRIVIAL = """
 seed = 1

@@ -25,14 +25,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ppsim.run import run_scenario  # noqa: E402
+from ppsim.scenario import load  # noqa: E402
 from protocols.xorboost.protocol import (  # noqa: E402
     XorboostParams,
     baseline,
+    plan,
     prepare,
-    run_complete,
 )
-from sim.run import run_scenario  # noqa: E402
-from sim.scenario import load  # noqa: E402
+from sim.testing import run_plan  # noqa: E402
+
+
+def run_complete(params: XorboostParams, seed: int = 0):  # noqa: ANN201
+    """One run over a complete topology with 0.5 ms links: (RunResult, summary)."""
+    return run_plan(plan(params, seed), seed=seed, latency=5e-4)
 
 
 def _mb(x: float) -> str:

@@ -1,0 +1,53 @@
+"""ppsim's kernel: parties, the simulated runtime, the network model and the ledger.
+
+Protocols are ``async def`` programs that await a `Party`; `simulate` runs them
+over a networkx topology in virtual time and returns a `RunResult` whose ledger
+holds what they cost (`costs` turns it into report keys). A protocol offers
+itself to the application as a `ProtocolSpec` (parameters as a `Params` model,
+a `Plan` per run). `sim.testing` runs programs in tests; `sim.tcp` runs the same
+programs over real sockets. The application (scenario files, reports, sweeps,
+the command line) is the `ppsim` package, built on this one; nothing here
+imports it.
+"""
+
+from sim.codec import register_type
+from sim.costs import costs
+from sim.engine import (
+    DEFAULT_ELEMENT_TIME_S,
+    Crash,
+    Deadlock,
+    LinkFault,
+    PartyFailure,
+    RunResult,
+    Simulation,
+    SimulationError,
+    simulate,
+)
+from sim.ledger import Ledger, Message
+from sim.network import Network
+from sim.party import Party, Program
+from sim.plan import Params, Plan, ProtocolSpec
+from sim.wire import size_of
+
+__all__ = [
+    "DEFAULT_ELEMENT_TIME_S",
+    "Crash",
+    "Deadlock",
+    "Ledger",
+    "LinkFault",
+    "Message",
+    "Network",
+    "Params",
+    "Party",
+    "PartyFailure",
+    "Plan",
+    "Program",
+    "ProtocolSpec",
+    "RunResult",
+    "Simulation",
+    "SimulationError",
+    "costs",
+    "register_type",
+    "simulate",
+    "size_of",
+]

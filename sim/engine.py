@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 import types
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,10 +31,8 @@ from simpy.events import NORMAL, Timeout
 
 from sim.ledger import Ledger, Message
 from sim.network import Link, Network
-from sim.party import Party
+from sim.party import Party, Program
 from sim.wire import size_of
-
-Program = Callable[[Party], Awaitable[Any]]
 
 DEFAULT_ELEMENT_TIME_S = 4e-10
 """Modelled local work per array element: one binary numpy uint64 operation.

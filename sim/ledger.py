@@ -77,7 +77,7 @@ class PartyStats:
 
 
 class Ledger:
-    """Collects what a run cost; `sim.report` turns it into the report."""
+    """Collects what a run cost; `ppsim.report` turns it into the report."""
 
     def __init__(self, n_parties: int, header_bytes: int = 0, record_views: bool = False):
         self.header_bytes = header_bytes

@@ -14,7 +14,7 @@ the TCP runtime waits for the socket).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -140,3 +140,8 @@ class Party(ABC):
         if depth > self._sent_depth[offline]:
             self._sent_depth[offline] = depth
         return depth, self._entry, self._base
+
+
+Program = Callable[[Party], Awaitable[Any]]
+"""What a party runs: an ``async def`` taking its `Party`; its return value is the
+party's output."""

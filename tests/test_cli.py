@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import main
+from ppsim.cli import main
 
 GOOD = """
 seed = 3

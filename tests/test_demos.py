@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.run import run_scenario
-from sim.scenario import from_dict
+from ppsim.run import run_scenario
+from ppsim.scenario import from_dict
 
 
 def _scenario(protocol: dict, topology: dict | None = None, **extra) -> dict:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from sim import report
-from sim.run import run_scenario
-from sim.scenario import load
+from ppsim import report
+from ppsim.run import run_scenario
+from ppsim.scenario import load
 
 ROOT = Path(__file__).resolve().parent.parent
 

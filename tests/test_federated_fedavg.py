@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ppsim.catalog import known
 from protocols.federated import data as fdata
 from protocols.federated.aggregate import decode, encode, planned_dropouts
 from protocols.federated.fedavg import FedAvgParams, plan
 from protocols.federated.models import Net, sgd
-from protocols.registry import known
 from sim.engine import Crash, simulate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +116,7 @@ def _scenarios(prefix: str = "fed_"):
 @pytest.mark.parametrize("path", _scenarios())
 def test_federated_scenario_runs(path):
     """Each fed_*.toml through plan() and the engine on a star around the plan's hub
-    (the lead's runner does the same via sim.run)."""
+    (the lead's runner does the same via ppsim.run)."""
     data = tomllib.loads(path.read_text())
     proto = dict(data["protocol"])
     spec = known()[proto.pop("name")]

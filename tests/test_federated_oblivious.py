@@ -15,6 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ppsim import report
+from ppsim.run import run_scenario
+from ppsim.scenario import load
 from protocols.federated import data as fdata
 from protocols.federated import oblivious as obl
 from protocols.federated.fedavg import FedAvgParams
@@ -22,10 +25,8 @@ from protocols.federated.fedavg import plan as fedavg_plan
 from protocols.federated.models import Net, sgd
 from protocols.federated.oblivious_demo import ObliviousParams, plaintext, plan
 from protocols.federated.secureboost import Ciphertexts
-from sim import codec, report
+from sim import codec
 from sim.engine import simulate
-from sim.run import run_scenario
-from sim.scenario import load
 from sim.wire import size_of
 
 ROOT = Path(__file__).resolve().parent.parent

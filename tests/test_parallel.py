@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import topologies
+from ppsim.catalog import known
 from protocols.parallel import ParallelParams, bmuf, central_error, gtc, plan
-from protocols.registry import known
 from sim.engine import simulate
 from sim.wire import size_of
 

@@ -22,6 +22,7 @@ from protocols.ppxgboost.ope import Ope, float32_order
 from protocols.ppxgboost.paillier import encode
 from protocols.ppxgboost.protocol import SERVER, PpxgboostParams, plan
 from sim.engine import simulate
+from sim.testing import run_plan
 
 KEY_BITS = 1024  # small keys keep the suite fast; the benchmark uses 2048
 
@@ -245,11 +246,12 @@ def test_message_sizes_follow_the_scheme():
 def test_serves_a_simulator_trained_xorboost_model(tmp_path):
     """A model trained on secret shares (XORBoost), exported to XGBoost JSON and
     loaded through `model_path`, answers encrypted queries like `Booster.predict`."""
-    from protocols.xorboost.protocol import XorboostParams, layout, run_complete
+    from protocols.xorboost.protocol import XorboostParams, layout
+    from protocols.xorboost.protocol import plan as xorboost_plan
 
     xp = XorboostParams(data="synthetic", split="vertical", owners=2, n_samples=200,
                         n_features=5, max_depth=2, n_estimators=2, max_bin=8)
-    result, _ = run_complete(xp, 1)
+    result, _ = run_plan(xorboost_plan(xp, 1), seed=1, latency=5e-4)
     path = tmp_path / "xorboost.json"
     path.write_bytes(result.outputs[layout(xp).analyst].to_xgboost_json())
     _, _, summary = _run(data="synthetic", n_features=5, model_path=str(path), queries=10,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.run import run_scenario
-from sim.scenario import load
+from ppsim.run import run_scenario
+from ppsim.scenario import load
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted((ROOT / "scenarios").glob("*.toml"))

@@ -28,8 +28,8 @@ import numpy as np
 import pytest
 
 from protocols.sharing import Mpc, ShamirMpc, to_field, to_ring, tree_and_counts
-from protocols.sharing.harness import complete_graph, run_mpc
-from sim.engine import simulate
+from protocols.sharing.harness import run_mpc
+from sim.testing import run
 
 H = 40  # header bytes per message
 
@@ -161,5 +161,5 @@ def test_share_reveal_and_shamir_mul(p):
         with party.phase("op"):
             return await s.mul(x, x)
 
-    ledger = simulate(complete_graph(p), dict.fromkeys(range(p), program), header_bytes=H).ledger
+    ledger = run(program, n=p, header_bytes=H).ledger
     assert online(ledger) == (pairs, pairs * (4 * L + H), 1)

@@ -24,8 +24,9 @@ from protocols.sharing import (
     to_field,
     to_ring,
 )
-from protocols.sharing.harness import complete_graph, run_mpc
-from sim.engine import PartyFailure, simulate
+from protocols.sharing.harness import run_mpc
+from sim import PartyFailure
+from sim.testing import run
 
 SETTINGS = settings(max_examples=25, deadline=None)
 players = st.integers(2, 7)
@@ -174,7 +175,7 @@ def test_shamir_share_reveal_and_multiply(n, data, seed):
         z = s.add(await s.mul(x, y), s.mul_public(x, -3))
         return await s.reveal(z, to=n, senders=senders)
 
-    result = simulate(complete_graph(n + 1), dict.fromkeys(range(n + 1), program), seed=seed)
+    result = run(program, n=n + 1, seed=seed)
     assert np.array_equal(from_field(result.outputs[n]), xv * yv - 3 * xv)
 
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import sweep
-from sim.scenario import ScenarioError
+from ppsim import sweep
+from ppsim.scenario import ScenarioError
 
 BASE = """
 name = "tiny"

@@ -10,8 +10,8 @@ import matplotlib.image
 import pandas as pd
 import pytest
 
-from sim import compare, sweep
-from sim.cli import main
+from ppsim import compare, sweep
+from ppsim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted((ROOT / "scenarios").glob("sweep_*.toml"))

@@ -2,7 +2,7 @@
 
 Also runs secure aggregation (SecAgg on the complete graph, SecAgg+ on a sparse
 one, without dropouts) on both runtimes, and a 3-party scenario as 3 processes
-(``python -m sim.tcp``), checking that every process writes the report the
+(``python -m ppsim party``), checking that every process writes the report the
 in-process run builds.
 
 Over TCP a protocol's receive timeouts are wall-clock seconds: a client slower
@@ -22,9 +22,8 @@ from typing import Any
 
 import pytest
 
-from sim.run import run_scenario
-from sim.scenario import Scenario, from_dict, load, read
-from sim.tcp.scenarios import run_scenario_tcp
+from ppsim.run import run_scenario, run_scenario_tcp
+from ppsim.scenario import Scenario, from_dict, load, read
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ["quickstart", "sum_ring", "sum_two_level", "mul_cmp", "fed_avg_10",
@@ -117,7 +116,7 @@ def test_three_party_processes_write_the_in_process_report(tmp_path: Path) -> No
     for s in socks:
         s.close()
     procs = [
-        subprocess.Popen([sys.executable, "-m", "sim.tcp", str(path), "--id", str(pid),
+        subprocess.Popen([sys.executable, "-m", "ppsim", "party", str(path), "--id", str(pid),
                           "--hosts", hosts, "--timeout", "20", "--out", str(tmp_path / str(pid))],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for pid in range(3)

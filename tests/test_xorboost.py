@@ -12,6 +12,8 @@ import xgboost as xgb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ppsim.run import run_scenario
+from ppsim.scenario import from_dict
 from protocols.sharing.ring import decode, encode
 from protocols.xorboost import binning
 from protocols.xorboost.model import Model
@@ -22,7 +24,6 @@ from protocols.xorboost.protocol import (
     layout,
     plan,
     prepare,
-    run_complete,
 )
 from protocols.xorboost.train import (
     Hyper,
@@ -32,8 +33,13 @@ from protocols.xorboost.train import (
     threshold_vector,
     train,
 )
-from sim.run import run_scenario
-from sim.scenario import from_dict
+from sim.testing import run_plan
+
+
+def run_complete(params: XorboostParams, seed: int = 0, **options):
+    """One run over a complete topology with 0.5 ms links: (RunResult, summary)."""
+    return run_plan(plan(params, seed), seed=seed, latency=5e-4, **options)
+
 
 SMALL = {"n_samples": 200, "n_features": 5, "max_depth": 2, "n_estimators": 2, "max_bin": 8}
 

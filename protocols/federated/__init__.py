@@ -3,41 +3,41 @@ XGBoost, and aggregation beyond sums (secure maximum, oblivious norm clipping). 
 the server (or the label holder), the others the clients."""
 
 from protocols.federated import fedavg, fedxgb, oblivious_demo, secure_sum, secureboost
-from protocols.registry import ProtocolSpec, register
+from sim import ProtocolSpec
 
-SECAGG = register(ProtocolSpec(
+SECAGG = ProtocolSpec(
     name="secagg",
     summary="secure aggregation of client vectors (Bonawitz et al. 2017; SecAgg+ of Bell et "
             "al. 2020) with dropouts",
     params=secure_sum.SecAggParams,
     plan=secure_sum.plan,
-))
+)
 
-FEDAVG = register(ProtocolSpec(
+FEDAVG = ProtocolSpec(
     name="fedavg",
     summary="FedAvg of logistic regression or an MLP over securely aggregated client updates",
     params=fedavg.FedAvgParams,
     plan=fedavg.plan,
-))
+)
 
-FED_XGBOOST = register(ProtocolSpec(
+FED_XGBOOST = ProtocolSpec(
     name="fed_xgboost",
     summary="federated histogram XGBoost: per-node gradient histograms securely aggregated",
     params=fedxgb.FedXgbParams,
     plan=fedxgb.plan,
-))
+)
 
-SECUREBOOST = register(ProtocolSpec(
+SECUREBOOST = ProtocolSpec(
     name="secureboost",
     summary="vertical federated XGBoost (SecureBoost) with Paillier-encrypted gradients",
     params=secureboost.SecureBoostParams,
     plan=secureboost.plan,
-))
+)
 
-FED_OBLIVIOUS = register(ProtocolSpec(
+FED_OBLIVIOUS = ProtocolSpec(
     name="fed_oblivious",
     summary="secure elementwise maximum and mean of norm-clipped client vectors on shares "
             "held by two non-colluding servers with a dealer",
     params=oblivious_demo.ObliviousParams,
     plan=oblivious_demo.plan,
-))
+)

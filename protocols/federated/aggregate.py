@@ -17,8 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from protocols.federated import secagg
-from protocols.registry import Params
-from sim.party import Party
+from sim import Params, Party
 
 Mode = Literal["secagg", "secagg+", "plain"]
 PLAIN_PHASE = "aggregate.plain"

@@ -35,8 +35,7 @@ from protocols.federated.aggregate import (
     planned_dropouts,
 )
 from protocols.federated.models import Net, sgd
-from protocols.registry import Plan
-from sim.party import Party
+from sim import Party, Plan
 
 
 class FedAvgParams(AggregationParams):

@@ -27,8 +27,7 @@ from pydantic import Field
 from protocols.federated import data as fdata
 from protocols.federated import trees
 from protocols.federated.aggregate import AggregationParams, dropped_report, planned_dropouts
-from protocols.registry import Plan
-from sim.party import Party
+from sim import Party, Plan
 
 
 class FedXgbParams(AggregationParams):

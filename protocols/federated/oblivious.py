@@ -56,7 +56,7 @@ import numpy as np
 
 from protocols.sharing.mpc import Mpc
 from protocols.sharing.ring import RING, decode, encode
-from sim.party import Party
+from sim import Party
 
 NEWTON_SLOPE = 0.75
 """y0 = NEWTON_START - 0.75 m: the slope is 3/4 so that 0.75 m is a truncation of 3 P."""

@@ -17,9 +17,8 @@ from pydantic import Field, model_validator
 
 from protocols.federated import oblivious as obl
 from protocols.federated.aggregate import dropped_report
-from protocols.registry import Params, Plan
 from protocols.sharing.ring import decode, encode
-from sim.party import Party
+from sim import Params, Party, Plan
 
 
 class ObliviousParams(Params):

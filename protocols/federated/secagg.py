@@ -44,7 +44,7 @@ import numpy as np
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from protocols.federated import crypto, shamir
-from sim.party import Party
+from sim import Party
 
 ENC_LABEL = b"ppsim/secagg/enc"
 MASK_LABEL = b"ppsim/secagg/mask"

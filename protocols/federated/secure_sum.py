@@ -16,8 +16,7 @@ from pydantic import Field
 
 from protocols.federated import secagg
 from protocols.federated.aggregate import AggregationParams, dropped_report, planned_dropouts
-from protocols.registry import Plan
-from sim.party import Party
+from sim import Party, Plan
 
 
 class SecAggParams(AggregationParams):

@@ -38,9 +38,7 @@ from pydantic import Field
 
 from protocols.federated import data as fdata
 from protocols.federated import trees
-from protocols.registry import Params, Plan
-from sim import codec
-from sim.party import Party
+from sim import Params, Party, Plan, register_type
 
 SLOT = 64
 FRAC = 32
@@ -76,7 +74,7 @@ def _decode(meta: bytes, data: bytes) -> Ciphertexts:
                         for i in range(0, len(data), width)], key_bits)
 
 
-codec.register_type(Ciphertexts, "secureboost.ciphertexts", _encode, _decode)
+register_type(Ciphertexts, "secureboost.ciphertexts", _encode, _decode)
 
 
 class SecureBoostParams(Params):

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.party import Party
+from sim import Party
 
 
 def is_power_of_two(n: int) -> bool:

@@ -39,8 +39,7 @@ from pydantic import Field, model_validator
 from protocols.parallel import allreduce, bmuf, gtc
 from protocols.parallel.data import Data, load
 from protocols.parallel.model import DTYPE, MLP, mlp
-from protocols.registry import Params, Plan
-from sim.party import Party
+from sim import Params, Party, Plan
 
 Method = Literal["gtc", "bmuf", "hybrid", "sgd"]
 

@@ -10,7 +10,7 @@ groups, one group below ``group_size`` workers) and runs every point on a
 two-level topology with those groups (`topologies.two_level`: groups fully
 linked inside, representatives fully linked; the scenario's ``[topology]``
 latency/bandwidth keys, ``inner_``/``outer_`` ones included, are passed on, and
-``nic_bandwidth`` becomes every worker's NIC as in `sim.scenario`: one queue for
+``nic_bandwidth`` becomes every worker's NIC as in `ppsim.scenario`: one queue for
 all a worker sends and one for all it receives, so an all-to-all exchange costs
 what one network interface per machine makes it cost).
 It first runs one worker (``sgd``; no communication), whose simulated time
@@ -39,7 +39,8 @@ import networkx as nx
 
 import topologies
 from protocols.parallel.protocol import ParallelParams, plan
-from sim.engine import DEFAULT_ELEMENT_TIME_S, simulate
+from sim import DEFAULT_ELEMENT_TIME_S
+from sim.testing import run_plan
 
 METHODS = ("gtc", "bmuf", "hybrid")
 WORKERS = (8, 16, 32, 64, 128)
@@ -56,9 +57,9 @@ def run_point(
     if net.get("nic_bandwidth") is not None:
         nx.set_node_attributes(graph, net["nic_bandwidth"], "nic_bandwidth")
     wall = time.perf_counter()
-    result = simulate(graph, the_plan.programs, seed=net["seed"],
-                      header_bytes=net["header_bytes"], element_time_s=net["element_time_s"])
-    summary = the_plan.summarize(result)
+    result, summary = run_plan(the_plan, topology=graph, seed=net["seed"],
+                               header_bytes=net["header_bytes"],
+                               element_time_s=net["element_time_s"])
     par = summary["parallel"]
     return {
         "method": method, "workers": workers, "groups": groups,

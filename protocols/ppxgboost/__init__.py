@@ -10,13 +10,13 @@ steps), `protocol` (parties, phases, report).
 """
 
 from protocols.ppxgboost.protocol import PpxgboostParams, plan
-from protocols.registry import ProtocolSpec, register
+from sim import ProtocolSpec
 
-SPEC = register(ProtocolSpec(
+SPEC = ProtocolSpec(
     name="ppxgboost",
     summary="PPXGBoost: encrypted XGBoost inference (OPE thresholds, Paillier leaves)",
     params=PpxgboostParams,
     plan=plan,
-))
+)
 
 __all__ = ["SPEC", "PpxgboostParams", "plan"]

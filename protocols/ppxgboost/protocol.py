@@ -32,8 +32,7 @@ from protocols import data as datasets
 from protocols.ppxgboost import scheme
 from protocols.ppxgboost.model import from_booster
 from protocols.ppxgboost.ope import Ope
-from protocols.registry import Params, Plan
-from sim.party import Party
+from sim import Params, Party, Plan
 
 PROXY, SERVER, FIRST_CLIENT = 0, 1, 2
 TOLERANCE = 1e-6

@@ -33,7 +33,7 @@ from protocols.sharing.ring import (
     ring_matmul,
     xor_split,
 )
-from sim.party import Party
+from sim import Party
 
 _TWO_62 = const(2**62)
 _ONE = const(1)

@@ -31,7 +31,7 @@ import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from protocols.sharing.ring import RING
-from sim.party import Party
+from sim import Party
 
 Spec = tuple[str, tuple[int, ...]]
 """A component: ``("ring", shape)`` (additive uint64 shares) or ``("bits", shape)`` (XOR)."""

@@ -18,11 +18,10 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from protocols.registry import Params, Plan, ProtocolSpec, register
 from protocols.sharing.mpc import Mpc
 from protocols.sharing.ring import DEFAULT_FRAC_BITS, additive_split, decode, encode
 from protocols.sharing.shamir import from_field, shamir_reconstruct, shamir_share, to_field
-from sim.party import Party
+from sim import Params, Party, Plan, ProtocolSpec
 
 ANALYST = 0
 
@@ -140,12 +139,12 @@ def _plan_sum(params: SecureSumParams, seed: int) -> Plan:
     )
 
 
-register(ProtocolSpec(
+SUM = ProtocolSpec(
     name="secure_sum",
     summary="sum of every party's vector revealed to party 0 (additive or Shamir shares)",
     params=SecureSumParams,
     plan=_plan_sum,
-))
+)
 
 
 class MulCmpParams(Params):
@@ -203,9 +202,9 @@ def _plan_mul_cmp(params: MulCmpParams, seed: int) -> Plan:
     )
 
 
-register(ProtocolSpec(
+MUL_CMP = ProtocolSpec(
     name="secure_mul_cmp",
     summary="fixed-point product and comparison of two parties' vectors (Beaver, dealer)",
     params=MulCmpParams,
     plan=_plan_mul_cmp,
-))
+)

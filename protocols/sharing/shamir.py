@@ -26,7 +26,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import ArrayLike
 
-from sim.party import Party
+from sim import Party
 
 PRIME = 2**31 - 1
 INT64_PRIMES = 2**31  # primes up to this keep a Horner step, (2p) * x with x < p, in int64

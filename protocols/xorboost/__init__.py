@@ -9,14 +9,14 @@ agree on cuts), `train` (the algorithm, over any arithmetic back end), `plain`
 prediction, XGBoost JSON export), `protocol` (parties, phases, report).
 """
 
-from protocols.registry import ProtocolSpec, register
 from protocols.xorboost.protocol import XorboostParams, plan
+from sim import ProtocolSpec
 
-SPEC = register(ProtocolSpec(
+SPEC = ProtocolSpec(
     name="xorboost",
     summary="XGBoost training on secret-shared data (XORBoost), any owner split",
     params=XorboostParams,
     plan=plan,
-))
+)
 
 __all__ = ["SPEC", "XorboostParams", "plan"]

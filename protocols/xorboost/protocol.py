@@ -25,7 +25,6 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from protocols import data as datamod
-from protocols.registry import Params, Plan
 from protocols.sharing import Mpc
 from protocols.sharing.ring import decode
 from protocols.xorboost import binning
@@ -39,7 +38,7 @@ from protocols.xorboost.train import (
     threshold_vector,
     train,
 )
-from sim.party import Party
+from sim import Params, Party, Plan
 
 
 class XorboostParams(Params):
@@ -427,15 +426,3 @@ def summary(prep: Prepared, lay: Layout, params: XorboostParams, model: Model | 
                        "baseline": base_metrics[metric],
                        "secure": values, "plaintext_xgboost": base_metrics}
     return out
-
-
-def run_complete(params: XorboostParams, seed: int = 0, latency: float = 5e-4,
-                 bandwidth: float = 1.25e8, **options: Any) -> tuple[Any, dict[str, Any]]:
-    """Simulate one run over a complete topology (tests, benchmarks): (RunResult, summary)."""
-    from protocols.sharing.harness import complete_graph
-    from sim.engine import simulate
-
-    the_plan = plan(params, seed)
-    result = simulate(complete_graph(the_plan.n_parties, latency, bandwidth),
-                      the_plan.programs, seed=seed, **options)
-    return result, the_plan.summarize(result)

@@ -5,7 +5,7 @@
 * `run_party_process(graph, programs, party_id, hosts, ...)`: one party of a
   run whose parties are separate processes, possibly on several machines.
 
-Both return a `TcpRunResult` (a `sim.engine.RunResult`), so `sim.report`
+Both return a `TcpRunResult` (a `sim.RunResult`), so `ppsim.report`
 builds the same report as for a simulated run, with measured wall times.
 """
 

@@ -3,7 +3,7 @@
 Both ways end the same: every party floods its final record (ledger, link
 totals, frame overhead, and in the one-per-process case its output), and the
 records are merged by `sim.tcp.merge` into the `RunResult` the simulator
-returns, so `sim.report` builds the same report from either runtime. Times in
+returns, so `ppsim.report` builds the same report from either runtime. Times in
 it are measured wall-clock seconds since the party's links came up; bytes are
 payload bytes plus the scenario's modelled ``header_bytes`` (as in the
 simulator), while the real frame overhead is reported apart
@@ -233,7 +233,7 @@ async def run_tcp_async(
 def run_tcp(graph: nx.Graph, programs: Mapping[int, Program], **options: Any) -> TcpRunResult:
     """Run `programs` over real TCP connections, every party a task of this process.
 
-    Takes the options of `sim.engine.simulate` (``seed``, ``header_bytes``,
+    Takes the options of `sim.simulate` (``seed``, ``header_bytes``,
     ``element_time_s``, ``record_views``; ``faults`` must be empty) plus
     ``timeout_s`` (connecting, and any one blocking receive) and ``hosts``
     (``"host:port"`` per party id to listen on; default: free loopback ports).

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sim import report
+from ppsim import report
 
 SKIPPED = {"schema_version", "version", "runtime", "roles", "reveals"}
 
@@ -48,7 +48,7 @@ def flatten(rep: dict[str, Any]) -> dict[str, Any]:
 
 
 def _flat(value: Any, prefix: str) -> dict[str, Any]:
-    """`sim.report.flatten`, with lists shown whole when short and scalar, else counted."""
+    """`ppsim.report.flatten`, with lists shown whole when short and scalar, else counted."""
     out: dict[str, Any] = {}
     for key, leaf in report.flatten(value, prefix).items():
         if not isinstance(leaf, list):

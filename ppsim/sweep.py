@@ -60,9 +60,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from protocols.registry import known
-from sim import report as report_mod
-from sim.scenario import ScenarioError, ScenarioModel, from_dict
+from ppsim import catalog
+from ppsim import report as report_mod
+from ppsim.scenario import ScenarioError, ScenarioModel, from_dict
 
 RESERVED = ("repetitions", "zip")
 RANGE_KEYS = {"start", "stop", "step", "num", "scale"}
@@ -270,9 +270,9 @@ def _check_name(name: str, source: str) -> None:
 
 
 def _check_protocol_names(sweep: Sweep, data: dict[str, Any]) -> None:
-    protocol = data.get("protocol")
-    spec = known().get(protocol.get("name")) if isinstance(protocol, dict) else None
-    if spec is None:  # from_dict names the problem
+    try:
+        spec = catalog.find(data["protocol"]["name"])
+    except (TypeError, KeyError, catalog.UnknownProtocol):  # from_dict names the problem
         return
     allowed = set(spec.params.model_fields) | {"name"}
     for name in sweep.names:
@@ -328,7 +328,7 @@ def run_point(data: dict[str, Any], source: str) -> dict[str, Any]:
 
     Every exception is caught so that one bad point never stops a sweep.
     """
-    from sim.run import run_scenario
+    from ppsim.run import run_scenario
 
     try:
         return {"report": run_scenario(from_dict(data, source))}

@@ -40,8 +40,8 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 import topologies
-from protocols.registry import Params, Plan, ProtocolSpec, known
-from sim.engine import DEFAULT_ELEMENT_TIME_S, Crash, LinkFault
+from ppsim import catalog
+from sim import DEFAULT_ELEMENT_TIME_S, Crash, LinkFault, Params, Plan, ProtocolSpec
 
 
 class ScenarioError(ValueError):
@@ -152,7 +152,8 @@ class Scenario:
     def as_dict(self) -> dict[str, Any]:
         """The parsed scenario with every default filled in, for the report."""
         data = self.model.model_dump(mode="json")
-        data["protocol"] = {"name": self.spec.name, **self.params.model_dump(mode="json")}
+        data["protocol"] = {"name": self.model.protocol["name"],
+                            **self.params.model_dump(mode="json")}
         return data
 
 
@@ -179,19 +180,16 @@ def from_dict(data: dict[str, Any], source: str = "") -> Scenario:
     """Validate a scenario given as a dict (what a TOML file parses to)."""
     if "sweep" in data:
         raise ScenarioError(source, "sweep", "this is a sweep file (it has a [sweep] table); "
-                            "`ppsim run` and `ppsim validate` expand it (see sim.sweep)")
+                            "`ppsim run` and `ppsim validate` expand it (see ppsim.sweep)")
     try:
         model = ScenarioModel.model_validate(data)
     except ValidationError as exc:
         raise _first_error(exc, source, prefix="") from None
-    protocols = known()
     name = model.protocol["name"]
-    spec = protocols.get(name)
-    if spec is None:
-        raise ScenarioError(
-            source, "protocol.name",
-            f"unknown protocol {name!r}; known protocols: {', '.join(protocols)}",
-        )
+    try:
+        spec = catalog.find(name)
+    except catalog.UnknownProtocol as exc:
+        raise ScenarioError(source, "protocol.name", str(exc)) from None
     try:
         params = spec.params.model_validate(
             {k: v for k, v in model.protocol.items() if k != "name"}

@@ -42,9 +42,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sim.engine import RunResult
-from sim.ledger import union_length
-from sim.scenario import Scenario
+from ppsim.scenario import Scenario
+from sim import RunResult, costs
 
 SCHEMA_VERSION = 1
 
@@ -57,24 +56,9 @@ def package_version() -> str:
 
 
 def build(scenario: Scenario, result: RunResult) -> dict[str, Any]:
-    """The report of one simulated run of `scenario`."""
-    ledger = result.ledger
+    """The report of one run of `scenario`: its costs (`sim.costs`) with the scenario,
+    roles, trust and the protocol's own keys around them."""
     plan = scenario.plan
-    rounds = ledger.phase_rounds()
-    role_of = {pid: role for role, ids in plan.roles.items() for pid in ids}
-    phases = []
-    for stats in ledger.phases.values():
-        phases.append({
-            "name": stats.name,
-            "offline": stats.offline,
-            "bytes": stats.bytes,
-            "messages": stats.messages,
-            "rounds": rounds[stats.name],
-            "sim_time_s": union_length(stats.intervals),
-            "compute_s": max(stats.compute_s.values(), default=0.0),
-        })
-    offline = [p for p in phases if p["offline"]]
-    messages = sum(p["messages"] for p in phases)
     report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "version": package_version(),
@@ -84,56 +68,7 @@ def build(scenario: Scenario, result: RunResult) -> dict[str, Any]:
         "roles": plan.roles,
         "trust": plan.trust,
         "reveals": plan.reveals,
-        "totals": {
-            "bytes": sum(p["bytes"] for p in phases),
-            "header_bytes": messages * ledger.header_bytes,
-            "messages": messages,
-            "rounds": ledger.rounds(),
-            "sim_time_s": result.end_time,
-            "dropped_messages": ledger.dropped_messages,
-        },
-        "offline": {
-            "bytes": sum(p["bytes"] for p in offline),
-            "messages": sum(p["messages"] for p in offline),
-            "rounds": ledger.rounds(offline=True),
-            "sim_time_s": result.offline_time,
-        },
-        "phases": phases,
-        "parties": [
-            {
-                "id": pid,
-                "role": role_of.get(pid, "relay" if pid not in plan.programs else "party"),
-                "bytes_sent": s.bytes_sent,
-                "bytes_received": s.bytes_received,
-                "messages_sent": s.messages_sent,
-                "messages_received": s.messages_received,
-            }
-            for pid, s in enumerate(ledger.parties)
-        ],
-        "links": [
-            {
-                "src": link.src,
-                "dst": link.dst,
-                "bytes": link.bytes,
-                "messages": link.messages,
-                "busy_s": link.busy_s,
-                "dropped": link.dropped,
-            }
-            for key, link in sorted(result.network.links.items())
-            if link.messages
-        ],
-        "crashed": [{"party": p, "at": t} for p, t in sorted(result.crashed.items())],
-        "nics": [
-            {
-                "party": pid,
-                "egress_bytes": out.bytes,
-                "egress_busy_s": out.busy_s,
-                "ingress_bytes": result.network.ingress[pid].bytes,
-                "ingress_busy_s": result.network.ingress[pid].busy_s,
-            }
-            for pid, out in sorted(result.network.egress.items())
-        ],
-        "wall_time_s": result.wall_time_s,
+        **costs(result, plan.roles, plan.programs),
     }
     extra = plan.summarize(result)
     clash = set(extra) & set(report) - {"mode"}

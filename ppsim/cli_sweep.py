@@ -1,8 +1,8 @@
 """The command line's sweep side: ``run``/``validate`` on sweep files, ``report``, ``compare``.
 
-Kept apart from `sim.cli` so that the single-run path stays short, and imported
+Kept apart from `ppsim.cli` so that the single-run path stays short, and imported
 lazily (pandas, matplotlib and dask load only when a sweep needs them). Exit codes
-follow `sim.cli`: 0 every point ran, 1 some point failed (recorded in its
+follow `ppsim.cli`: 0 every point ran, 1 some point failed (recorded in its
 folder, the others ran), 2 bad input (nothing ran).
 """
 
@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
-from sim.scenario import ScenarioError
+from ppsim.scenario import ScenarioError
 
 if TYPE_CHECKING:
-    from sim.sweep import Sweep
+    from ppsim.sweep import Sweep
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def load(path: str, data: dict[str, Any]) -> Sweep:
     """Parse and check every point of a sweep file; raise `ScenarioError` on the first bad one."""
-    from sim import sweep
+    from ppsim import sweep
 
     parsed = sweep.parse(data, path)
     sweep.check(parsed)
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace, data: dict[str, Any], console: Console) -> int
         raise ScenarioError(args.scenario, "", "sweeps run on the simulated runtime only")
     if args.jobs is not None and args.jobs < 1:
         raise ScenarioError(args.scenario, "", f"--jobs must be at least 1, got {args.jobs}")
-    from sim import sweep
+    from ppsim import sweep
 
     parsed = load(args.scenario, data)
     out = Path(args.out) if args.out else Path("out") / Path(args.scenario).stem
@@ -106,7 +106,7 @@ def validate(path: str, data: dict[str, Any], console: Console) -> int:
 
 
 def report(args: argparse.Namespace, console: Console) -> int:
-    from sim import plots
+    from ppsim import plots
 
     path = Path(args.path)
     if not (path / "sweep.json").exists() and not (path / "report.json").exists() \
@@ -122,7 +122,7 @@ def report(args: argparse.Namespace, console: Console) -> int:
 
 
 def compare(args: argparse.Namespace, console: Console) -> int:
-    from sim import compare as compare_mod
+    from ppsim import compare as compare_mod
 
     for path in (args.a, args.b):
         target = Path(path) / "report.json" if Path(path).is_dir() else Path(path)

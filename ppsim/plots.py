@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
-from sim import sweep as sweep_mod
+from ppsim import sweep as sweep_mod
 
 COSTS = {
     "bytes": "bytes sent by the parties (B)",

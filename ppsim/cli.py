@@ -16,10 +16,10 @@ from rich.markup import escape
 from rich.table import Table
 
 import topologies
-from protocols.registry import known
-from sim import cli_sweep, report
-from sim.engine import SimulationError
-from sim.scenario import ScenarioError, load, read
+from ppsim import cli_sweep, report
+from ppsim.catalog import known
+from ppsim.scenario import ScenarioError, load, read
+from sim import SimulationError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -31,13 +31,13 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     scenario = load(args.scenario)
     out = Path(args.out) if args.out else Path("out") / Path(args.scenario).stem
     if args.runtime == "tcp":
-        from sim.tcp.scenarios import run_scenario_tcp
+        from ppsim.run import run_scenario_tcp
 
         hosts = args.hosts.split(",") if args.hosts else None
         rep = _bad_input(args.scenario, lambda: run_scenario_tcp(
             scenario, timeout_s=args.timeout, hosts=hosts))
     else:
-        from sim.run import run_scenario
+        from ppsim.run import run_scenario
 
         rep = run_scenario(scenario)
     path = report.write(rep, out)
@@ -48,7 +48,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 
 
 def _party(args: argparse.Namespace, console: Console) -> int:
-    from sim.tcp.scenarios import run_scenario_party
+    from ppsim.run import run_scenario_party
 
     scenario = load(args.scenario)
     out = Path(args.out) if args.out else Path("out") / f"{Path(args.scenario).stem}-party{args.id}"
@@ -138,7 +138,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     console = Console()
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)  # an error is one line, however narrow the terminal
     try:
         return args.func(args, console)
     except ScenarioError as exc:

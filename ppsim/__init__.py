@@ -1,0 +1,31 @@
+"""ppsim, the application: scenario files, runs on either runtime, reports, sweeps.
+
+Built on the kernel (`sim`) and the topology builders (`topologies`); protocols
+are found by name (`ppsim.catalog`), never imported here. A typical use::
+
+    from ppsim import load, run_scenario
+    report = run_scenario(load("scenarios/quickstart.toml"))
+    print(report["totals"])
+
+The command line (``ppsim run``, ``validate``, ``list``, ``report``,
+``compare``, ``party``) is `ppsim.cli`.
+"""
+
+from ppsim.catalog import UnknownProtocol, find, known
+from ppsim.report import SCHEMA_VERSION
+from ppsim.run import run_scenario, run_scenario_party, run_scenario_tcp
+from ppsim.scenario import Scenario, ScenarioError, from_dict, load
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Scenario",
+    "ScenarioError",
+    "UnknownProtocol",
+    "find",
+    "from_dict",
+    "known",
+    "load",
+    "run_scenario",
+    "run_scenario_party",
+    "run_scenario_tcp",
+]

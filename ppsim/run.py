@@ -1,0 +1,84 @@
+"""Run a validated scenario on either runtime and build its report.
+
+* `run_scenario`: the simulator (virtual time, modelled costs).
+* `run_scenario_tcp`: every party a task of this process over loopback TCP.
+* `run_scenario_party`: one party of a run whose parties are separate processes
+  (``ppsim party FILE --id K --hosts h0:p0,h1:p1,...``); each process writes the
+  whole run's report, identical across the processes apart from times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ppsim import report
+from ppsim.scenario import Scenario
+from sim import simulate
+
+if TYPE_CHECKING:
+    from sim.tcp import TcpRunResult
+
+
+def _options(scenario: Scenario, **tcp: Any) -> dict[str, Any]:
+    """The runtime options of `scenario`, plus the TCP ones that were given."""
+    model = scenario.model
+    return {"seed": model.seed, "header_bytes": model.network.header_bytes,
+            "element_time_s": model.cost.element_time_s, "faults": scenario.faults,
+            **{k: v for k, v in tcp.items() if v is not None}}
+
+
+def run_scenario(scenario: Scenario) -> dict[str, Any]:
+    """Simulate `scenario` and return its report (see `ppsim.report`)."""
+    result = simulate(scenario.graph, scenario.plan.programs,
+                      record_views=scenario.model.output.record_views, **_options(scenario))
+    return report.build(scenario, result)
+
+
+def run_tag(scenario: Scenario) -> str:
+    """A run identity every party process derives alike from the scenario."""
+    text = json.dumps(scenario.as_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def tcp_report(scenario: Scenario, result: TcpRunResult) -> dict[str, Any]:
+    """`report.build` for a real run, with ``runtime: "tcp"`` and a ``transport`` key.
+
+    ``transport`` holds ``frame_bytes`` (the real frame overhead of the data
+    messages, every hop), ``frame_bytes_by_link`` and ``control_bytes`` (the
+    runtime's own frames); the totals keep the scenario's modelled header.
+    """
+    rep = report.build(scenario, result)
+    rep["runtime"] = "tcp"
+    rep["transport"] = {
+        "frame_bytes": result.frame_bytes,
+        "frame_bytes_by_link": [{"src": u, "dst": v, "bytes": b}
+                                for (u, v), b in result.frame_bytes_by_link.items()],
+        "control_bytes": result.control_bytes,
+        "notes": result.notes,
+    }
+    return rep
+
+
+def run_scenario_tcp(scenario: Scenario, *, timeout_s: float | None = None,
+                     hosts: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run every party of `scenario` in this process over TCP; return the report.
+    `timeout_s` (default `sim.tcp.DEFAULT_TIMEOUT_S`) bounds any one wait for a peer."""
+    from sim.tcp import run_tcp
+
+    result = run_tcp(scenario.graph, scenario.plan.programs, hosts=hosts,
+                     record_views=scenario.model.output.record_views,
+                     **_options(scenario, timeout_s=timeout_s))
+    return tcp_report(scenario, result)
+
+
+def run_scenario_party(scenario: Scenario, party_id: int, hosts: Sequence[str], *,
+                       timeout_s: float | None = None) -> dict[str, Any]:
+    """Run party `party_id` of `scenario` (one process per party); return the run's report."""
+    from sim.tcp import run_party_process
+
+    result = run_party_process(scenario.graph, scenario.plan.programs, party_id, hosts,
+                               tag=run_tag(scenario), **_options(scenario, timeout_s=timeout_s))
+    return tcp_report(scenario, result)
