@@ -1,4 +1,4 @@
-"""The command line: ``ppsim run``, ``validate``, ``list``, ``report``, ``compare``.
+"""The command line: ``ppsim run``, ``validate``, ``list``, ``report``, ``compare``, ``calibrate``.
 
 Exit codes: 0 success; 1 the run failed (a party raised, a deadlock); 2 bad
 input (a malformed scenario, a missing file): one clear message, no traceback.
@@ -97,6 +97,25 @@ def _list(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _calibrate(args: argparse.Namespace, console: Console) -> int:
+    from ppsim import calibrate
+
+    model = calibrate.calibrate(console, progress=not args.quiet)
+    path = calibrate.write(model, args.out)
+    if not args.quiet:
+        table = Table(title=f"cost model: {escape(model.machine)}", show_header=True)
+        table.add_column("operation", style="bold")
+        table.add_column("seconds", justify="right")
+        for name, value in model.as_dict()["seconds"].items():
+            shown = ", ".join(f"{b} bits: {v:.3g}" for b, v in value.items()) \
+                if isinstance(value, dict) else f"{value:.3g}"
+            table.add_row(name, shown)
+        console.print(table)
+    console.print(f"cost model written to {path}; use it with "
+                  + escape(f'[cost] model = "{path}"'))
+    return EXIT_OK
+
+
 def _tcp_options(cmd: argparse.ArgumentParser, hosts_required: bool = False) -> None:
     cmd.add_argument("--hosts", required=hosts_required,
                      help="tcp: host:port of every party, comma-separated, in id order "
@@ -131,6 +150,12 @@ def parser() -> argparse.ArgumentParser:
     val.set_defaults(func=_validate)
     lst = sub.add_parser("list", help="list the protocols and topologies")
     lst.set_defaults(func=_list)
+    cal = sub.add_parser("calibrate", help="measure the cost model's constants on this machine "
+                         "(about half a minute) and write a model file")
+    cal.add_argument("--out", default="cost_model.toml",
+                     help="the model file to write (default: cost_model.toml)")
+    cal.add_argument("--quiet", action="store_true", help="no progress bar and table")
+    cal.set_defaults(func=_calibrate)
     cli_sweep.add_commands(sub)
     return ap
 

@@ -23,16 +23,17 @@ if TYPE_CHECKING:
 
 
 def _options(scenario: Scenario, **tcp: Any) -> dict[str, Any]:
-    """The runtime options of `scenario`, plus the TCP ones that were given."""
+    """The runtime options of `scenario`, plus the TCP ones that were given (hosts are
+    the simulator's: a TCP run's parties share whatever machine they run on)."""
     model = scenario.model
     return {"seed": model.seed, "header_bytes": model.network.header_bytes,
-            "element_time_s": model.cost.element_time_s, "faults": scenario.faults,
+            "cost_model": scenario.cost_model, "faults": scenario.faults,
             **{k: v for k, v in tcp.items() if v is not None}}
 
 
 def run_scenario(scenario: Scenario) -> dict[str, Any]:
     """Simulate `scenario` and return its report (see `ppsim.report`)."""
-    result = simulate(scenario.graph, scenario.plan.programs,
+    result = simulate(scenario.graph, scenario.plan.programs, hosts=scenario.hosts,
                       record_views=scenario.model.output.record_views, **_options(scenario))
     return report.build(scenario, result)
 

@@ -11,9 +11,9 @@ imports it.
 """
 
 from sim.codec import register_type
+from sim.costmodel import OPS, CostModel, CostModelError
 from sim.costs import costs
 from sim.engine import (
-    DEFAULT_ELEMENT_TIME_S,
     Crash,
     Deadlock,
     LinkFault,
@@ -23,6 +23,7 @@ from sim.engine import (
     SimulationError,
     simulate,
 )
+from sim.hosts import Host
 from sim.ledger import Ledger, Message
 from sim.network import Network
 from sim.party import Party, Program
@@ -30,9 +31,12 @@ from sim.plan import Params, Plan, ProtocolSpec
 from sim.wire import size_of
 
 __all__ = [
-    "DEFAULT_ELEMENT_TIME_S",
+    "OPS",
+    "CostModel",
+    "CostModelError",
     "Crash",
     "Deadlock",
+    "Host",
     "Ledger",
     "LinkFault",
     "Message",

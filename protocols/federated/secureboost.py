@@ -148,7 +148,8 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
             g, h = trees.gh(margin, y)
             with party.phase("sb.encrypt_gradients"):
                 cts = Ciphertexts([pk.raw_encrypt(v) for v in _pack(g, h)], p.key_bits)
-                await party.work(n_rows * p.key_bits)
+                await party.work(paillier_encrypt=n_rows, ring=12 * n_rows, call=n_rows,
+                                 bits=p.key_bits)
                 for q in live:
                     await party.send(q, (pk.n, cts))
             nodes, active_ids = [trees.Node(0)], [0]
@@ -162,6 +163,9 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
                     for j, f in enumerate(blocks[0]):
                         hist[k, f, :, 0] = np.bincount(mine[rows, j], g[rows], n_bins)
                         hist[k, f, :, 1] = np.bincount(mine[rows, j], h[rows], n_bins)
+                await party.work(scatter=2 * n_rows * len(blocks[0]),
+                                 ring=k_act * n_rows * (1 + 2 * len(blocks[0])),
+                                 call=6 * k_act * len(blocks[0]))
                 if depth < tp.max_depth:
                     with party.phase("sb.instance_space"):
                         for q in live:
@@ -176,11 +180,14 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
                             plain = [_unpack(sk.raw_decrypt(c)) for c in sums.values]
                             hist[:, blocks[q]] = np.array(plain).reshape(
                                 k_act, len(blocks[q]), n_bins, 2)
-                        await party.work(len(got) * k_act * n_bins * p.key_bits)
+                        received = sum(len(s.values) for s in got.values())
+                        await party.work(paillier_decrypt=received, call=3 * received,
+                                         bits=p.key_bits)
                 with party.phase("sb.split"):
                     requests: dict[int, list] = {q: [] for q in live}
                     owner = {f: q for q in range(len(blocks)) for f in blocks[q]}
                     splits = trees.best_splits(hist, depth, tp)
+                    await party.work(**trees.split_work(hist.size, k_act))
                     for k, split in enumerate(splits):
                         if split is not None and owner[split[0]] in requests:
                             requests[owner[split[0]]].append((k, split[0], split[1]))
@@ -236,7 +243,9 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
                         for j in range(cols.shape[1]):
                             i = base + j * n_bins + int(cols[r, j])
                             acc[i] = acc[i] * c % nsq
-                    await party.work(int((at >= 0).sum()) * cols.shape[1] * p.key_bits)
+                    products = int((at >= 0).sum()) * cols.shape[1]
+                    await party.work(paillier_mul=products, call=2 * products,
+                                     bits=p.key_bits)
                     await party.send(0, Ciphertexts(acc, p.key_bits))
                 requests = await party.recv(0)
                 if len(requests):

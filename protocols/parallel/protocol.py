@@ -182,7 +182,8 @@ class _Worker:
         got = await party.recv_many(others)
         got[party.id] = msg
         messages = [got[i] for i in peers]
-        await party.work(self.w.size + sum(m.size for m in messages))
+        entries = sum(m.size for m in messages)
+        await party.work(ring=3 * self.w.size + 6 * entries, scatter=entries, call=12)
         self.apply(gtc.decode(messages, self.w.size, p.tau, p.max_quanta))
 
     async def sgd_step(self, grad: np.ndarray) -> None:
@@ -192,7 +193,7 @@ class _Worker:
         await party.broadcast(mine, others)
         got = await party.recv_many(others)
         got[party.id] = mine
-        await party.work(self.w.size * len(got))
+        await party.work(ring=2 * self.w.size * len(got), call=len(got) + 4)
         self.apply(np.mean([got[i] for i in self.everyone], axis=0, dtype=DTYPE))
 
     async def average(self, peers: tuple[int, ...]) -> np.ndarray:

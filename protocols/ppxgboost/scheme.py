@@ -177,6 +177,17 @@ def reached_leaves(tree: EncryptedTree, column: dict[bytes, int], query: Query) 
         node = np.where(inner, np.where(go_left, left[node], right[node]), node)
 
 
+def depth(tree: EncryptedTree) -> int:
+    """How many comparison steps `reached_leaves` takes: the levels of the tree (its
+    public shape), the last one finding every row at a leaf."""
+    levels, frontier = 0, [0]
+    while frontier:
+        levels += 1
+        frontier = [c for i in frontier if tree.left[i] != -1
+                    for c in (int(tree.left[i]), int(tree.right[i]))]
+    return levels
+
+
 def evaluate(model: EncryptedModel, query: Query) -> tuple[list[list[int]], int]:
     """The server's step: per row, each group's encrypted score, and the number of
     ciphertext multiplications it took. KeyError if the query's labels are not

@@ -17,6 +17,7 @@ import numpy as np
 import trio
 
 from sim import codec
+from sim.costmodel import CostModel
 from sim.ledger import Message
 from sim.party import Party
 from sim.tcp.node import Node, PeerLost, PeerTimeout
@@ -25,12 +26,12 @@ from sim.tcp.node import Node, PeerLost, PeerTimeout
 class TcpParty(Party):
     """A party of a real-network run. Protocols see only the `Party` interface."""
 
-    def __init__(self, node: Node, seed: int, element_time_s: float):
+    def __init__(self, node: Node, seed: int, cost_model: CostModel):
         super().__init__()
         self.id = node.pid
         self.n = node.n
         self.rng = np.random.default_rng(np.random.SeedSequence([seed, node.pid]))
-        self.element_time_s = element_time_s
+        self.cost_model = cost_model
         self.depth = 0
         self.offline_depth = 0
         self.result: Any = None
@@ -113,6 +114,9 @@ class TcpParty(Party):
         self._node.ledger.computed(self._phase, self._offline, self.id, seconds)
         self._touched = True
         await self._node.pause()
+
+    def _record_work(self, counts: dict[str, float], bits: int | None) -> None:
+        self._node.ledger.worked(self._phase, self._offline, counts, bits)
 
     def now(self) -> float:
         return self._node.clock()

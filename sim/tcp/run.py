@@ -22,7 +22,8 @@ import networkx as nx
 import trio
 
 from sim import codec
-from sim.engine import DEFAULT_ELEMENT_TIME_S, Crash, LinkFault, PartyFailure, Program, RunResult
+from sim.costmodel import CostModel
+from sim.engine import Crash, LinkFault, PartyFailure, Program, RunResult
 from sim.ledger import Ledger, union_length
 from sim.network import Network
 from sim.tcp.merge import export_ledger, import_ledger, merge_ledgers
@@ -148,6 +149,8 @@ def _merge(graph: nx.Graph, records: Mapping[int, dict[str, Any]], ledgers: Mapp
         crashed=dict(sorted(crashed.items())),
         wall_time_s=wall,
         parties=parties,
+        cost_model=parties[0].cost_model,
+        measured=True,
         frame_bytes=sum(overhead.values()),
         frame_bytes_by_link=dict(sorted(overhead.items())),
         control_bytes=control,
@@ -183,7 +186,7 @@ async def run_tcp_async(
     *,
     seed: int = 0,
     header_bytes: int = 0,
-    element_time_s: float = DEFAULT_ELEMENT_TIME_S,
+    cost_model: CostModel | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     record_views: bool = False,
     hosts: Sequence[str] | None = None,
@@ -206,7 +209,7 @@ async def run_tcp_async(
     tag = secrets.token_hex(8)
     nodes = [Node(p, graph, header_bytes=header_bytes, timeout_s=timeout_s,
                   record_views=record_views, tag=tag) for p in range(n)]
-    parties = [TcpParty(node, seed, element_time_s) for node in nodes]
+    parties = [TcpParty(node, seed, cost_model or CostModel.default()) for node in nodes]
     bodies = [_bind(node, party, programs.get(node.pid), with_output=False)
               for node, party in zip(nodes, parties, strict=True)]
 
@@ -234,7 +237,8 @@ def run_tcp(graph: nx.Graph, programs: Mapping[int, Program], **options: Any) ->
     """Run `programs` over real TCP connections, every party a task of this process.
 
     Takes the options of `sim.simulate` (``seed``, ``header_bytes``,
-    ``element_time_s``, ``record_views``; ``faults`` must be empty) plus
+    ``cost_model``, ``record_views``; ``faults`` must be empty; no ``hosts`` placement:
+    the parties run where they run) plus
     ``timeout_s`` (connecting, and any one blocking receive) and ``hosts``
     (``"host:port"`` per party id to listen on; default: free loopback ports).
     """
@@ -252,7 +256,7 @@ async def run_party_async(
     *,
     seed: int = 0,
     header_bytes: int = 0,
-    element_time_s: float = DEFAULT_ELEMENT_TIME_S,
+    cost_model: CostModel | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     tag: str = "",
     faults: Iterable[Crash | LinkFault] = (),
@@ -266,7 +270,7 @@ async def run_party_async(
     host, port = addresses[party_id]
     listener = (await trio.open_tcp_listeners(port, host=host))[0]
     node = Node(party_id, graph, header_bytes=header_bytes, timeout_s=timeout_s, tag=tag)
-    party = TcpParty(node, seed, element_time_s)
+    party = TcpParty(node, seed, cost_model or CostModel.default())
     body = _bind(node, party, programs.get(party_id), with_output=True)
     try:
         await node.connect(listener, addresses)
@@ -291,7 +295,7 @@ def run_party_process(graph: nx.Graph, programs: Mapping[int, Program], party_id
 
     Every party of the topology needs its own process (relays too). Each one
     returns the whole run's merged result, built from every party's record.
-    Options: ``seed``, ``header_bytes``, ``element_time_s``, ``timeout_s``,
+    Options: ``seed``, ``header_bytes``, ``cost_model``, ``timeout_s``,
     ``tag`` (a run identity every process must share; connections from another
     run are refused).
     """
