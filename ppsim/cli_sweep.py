@@ -44,7 +44,7 @@ def run(args: argparse.Namespace, data: dict[str, Any], console: Console) -> int
     try:
         result = sweep.run(parsed, out, jobs=args.jobs, cluster=args.cluster,
                            connect_timeout_s=args.connect_timeout, console=console,
-                           progress=not args.quiet)
+                           progress=not args.quiet, fresh=args.fresh)
     except sweep.ClusterError as exc:
         raise ScenarioError(args.scenario, "", str(exc)) from None
     runs = len(parsed.points)
@@ -52,6 +52,9 @@ def run(args: argparse.Namespace, data: dict[str, Any], console: Console) -> int
         print_table(parsed, result.table, console)
     console.print(f"{runs} runs ({result.ran} ran now, {result.skipped} were already done); "
                   f"table written to {out / 'results.csv'} and {out / 'results.parquet'}")
+    for reason, count in sorted(result.reasons.items(), key=lambda kv: -kv[1]):
+        if reason != "no report":
+            console.print(f"  {count} ran because {escape(reason)}")
     if result.interrupted:
         console.print("[yellow]interrupted[/]: run the same command again to finish the sweep")
         return EXIT_FAILED
@@ -142,6 +145,8 @@ def add_run_options(cmd: argparse.ArgumentParser) -> None:
                      "scheduler at ADDRESS, e.g. tcp://host:8786")
     cmd.add_argument("--connect-timeout", type=float, default=5.0,
                      help="sweeps: seconds to wait for the Dask scheduler (default 5)")
+    cmd.add_argument("--fresh", action="store_true",
+                     help="sweeps: recompute every point, even those whose reports are current")
 
 
 def add_commands(sub: Any) -> None:  # argparse's private _SubParsersAction
