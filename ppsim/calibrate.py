@@ -21,7 +21,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sim import OPS, CostModel
+from sim import OPS, CalibrationFit, CostModel
 from sim.calibrate import MEASURES, seconds_per_unit
 
 GROUP = "ppsim.calibration"
@@ -60,10 +60,13 @@ def calibrate(console: Console | None = None, progress: bool = True) -> CostMode
     columns = (TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=console, disable=not progress) as bar:
-        task = bar.add_task("calibrating", total=len(todo))
-        for name, measure in todo.items():
+        task = bar.add_task("preparing", total=len(todo))
+        prepared = {name: measure() for name, measure in todo.items()}
+        fits = [n for n, m in prepared.items() if isinstance(m, CalibrationFit)]
+        bar.update(task, total=len(todo) + len(fits))
+        for name in [n for n in prepared if n not in fits] + fits + fits:  # fits twice
             bar.update(task, description=name)
-            seconds[name] = seconds_per_unit(measure())
+            seconds[name] = seconds_per_unit(prepared[name], seconds)
             bar.advance(task)
     missing = sorted(set(OPS) - set(seconds))
     if missing:

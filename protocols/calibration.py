@@ -4,11 +4,15 @@ Offered to ``ppsim calibrate`` under the entry point group ``ppsim.calibration``
 `MEASURES` maps an operation class (`sim.OPS`) to a function that prepares a
 workload ``(run, units)`` (Paillier: one per key size) calling the very function
 the protocols call, on the sizes they use; `sim.calibrate` times them and has the
-numpy-level classes and the messages.
+numpy-level classes and the messages. The element-wise classes are fitted on
+protocol code run in the simulator (`sim.CalibrationFit`): a fixed-point Beaver
+product for ``ring``, a comparison for ``bit``; what they cost here depends on
+fresh allocations and strided bool slices as much as on arithmetic.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -16,8 +20,11 @@ import numpy as np
 
 from protocols.federated import crypto
 from protocols.ppxgboost import paillier, scheme
-from protocols.ppxgboost.ope import Ope
+from protocols.ppxgboost.ope import Ope, float32_order
 from protocols.sharing.dealer import SeedPrg
+from protocols.sharing.harness import run_mpc
+from protocols.sharing.mpc import Mpc
+from sim import CalibrationFit, CostModel, RunResult
 
 Workload = tuple[Callable[[], object], float]
 
@@ -25,6 +32,54 @@ KEY_SIZES = (1024, 2048)
 """Paillier key sizes measured: the shipped scenarios' (SecureBoost 1024, PPXGBoost 2048)."""
 
 _BYTES = 1 << 23
+
+
+RING_ELEMENTS, BIT_ELEMENTS, CALL_ELEMENTS = 1 << 18, 1 << 15, 4
+"""Vector sizes of the fits: the middle of the protocols' range (10^4 .. 10^7) for the
+element-wise classes; a few elements for the fixed cost of a step."""
+
+
+def _counts(result: RunResult) -> Counter:
+    counts: Counter = Counter()
+    for stats in result.ledger.phases.values():
+        counts.update(stats.ops)
+    return counts
+
+
+def _fit(size: int, op: Callable[[Mpc, np.ndarray, np.ndarray], Any], cls: str,
+         times: int = 1) -> CalibrationFit:
+    """`op`, `times` over, on shares of two random vectors of `size` among 3 players and
+    a dealer, in the simulator."""
+    rng = np.random.default_rng(14)
+    x, y = rng.uniform(-100, 100, (2, size))
+
+    async def body(mpc: Mpc) -> Any:
+        me = mpc.party.id
+        xs = await mpc.share_fx(0, x if me == 0 else None, (size,))
+        ys = await mpc.share_fx(1, y if me == 1 else None, (size,))
+        for _ in range(times):
+            await op(mpc, xs, ys)
+
+    return CalibrationFit(lambda: _counts(run_mpc(3, body, cost_model=CostModel.free())), cls)
+
+
+async def _small_ops(mpc: Mpc, x: np.ndarray, y: np.ndarray) -> None:
+    await mpc.lt(x, await mpc.mul_fx(x, y))
+
+
+def call() -> CalibrationFit:
+    """Products and comparisons of a few elements: their cost is the code's steps."""
+    return _fit(CALL_ELEMENTS, _small_ops, "call", times=30)
+
+
+def ring() -> CalibrationFit:
+    """A fixed-point Beaver product (its charges are nearly all element operations)."""
+    return _fit(RING_ELEMENTS, lambda mpc, x, y: mpc.mul_fx(x, y), "ring")
+
+
+def bit() -> CalibrationFit:
+    """A comparison (bit decomposition, six AND levels on strided bool slices)."""
+    return _fit(BIT_ELEMENTS, lambda mpc, x, y: mpc.lt(x, y), "bit")
 
 
 def aes_byte() -> Workload:
@@ -61,8 +116,11 @@ def hash_() -> Workload:
 
 
 def ope_encrypt() -> Workload:
-    """200 distinct values under a fresh key (what a model or a query batch costs)."""
-    codes = np.random.default_rng(10).choice(2**32, 200, replace=False)
+    """A batch of 1,000 feature values (normal, four scales; float32 order codes) under a
+    fresh key: close values share the top of the descent, as real features do."""
+    rng = np.random.default_rng(10)
+    values = rng.normal(size=(250, 4)) * np.array([1.0, 10.0, 100.0, 1000.0])
+    codes = float32_order(values).ravel()
     return (lambda: Ope(bytes(32)).encrypt_many(codes)), len(codes)
 
 
@@ -130,8 +188,9 @@ def paillier_mul() -> dict[int, Workload]:
     return _by_size(at)
 
 
-MEASURES: dict[str, Callable[[], Workload | dict[int, Workload]]] = {
-    "aes_byte": aes_byte, "chacha_byte": chacha_byte, "keygen": keygen,
+MEASURES: dict[str, Callable[[], Workload | dict[int, Workload] | CalibrationFit]] = {
+    "ring": ring, "bit": bit, "call": call, "aes_byte": aes_byte, "chacha_byte": chacha_byte,
+    "keygen": keygen,
     "key_agreement": key_agreement, "aead": aead, "hash": hash_, "ope_encrypt": ope_encrypt,
     "paillier_keygen": paillier_keygen, "paillier_encrypt": paillier_encrypt,
     "paillier_encrypt_crt": paillier_encrypt_crt, "paillier_decrypt": paillier_decrypt,

@@ -10,6 +10,7 @@ the command line) is the `ppsim` package, built on this one; nothing here
 imports it.
 """
 
+from sim.calibrate import CalibrationFit
 from sim.codec import register_type
 from sim.costmodel import OPS, CostModel, CostModelError
 from sim.costs import costs
@@ -32,6 +33,7 @@ from sim.wire import size_of
 
 __all__ = [
     "OPS",
+    "CalibrationFit",
     "CostModel",
     "CostModelError",
     "Crash",

@@ -1,32 +1,52 @@
 """Measuring the cost model's constants on this machine (the kernel's classes).
 
 A measure prepares a *workload*, ``(run, units)``: a call that performs `units`
-operations of its class on realistic sizes; `seconds_per_unit` times it and
-keeps the fastest of several repetitions, so that a moment of load on a shared
-machine does not inflate the constant. Paillier measures give one workload per
-key size. Protocol packages measure their own primitives (the dealer's PRG,
+operations of its class on realistic sizes; `seconds_per_unit` times it in
+process CPU time (a loaded machine inflates wall time, not CPU time) and keeps
+the fastest of several repetitions. Paillier measures give one workload per key
+size. Protocol packages measure their own primitives (the dealer's PRG,
 Paillier, OPE...) and offer them under the entry point group
 ``ppsim.calibration`` (see `protocols.calibration`); ``ppsim calibrate`` runs
 all of them.
 
+Some constants are best measured on the protocol code itself (a `CalibrationFit`):
+the element-wise classes, whose real cost depends on what a microbenchmark hides
+(fresh allocations and their page faults, strided slices of bool arrays), and
+the fixed cost of a step of protocol code (``call``: Python around each numpy
+call). A fit runs protocol code, reads the operations it charged, and gives its
+class the time left once the other classes are paid at their constants; fits
+run twice, so that each sees the others' fitted values.
+
 Messages are measured on the TCP runtime itself: a ping-pong between two
 parties of one process (one thread, loopback), whose round trip is the CPU work
-of two sends and two receives. Small and large payloads give the per-message
+of two sends and two receives. Small and 4 MiB payloads give the per-message
 and per-byte parts.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
 
 Workload = tuple[Callable[[], object], float]
-Measured = Workload | dict[int, Workload] | float
-"""What a measure returns: a workload, workloads by key size, or seconds per unit
-already measured (the messages)."""
+
+
+@dataclass(frozen=True)
+class CalibrationFit:
+    """Protocol code whose charges fit one class: `run` performs it and returns the
+    operations it charged, by class; `cls` gets the time the others leave."""
+
+    run: Callable[[], Mapping[str, float]]
+    cls: str
+
+
+Measured = Workload | dict[int, Workload] | float | CalibrationFit
+"""What a measure returns: a workload, workloads by key size, a fit, or seconds per
+unit already measured (the messages)."""
 
 ELEMENTS = 1 << 20
 """Array size of the element-wise measures: large enough to leave the caches, as
@@ -36,45 +56,56 @@ BUDGET_S = 0.4
 """Repeat a workload until this much time has passed (at least 3, at most 50 times)."""
 
 
-def seconds_per_unit(measured: Measured) -> float | dict[int, float]:
-    """Time a measure's workload(s): the fastest repetition divided by its units."""
+def seconds_per_unit(measured: Measured, known: Mapping[str, float] | None = None
+                     ) -> float | dict[int, float]:
+    """Time a measure's workload(s): the fastest repetition divided by its units (for a
+    `CalibrationFit`, the time the `known` constants leave to its class, per operation)."""
     if isinstance(measured, float):
         return measured
     if isinstance(measured, dict):
         return {bits: seconds_per_unit(w) for bits, w in measured.items()}
+    if isinstance(measured, CalibrationFit):
+        counts: Mapping[str, float] = {}
+
+        def once() -> None:
+            nonlocal counts
+            counts = measured.run()
+
+        took = _fastest(once, repeat_max=3)
+        known = known or {}
+        rest = took - sum(n * known.get(c, 0.0) for c, n in counts.items()
+                          if c != measured.cls)
+        return max(rest, 0.0) / counts[measured.cls]
     run, units = measured
+    return _fastest(run) / units
+
+
+def _fastest(run: Callable[[], object], repeat_max: int = 50) -> float:
     fastest, spent, count = float("inf"), 0.0, 0
-    while count < 3 or (spent < BUDGET_S and count < 50):
-        start = time.perf_counter()
+    while count < min(3, repeat_max) or (spent < BUDGET_S and count < repeat_max):
+        start = time.process_time()
         run()
-        took = time.perf_counter() - start
+        took = time.process_time() - start
         fastest, spent, count = min(fastest, took), spent + took, count + 1
-    return fastest / units
+    return fastest
 
 
-def _mean_of(ops: list[Callable[[], object]], units: float) -> Workload:
-    def run() -> None:
-        for op in ops:
-            op()
-
-    return run, units * len(ops)
-
-
-def ring() -> Workload:
-    """Allocating uint64 add, subtract, multiply, xor, shift and compare."""
-    rng = np.random.default_rng(1)
-    x = rng.integers(0, 2**63, ELEMENTS, dtype=np.uint64)
-    y = rng.integers(0, 2**63, ELEMENTS, dtype=np.uint64)
-    s = np.uint64(7)
-    return _mean_of([lambda: x + y, lambda: x - y, lambda: x * y, lambda: x ^ y,
-                     lambda: x >> s, lambda: x < y], ELEMENTS)
-
-
-def bit() -> Workload:
-    """Allocating xor, and, not of bool arrays."""
+def pass_() -> Workload:
+    """In-place add, shift and conversion into existing arrays of 2^19 elements (4 MiB:
+    the size of `ring_matmul`'s tiles)."""
     rng = np.random.default_rng(2)
-    x, y = rng.random(ELEMENTS) < 0.5, rng.random(ELEMENTS) < 0.5
-    return _mean_of([lambda: x ^ y, lambda: x & y, lambda: ~x], ELEMENTS)
+    n = ELEMENTS // 2
+    x = rng.integers(0, 2**63, n, dtype=np.uint64)
+    y = rng.integers(0, 2**63, n, dtype=np.uint64)
+    f = rng.random(n)
+    shift = np.uint64(5)
+
+    def run() -> None:
+        np.add(x, y, out=x)
+        np.left_shift(y, shift, out=y)
+        np.copyto(x, f, casting="unsafe")
+
+    return run, 3 * n
 
 
 def mod() -> Workload:
@@ -119,17 +150,6 @@ def ring_madd() -> Workload:
     return (lambda: a @ b), 128**3
 
 
-def call() -> Workload:
-    """One numpy call on 8-element arrays (dispatch and allocation, no data)."""
-    x, y = np.arange(8, dtype=np.uint64), np.arange(8, dtype=np.uint64)
-
-    def run() -> None:
-        for _ in range(1000):
-            np.add(x, y)
-
-    return run, 1000
-
-
 def bigint() -> Workload:
     """Multiplying object arrays of 256-bit Python integers, per element."""
     rng = np.random.default_rng(7)
@@ -139,8 +159,8 @@ def bigint() -> Workload:
 
 
 def _round_trip(size: int, count: int) -> float:
-    """Seconds per round trip of `size`-byte payloads between two TCP parties of one
-    process (the fastest of three runs, each after a warm-up exchange)."""
+    """CPU seconds per round trip of `size`-byte payloads between two TCP parties of
+    one process (the fastest of three runs, each after a warm-up exchange)."""
     from sim.costmodel import CostModel
     from sim.tcp import run_tcp
 
@@ -149,11 +169,11 @@ def _round_trip(size: int, count: int) -> float:
     async def ping(party):  # noqa: ANN001, ANN202 - a party program
         await party.send(1, payload)
         await party.recv(1)
-        start = party.now()
+        start = time.process_time()
         for _ in range(count):
             await party.send(1, payload)
             await party.recv(1)
-        return (party.now() - start) / count
+        return (time.process_time() - start) / count
 
     async def pong(party):  # noqa: ANN001, ANN202
         for _ in range(count + 1):
@@ -166,7 +186,7 @@ def _round_trip(size: int, count: int) -> float:
                for _ in range(3))
 
 
-SMALL, LARGE = 8, 1 << 20
+SMALL, LARGE = 8, 1 << 22
 
 
 def message() -> float:
@@ -175,13 +195,14 @@ def message() -> float:
 
 
 def wire_byte() -> float:
-    """CPU per byte at one end: a quarter of what a 1 MiB payload adds to a round trip."""
-    return max(0.0, (_round_trip(LARGE, 50) - _round_trip(SMALL, 1000)) / (4 * (LARGE - SMALL)))
+    """CPU per byte at one end: a quarter of what a 4 MiB payload adds to a round trip
+    (per byte it grows with the payload here: 0.3 ns at 64 KiB, 0.8 at 16 MiB)."""
+    return max(0.0, (_round_trip(LARGE, 20) - _round_trip(SMALL, 1000)) / (4 * (LARGE - SMALL)))
 
 
 MEASURES: dict[str, Callable[[], Measured]] = {
-    "ring": ring, "bit": bit, "mod": mod, "scatter": scatter, "madd": madd,
-    "ring_madd": ring_madd, "call": call, "bigint": bigint, "message": message,
+    "pass": pass_, "mod": mod, "scatter": scatter, "madd": madd,
+    "ring_madd": ring_madd, "bigint": bigint, "message": message,
     "wire_byte": wire_byte,
 }
 """The kernel's measures, by operation class."""

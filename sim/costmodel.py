@@ -41,14 +41,19 @@ from pathlib import Path
 from typing import Any
 
 OPS: dict[str, str] = {
-    "ring": "one element of an element-wise numpy operation on 64-bit integers or "
-            "floats (add, multiply, xor, shift, compare), result allocated",
-    "bit": "one element of an element-wise operation on a bool array (xor, and, not)",
+    "ring": "one element of an element-wise numpy operation on 64-bit integers or floats "
+            "(add, multiply, xor, shift, compare) as protocol code runs it: fresh results, "
+            "their page faults included (fitted on a Beaver product of 2^18 elements)",
+    "pass": "one element of an in-place pass over an array already in memory (no new "
+            "result): ring_matmul's limb splitting and recombination",
+    "bit": "one element of an operation on bool arrays as the comparison circuits run it, "
+           "mostly on strided slices (fitted on a comparison of 2^15 elements)",
     "mod": "one element of an int64 reduction modulo a 31-bit prime",
     "scatter": "one weighted element added into a histogram (np.bincount)",
     "madd": "one float64 multiply-add in single-threaded BLAS (matrix product)",
     "ring_madd": "one multiply-add of numpy's uint64 matrix product (no BLAS)",
-    "call": "the fixed cost of one numpy call or small Python step",
+    "call": "one step of protocol code: a numpy call with the Python around it (fitted "
+            "on products and comparisons of a few elements)",
     "aes_byte": "one byte of AES-128-CTR keystream (the dealer's seeded PRG)",
     "chacha_byte": "one byte of ChaCha20 keystream (secure aggregation's mask PRG)",
     "keygen": "one X25519 key pair",

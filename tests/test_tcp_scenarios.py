@@ -27,7 +27,7 @@ from ppsim.scenario import Scenario, from_dict, load, read
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ["quickstart", "sum_ring", "sum_two_level", "mul_cmp", "fed_avg_10",
-             "xorboost_vertical_3"]
+             "xorboost_vertical_3", "ppxgboost"]
 TIME_KEYS = {"wall_time_s", "sim_time_s", "busy_s", "at", "control_bytes", "compute_s",
              "messaging_s", "network_s", "wait_s"}
 WALL_TIMEOUT_S = 60.0  # aggregation round timeout for the comparisons (see the docstring)

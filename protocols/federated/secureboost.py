@@ -38,43 +38,11 @@ from pydantic import Field
 
 from protocols.federated import data as fdata
 from protocols.federated import trees
-from sim import Params, Party, Plan, register_type
+from protocols.ppxgboost.paillier import Ciphertexts
+from sim import Params, Party, Plan
 
 SLOT = 64
 FRAC = 32
-
-
-class Ciphertexts:
-    """A batch of Paillier ciphertexts; each counts 2 * key bytes on the wire."""
-
-    def __init__(self, values: list[int], key_bits: int):
-        self.values, self.key_bits = values, key_bits
-
-    def __wire_size__(self) -> int:
-        return len(self.values) * _width(self.key_bits)
-
-
-def _width(key_bits: int) -> int:
-    """Bytes of one ciphertext, an element of Z_{n^2}: fixed, so OS randomness in the keys
-    and the encryption never changes a byte count."""
-    return 2 * ((key_bits + 7) // 8)
-
-
-def _encode(c: Ciphertexts) -> tuple[bytes, bytes]:
-    """For the TCP runtime: the key size as metadata, each ciphertext big-endian, zero-padded
-    to `_width`."""
-    width = _width(c.key_bits)
-    return str(c.key_bits).encode(), b"".join(int(v).to_bytes(width, "big") for v in c.values)
-
-
-def _decode(meta: bytes, data: bytes) -> Ciphertexts:
-    key_bits = int(bytes(meta))
-    width = _width(key_bits)
-    return Ciphertexts([int.from_bytes(data[i:i + width], "big")
-                        for i in range(0, len(data), width)], key_bits)
-
-
-register_type(Ciphertexts, "secureboost.ciphertexts", _encode, _decode)
 
 
 class SecureBoostParams(Params):
@@ -148,7 +116,7 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
             g, h = trees.gh(margin, y)
             with party.phase("sb.encrypt_gradients"):
                 cts = Ciphertexts([pk.raw_encrypt(v) for v in _pack(g, h)], p.key_bits)
-                await party.work(paillier_encrypt=n_rows, ring=12 * n_rows, call=n_rows,
+                await party.work(paillier_encrypt=n_rows, ring=12 * n_rows, call=n_rows // 4,
                                  bits=p.key_bits)
                 for q in live:
                     await party.send(q, (pk.n, cts))
@@ -181,7 +149,7 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
                             hist[:, blocks[q]] = np.array(plain).reshape(
                                 k_act, len(blocks[q]), n_bins, 2)
                         received = sum(len(s.values) for s in got.values())
-                        await party.work(paillier_decrypt=received, call=3 * received,
+                        await party.work(paillier_decrypt=received, call=received // 4,
                                          bits=p.key_bits)
                 with party.phase("sb.split"):
                     requests: dict[int, list] = {q: [] for q in live}
@@ -244,7 +212,7 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
                             i = base + j * n_bins + int(cols[r, j])
                             acc[i] = acc[i] * c % nsq
                     products = int((at >= 0).sum()) * cols.shape[1]
-                    await party.work(paillier_mul=products, call=2 * products,
+                    await party.work(paillier_mul=products, call=products // 8,
                                      bits=p.key_bits)
                     await party.send(0, Ciphertexts(acc, p.key_bits))
                 requests = await party.recv(0)

@@ -33,6 +33,7 @@ from protocols import data as datasets
 from protocols.ppxgboost import scheme
 from protocols.ppxgboost.model import from_booster
 from protocols.ppxgboost.ope import Ope
+from protocols.ppxgboost.paillier import Ciphertexts
 from sim import Params, Party, Plan
 
 PROXY, SERVER, FIRST_CLIENT = 0, 1, 2
@@ -155,8 +156,9 @@ def plan(p: PpxgboostParams, seed: int) -> Plan:
                         scores = sum(len(row) for row in sums)
                         sums = scheme.pack(models[c], sums)
                         muls += scores * (scheme.SLOT_BITS + 2)
-                    await party.work(paillier_mul=muls, call=muls, bits=p.key_bits)
-                    await party.send(c, sums)
+                    await party.work(paillier_mul=muls, call=muls // 8, bits=p.key_bits)
+                    flat = sums if p.pack else [s for row in sums for s in row]
+                    await party.send(c, Ciphertexts(flat, p.key_bits))
                     steps[c] += len(query.values)
                     pending[c] -= 1
         return {"rows_evaluated": steps}
@@ -174,7 +176,9 @@ def plan(p: PpxgboostParams, seed: int) -> Plan:
                                  ring=4 * x.size, call=10)
                 await party.send(SERVER, query)
             with party.phase("response"):
-                sums = await party.recv(SERVER)
+                sums = (await party.recv(SERVER)).values
+                if not p.pack:  # one ciphertext per row and output group
+                    sums = [sums[i:i + groups] for i in range(0, len(sums), groups)]
                 if p.pack:
                     await party.work(paillier_decrypt=len(sums), call=len(x) * groups,
                                      bits=p.key_bits)

@@ -36,6 +36,7 @@ from phe.paillier import PaillierPrivateKey, PaillierPublicKey
 from protocols.ppxgboost import paillier
 from protocols.ppxgboost.model import Model, link
 from protocols.ppxgboost.ope import Ope, float32_order
+from sim import register_type
 
 LABEL_BYTES = 16
 KEY_BYTES = 32
@@ -56,9 +57,10 @@ class UserKeys:
     ope_key: bytes
     p: int
     q: int
+    key_bits: int
 
     def __wire_size__(self) -> int:
-        return 2 * KEY_BYTES + (self.p.bit_length() + 7) // 8 + (self.q.bit_length() + 7) // 8
+        return 2 * KEY_BYTES + 2 * prime_width(self.key_bits)
 
     @cached_property
     def _paillier(self) -> tuple[PaillierPublicKey, PaillierPrivateKey]:
@@ -83,11 +85,14 @@ class EncryptedTree:
     leaf: dict[int, int]  # node -> Paillier ciphertext
     group: int
 
-    def __wire_size__(self) -> int:
+    def wire_size(self, key_bits: int) -> int:
+        """Its bytes inside an `EncryptedModel`: arrays, default directions (bits), the
+        group (a byte), each inner node's label, each leaf's id (2 bytes) and ciphertext
+        (`paillier.width`): a function of the tree's shape and the key size only."""
         nbytes = self.left.nbytes + self.right.nbytes + self.threshold.nbytes
         nbytes += (self.default_left.size + 7) // 8 + 1
-        nbytes += sum(len(x) for x in self.label if x is not None)
-        return nbytes + sum(2 + (c.bit_length() + 7) // 8 for c in self.leaf.values())
+        nbytes += LABEL_BYTES * sum(x is not None for x in self.label)
+        return nbytes + len(self.leaf) * (2 + paillier.width(key_bits))
 
 
 @dataclass(frozen=True)
@@ -97,10 +102,11 @@ class EncryptedModel:
     trees: tuple[EncryptedTree, ...]
     base: tuple[int, ...]  # Paillier ciphertext of each group's base margin
     nsquare: int  # the public modulus squared, to multiply ciphertexts
+    key_bits: int
 
     def __wire_size__(self) -> int:
-        nbytes = sum(t.__wire_size__() for t in self.trees) + (self.nsquare.bit_length() + 7) // 8
-        return nbytes + sum((c.bit_length() + 7) // 8 for c in self.base)
+        width = paillier.width(self.key_bits)
+        return sum(t.wire_size(self.key_bits) for t in self.trees) + width * (1 + len(self.base))
 
 
 @dataclass(frozen=True)
@@ -115,10 +121,16 @@ class Query:
         return len(self.labels) * LABEL_BYTES + self.values.nbytes + (self.missing.size + 7) // 8
 
 
+def prime_width(key_bits: int) -> int:
+    """Bytes of one of the key's primes on the wire: room for half the key's bits and one
+    more (a prime found just above its search start), whatever its value."""
+    return (key_bits // 2 + 8) // 8
+
+
 def issue_keys(rng: np.random.Generator, key_bits: int) -> UserKeys:
     """A fresh user's keys, drawn from `rng`."""
     _, private = paillier.keypair(rng, key_bits)
-    return UserKeys(rng.bytes(KEY_BYTES), rng.bytes(KEY_BYTES), private.p, private.q)
+    return UserKeys(rng.bytes(KEY_BYTES), rng.bytes(KEY_BYTES), private.p, private.q, key_bits)
 
 
 def personalize(model: Model, names: list[str], keys: UserKeys,
@@ -145,7 +157,7 @@ def personalize(model: Model, names: list[str], keys: UserKeys,
         ))
     base = tuple(paillier.encrypt_many(private, [paillier.encode(v) for v in model.base_margin],
                                        rng))
-    return EncryptedModel(tuple(trees), base, public.nsquare)
+    return EncryptedModel(tuple(trees), base, public.nsquare, public.n.bit_length())
 
 
 def encrypt_query(keys: UserKeys, names: list[str], x: np.ndarray,
@@ -255,3 +267,84 @@ def unpack_scores(keys: UserKeys, objective: str, packed: list[int], rows: int,
         flat.extend(((m >> (SLOT_BITS * i)) & mask) - off for i in range(take))
     margins = np.array(flat, dtype=np.float64).reshape(rows, groups) / (1 << paillier.FRAC_BITS)
     return link(objective, margins)
+
+
+# -- on the TCP runtime: exactly the bytes `__wire_size__` counts, fixed widths ---------
+
+
+def _keys_out(k: UserKeys) -> tuple[bytes, bytes]:
+    w = prime_width(k.key_bits)
+    return (str(k.key_bits).encode(),
+            k.label_key + k.ope_key + k.p.to_bytes(w, "big") + k.q.to_bytes(w, "big"))
+
+
+def _keys_in(meta: bytes, data: bytes) -> UserKeys:
+    bits = int(bytes(meta))
+    w, k = prime_width(bits), KEY_BYTES
+    return UserKeys(data[:k], data[k:2 * k], int.from_bytes(data[2 * k:2 * k + w], "big"),
+                    int.from_bytes(data[2 * k + w:], "big"), bits)
+
+
+def _query_out(q: Query) -> tuple[bytes, bytes]:
+    rows, cols = q.values.shape
+    return (f"{rows},{cols}".encode(),
+            b"".join(q.labels) + q.values.astype("<u8").tobytes()
+            + np.packbits(q.missing.ravel()).tobytes())
+
+
+def _query_in(meta: bytes, data: bytes) -> Query:
+    rows, cols = (int(v) for v in bytes(meta).split(b","))
+    labels = tuple(data[i * LABEL_BYTES:(i + 1) * LABEL_BYTES] for i in range(cols))
+    at = cols * LABEL_BYTES
+    values = np.frombuffer(data[at:at + 8 * rows * cols], "<u8").astype(np.uint64)
+    bits = np.frombuffer(data[at + 8 * rows * cols:], np.uint8)
+    missing = np.unpackbits(bits, count=rows * cols).astype(bool).reshape(rows, cols)
+    return Query(labels, values.reshape(rows, cols), missing)
+
+
+def _model_out(m: EncryptedModel) -> tuple[bytes, bytes]:
+    width = paillier.width(m.key_bits)
+    meta = ",".join([str(m.key_bits), str(len(m.base))] + [str(len(t.left)) for t in m.trees])
+    parts = []
+    for t in m.trees:
+        parts += [t.left.astype("<i2").tobytes(), t.right.astype("<i2").tobytes(),
+                  t.threshold.astype("<u8").tobytes(), np.packbits(t.default_left).tobytes(),
+                  bytes([t.group]), b"".join(x for x in t.label if x is not None)]
+        parts += [node.to_bytes(2, "big") + c.to_bytes(width, "big")
+                  for node, c in sorted(t.leaf.items())]
+    parts += [c.to_bytes(width, "big") for c in (m.nsquare, *m.base)]
+    return meta.encode(), b"".join(parts)
+
+
+def _model_in(meta: bytes, data: bytes) -> EncryptedModel:
+    bits, groups, *sizes = (int(v) for v in bytes(meta).split(b","))
+    width = paillier.width(bits)
+    at = 0
+
+    def take(count: int) -> bytes:
+        nonlocal at
+        at += count
+        return data[at - count:at]
+
+    trees = []
+    for n in sizes:
+        left = np.frombuffer(take(2 * n), "<i2").astype(np.int16)
+        right = np.frombuffer(take(2 * n), "<i2").astype(np.int16)
+        threshold = np.frombuffer(take(8 * n), "<u8").astype(np.uint64)
+        default_left = np.unpackbits(np.frombuffer(take((n + 7) // 8), np.uint8),
+                                     count=n).astype(bool)
+        group = take(1)[0]
+        label = [take(LABEL_BYTES) if c != -1 else None for c in left]
+        leaf = {}
+        for _ in range(int((left == -1).sum())):
+            node = int.from_bytes(take(2), "big")
+            leaf[node] = int.from_bytes(take(width), "big")
+        trees.append(EncryptedTree(left, right, label, threshold, default_left, leaf, group))
+    nsquare = int.from_bytes(take(width), "big")
+    base = tuple(int.from_bytes(take(width), "big") for _ in range(groups))
+    return EncryptedModel(tuple(trees), base, nsquare, bits)
+
+
+register_type(UserKeys, "ppxgboost.keys", _keys_out, _keys_in)
+register_type(Query, "ppxgboost.query", _query_out, _query_in)
+register_type(EncryptedModel, "ppxgboost.model", _model_out, _model_in)

@@ -78,7 +78,7 @@ class MpcCore:
         self.is_first = party.id == players[0]
         self.peers = [p for p in players if p != party.id]
         self.corr = Correlations(party, players, dealer)
-        self._pending: Counter = Counter()
+        self._pending: dict[str, float] = {}
 
     # -- bookkeeping ---------------------------------------------------------
 
@@ -86,14 +86,15 @@ class MpcCore:
         """Record local work of a synchronous op (operations by class, `sim.OPS`);
         charged at the next awaited op."""
         if self.is_player:
-            self._pending.update(counts)
+            pending = self._pending
+            for op, count in counts.items():
+                pending[op] = pending.get(op, 0) + count
 
     async def _work(self, **counts: float) -> None:
         """Charge the pending local work and `counts` (players only)."""
-        total = self._pending
         if self.is_player:
-            total.update(counts)
-        self._pending = Counter()
+            self._local(**counts)
+        total, self._pending = self._pending, {}
         if total:
             await self.party.work(**total)
 

@@ -76,12 +76,13 @@ class SeedPrg:
 
 def prg_work(specs: Sequence[Spec]) -> Counter:
     """What drawing `specs` from a `SeedPrg` costs, by cost class: 8 keystream bytes
-    per ring element or per 64 bits, and unpacking each bit."""
+    per ring element or per 64 bits, written into a fresh array, and unpacking each bit."""
     work = Counter(call=2 * len(specs))
     for kind, shape in specs:
         n = math.prod(shape)
         if kind == "ring":
             work["aes_byte"] += 8 * n
+            work["ring"] += n
         else:
             work["aes_byte"] += 8 * -(-n // 64)
             work["bit"] += n

@@ -268,10 +268,12 @@ def matmul_work(xs: tuple[int, ...], ys: tuple[int, ...]) -> Counter:
 
     Operands are taken as full 64-bit (shares and masked openings are uniform):
     three limbs each, six limb pairs. Per inner chunk and row block: the limbs
-    (three element passes each), one float64 product per limb pair (``madd``),
-    and each pair's part added back (its BLAS output written, converted,
-    shifted, added: four passes of the output). Small, narrow and one-row
-    products and stacks are numpy's uint64 matmul (``ring_madd``).
+    (three in-place element passes each), one float64 product per limb pair
+    (``madd``), and each pair's part added back (its BLAS output written,
+    converted, shifted, added: four passes of the output). Small, narrow and
+    one-row products and stacks are numpy's uint64 matmul (``ring_madd``; a
+    vector times a matrix larger than the caches is several times slower per
+    multiply-add than this charges).
     """
     if not (1 <= len(xs) <= 2 and 1 <= len(ys) <= 2 and xs[-1] == ys[0]):
         out = matmul_shape(xs, ys)
@@ -283,11 +285,11 @@ def matmul_work(xs: tuple[int, ...], ys: tuple[int, ...]) -> Counter:
     pairs = len(_pairs(limbs, limbs))
     kc, mb = _tiles(m, k, n, limbs, limbs, None)
     chunks, blocks = -(-k // kc), -(-m // mb)
-    ring = m * n + 3 * len(limbs) * (k * n + m * k) + 4 * pairs * chunks * m * n
+    passes = m * n + 3 * len(limbs) * (k * n + m * k) + 4 * pairs * chunks * m * n
     if m >= n:  # the smaller operand's limbs are stacked once per row block
-        ring += len(limbs) * k * n * blocks
+        passes += len(limbs) * k * n * blocks
     calls = chunks * (4 * len(limbs) + blocks * (4 * len(limbs) + 4 * pairs + 4))
-    return Counter(madd=pairs * m * k * n, ring=ring, call=calls)
+    return Counter({"madd": pairs * m * k * n, "pass": passes, "call": calls})
 
 
 def _limb_matmul(x: np.ndarray, y: np.ndarray, inner_chunk: int | None) -> np.ndarray:
