@@ -23,8 +23,8 @@ touching the protocol's logic:
 
 The default profile ``ppsim`` sizes nothing and instructs nothing, so runs under it
 are byte-identical to runs without profiles. Framework profiles live with the
-protocols whose message kinds they size (e.g. ``protocols.federated.flower``) and
-register themselves on import, like protocols.
+protocols whose message kinds they size (e.g. ``protocols.federated.flower``); the
+application finds them by name, like protocols (entry points ``ppsim.profiles``).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class Profile:
     """How one framework encodes and frames a protocol's messages.
 
     Attributes:
-        name: what a scenario's ``[network] profile`` names, and the report shows.
+        name: the profile's name (a scenario's ``[network] profile``; the report shows it).
         sizes: per message kind, the bytes one message of that kind costs.
         instructions: per kind the framework sends only when asked, the bytes of
             the receiver's instruction that asks for it.
@@ -100,27 +100,3 @@ class Profile:
 
 PPSIM = Profile("ppsim")
 """ppsim's own encoding: `sim.wire.size_of` of every payload, no extra messages."""
-
-_PROFILES: dict[str, Profile] = {PPSIM.name: PPSIM}
-
-
-def register(profile: Profile) -> Profile:
-    """Make `profile` available to scenarios by its name."""
-    if _PROFILES.get(profile.name, profile) is not profile:
-        raise ValueError(f"wire profile {profile.name!r} registered twice")
-    _PROFILES[profile.name] = profile
-    return profile
-
-
-def known() -> dict[str, Profile]:
-    """The registered profiles by name (framework profiles register when their
-    protocols are imported)."""
-    return dict(_PROFILES)
-
-
-def get(name: str) -> Profile:
-    """The profile called `name`; `KeyError` naming the known ones otherwise."""
-    profile = _PROFILES.get(name)
-    if profile is None:
-        raise KeyError(f"unknown wire profile {name!r}; known profiles: {', '.join(_PROFILES)}")
-    return profile

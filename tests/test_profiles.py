@@ -15,11 +15,11 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from ppsim import ScenarioError, from_dict, run_scenario
+from ppsim.run import run_scenario_tcp
 from protocols.federated import flower, secagg
 from protocols.federated.secure_sum import SecAggParams, plan
-from sim import profiles
-from sim.engine import SimulationError, simulate
-from sim.profiles import PPSIM, Profile
+from sim import DEFAULT_PROFILE, Profile, SimulationError, simulate
 
 
 def _star(n: int) -> nx.Graph:
@@ -37,7 +37,7 @@ def _secagg_run(n: int = 8, **options):
 
 
 def test_default_profile_changes_nothing():
-    plain, default = _secagg_run(), _secagg_run(profile=PPSIM)
+    plain, default = _secagg_run(), _secagg_run(profile=DEFAULT_PROFILE)
     assert [vars(p) for p in plain.ledger.parties] == [vars(p) for p in default.ledger.parties]
     assert plain.ledger.rounds() == default.ledger.rounds() == 7
     assert plain.end_time == default.end_time
@@ -77,8 +77,40 @@ def test_profile_refuses_untagged_messages():
     profile = Profile("test", sizes={"ping": len}, protocols=frozenset({"ping"}))
     with pytest.raises(SimulationError, match="cannot size a message of kind None"):
         simulate(_star(2), _ping(None), profile=profile)
-    with pytest.raises(KeyError, match="known profiles: ppsim"):
-        profiles.get("no-such-framework")
+
+
+
+def _scenario(**network) -> dict:
+    return {"seed": 1, "protocol": {"name": "secagg", "clients": 6, "length": 20, "bits": 32},
+            "topology": {"kind": "star", "latency": 0.01, "bandwidth": 1e6},
+            "network": {"header_bytes": 40, **network}}
+
+
+def test_scenario_names_the_profile_and_the_report_shows_it():
+    default = run_scenario(from_dict(_scenario()))
+    assert "profile" not in default["scenario"]["network"]  # default reports unchanged
+    assert "wire_profile" not in default
+    assert default == {**run_scenario(from_dict(_scenario(profile="ppsim"))),
+                       "wall_time_s": default["wall_time_s"]}
+    framed = run_scenario(from_dict(_scenario(profile="flower-1.42")))
+    assert framed["scenario"]["network"]["profile"] == "flower-1.42"
+    assert framed["wire_profile"]["name"] == "flower-1.42"
+    assert "num_shares=k + 1" in framed["wire_profile"]["setting"]
+    assert framed["result_check"]["ok"]
+    assert framed["totals"]["rounds"] == default["totals"]["rounds"] + 1
+    assert framed["totals"]["bytes"] > 3 * default["totals"]["bytes"]
+
+
+def test_scenario_profile_errors_name_the_key():
+    with pytest.raises(ScenarioError, match=r"\[network.profile\] unknown wire profile 'x'; "
+                                            r"known wire profiles: ppsim, flower-1.42"):
+        from_dict(_scenario(profile="x"))
+    xorboost = {**_scenario(profile="flower-1.42"), "protocol": {"name": "xorboost"}}
+    with pytest.raises(ScenarioError, match=r"\[network.profile\] got 'flower-1.42', which "
+                                            r"sizes the messages of secagg"):
+        from_dict(xorboost)
+    with pytest.raises(ScenarioError, match="TCP runtime"):
+        run_scenario_tcp(from_dict(_scenario(profile="flower-1.42")))
 
 
 def test_flower_field_sizes_are_flowers_encodings():

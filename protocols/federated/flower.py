@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from sim import profiles
+from sim import Profile
 
 NAME = "flower-1.42"
 OBJECT_ID = 64  # SHA-256 hex digest naming each stored object
@@ -284,7 +284,7 @@ def unmask_shares(payload: tuple[dict, dict]) -> float:
     return exchange([_secagg(items)], reply=True)
 
 
-FLOWER = profiles.register(profiles.Profile(
+FLOWER = Profile(
     NAME,
     sizes={
         "secagg.public_keys": public_keys,
@@ -299,4 +299,5 @@ FLOWER = profiles.register(profiles.Profile(
     protocols=frozenset({"secagg"}),
     setting="Flower SecAggPlusWorkflow(num_shares=k + 1, reconstruction_threshold=t, "
             "modulus_range=2**bits): Flower counts the client itself among the shares",
-))
+)
+"""The profile; a scenario names it ``[network] profile = "flower-1.42"``."""
