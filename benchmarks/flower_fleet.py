@@ -40,8 +40,10 @@ from flwr.app.message.message import remove_content_from_message
 from flwr.client import NumPyClient
 from flwr.client.mod import secaggplus_mod
 from flwr.clientapp import ClientApp
+from flwr.common import ndarrays_to_parameters
 from flwr.common.constant import SUPERLINK_NODE_ID
 from flwr.common.serde import message_to_proto
+from flwr.compat.common import recorddict_compat as compat
 from flwr.proto.fleet_pb2 import (  # pylint: disable=E0611
     PullMessagesRequest,
     PullMessagesResponse,
@@ -217,11 +219,12 @@ class FlowerRun:
 
 
 def run_secaggplus(n: int, length: int, num_shares: int, threshold: int,
-                   seed: int = 0) -> FlowerRun:
+                   seed: int = 0, model: np.ndarray | None = None) -> FlowerRun:
     """One SecAgg+ aggregation of `length` values by `n` clients in Flower 1.42.
 
-    The global model sent with the stage-2 instruction is empty (the FitIns carries
-    no parameters), so the bytes are those of secure aggregation alone.
+    `model` is the global model that the stage-2 instruction carries (a FedAvg
+    round); without it the FitIns carries no parameters, so the bytes are those
+    of secure aggregation alone.
     """
     rng = np.random.default_rng([seed, 0])
     node_ids = [int.from_bytes(rng.bytes(8), "little") for _ in range(n)]
@@ -245,7 +248,8 @@ def run_secaggplus(n: int, length: int, num_shares: int, threshold: int,
                             client_manager=manager)
     context.state.config_records[MAIN_CONFIGS_RECORD] = ConfigRecord(
         {WorkflowKey.CURRENT_ROUND: 1})
-    context.state.array_records[MAIN_PARAMS_RECORD] = ArrayRecord()
+    context.state.array_records[MAIN_PARAMS_RECORD] = ArrayRecord() if model is None else \
+        compat.parameters_to_arrayrecord(ndarrays_to_parameters([model]), keep_input=True)
     os.environ.setdefault("FLWR_LOG_LEVEL", "ERROR")
     SecAggPlusWorkflow(num_shares, threshold)(grid, context)
     got = context.state.array_records[MAIN_PARAMS_RECORD].to_numpy_ndarrays()[0]

@@ -7,7 +7,9 @@ under the ``flower-1.42`` profile with the same graph degree and threshold
 (Flower ``num_shares = k + 1``, ``reconstruction_threshold = t``, modulus 2^32),
 and prints the mean bytes per client for each of Flower's four stages
 (instruction and reply, both directions), per client in all, and the server's
-total, with the ratio ppsim / Flower. Needs the ``flower`` extra::
+total, with the ratio ppsim / Flower. A last row is FedAvg's: what a global model
+of 10,000 float64 values adds per client (Flower: in stage 2's instruction;
+ppsim: its ``fedavg.model`` message). Needs the ``flower`` extra::
 
     .venv/bin/pip install -e '.[flower]'
     .venv/bin/python benchmarks/profiles.py            # n = 10, 100, 1000
@@ -93,6 +95,19 @@ def ppsim_bytes(n: int, seed: int = 0) -> tuple[dict[str, float], float]:
     return per_stage, server.bytes_sent + server.bytes_received
 
 
+def model_bytes(n: int, seed: int = 0) -> tuple[float, float]:
+    """What a FedAvg round's global model of M float64 values adds per client:
+    Flower measured (stage 2 with the model minus without) and the profile's
+    ``fedavg.model`` size."""
+    k, t = degree_and_threshold(n)
+    model = np.random.default_rng([seed, 9]).standard_normal(M)
+    runs = [flower_fleet.run_secaggplus(n, M, k + 1, t, seed=seed, model=w) for w in (None, model)]
+    stage = [sum(r.traffic.sent[u]["collect_masked_vectors"]
+                 + r.traffic.received[u]["collect_masked_vectors"] for u in r.node_ids) / n
+             for r in runs]
+    return stage[1] - stage[0], FLOWER.size("fedavg.model", model)
+
+
 def compare(n: int) -> list[tuple[str, float, float]]:
     """Rows (what, Flower measured, ppsim under the Flower profile)."""
     flower, flower_server = flower_bytes(n)
@@ -100,6 +115,7 @@ def compare(n: int) -> list[tuple[str, float, float]]:
     rows = [(stage, flower[stage], ppsim[stage]) for stage in flower_fleet.STAGES]
     rows.append(("client total", sum(flower.values()), sum(ppsim.values())))
     rows.append(("server total", flower_server, ppsim_server))
+    rows.append(("+ FedAvg model", *model_bytes(n)))
     return rows
 
 

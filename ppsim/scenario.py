@@ -219,20 +219,20 @@ def from_dict(data: dict[str, Any], source: str = "") -> Scenario:
         raise ScenarioError(source, "protocol", str(exc)) from None
     graph = _build_topology(model.topology, plan, source, model.seed)
     _check_faults(model.faults, graph, source)
-    return Scenario(source, model, spec, params, plan, graph, _profile(model, spec, source))
+    return Scenario(source, model, spec, params, plan, graph,
+                    _profile(model, spec, params, source))
 
 
-def _profile(model: ScenarioModel, spec: ProtocolSpec, source: str) -> Profile:
+def _profile(model: ScenarioModel, spec: ProtocolSpec, params: Params, source: str) -> Profile:
     name = model.network.profile
     try:
         profile = catalog.profile(name)
     except catalog.UnknownProtocol as exc:
         raise ScenarioError(source, "network.profile", str(exc)) from None
-    if not profile.is_default and spec.name not in profile.protocols:
-        raise ScenarioError(
-            source, "network.profile",
-            f"got {name!r}, which sizes the messages of {', '.join(sorted(profile.protocols))}; "
-            f"expected a profile for protocol {spec.name!r} (e.g. \"{DEFAULT_PROFILE.name}\")")
+    reason = profile.refusal(spec.name, params)
+    if reason is not None:
+        raise ScenarioError(source, "network.profile", f"got {name!r}, but {reason}; expected "
+                            f"a profile for this run (e.g. \"{DEFAULT_PROFILE.name}\")")
     return profile
 
 

@@ -64,6 +64,9 @@ class Profile:
             the receiver's instruction that asks for it.
         protocols: the protocols whose message kinds this profile sizes (empty for
             the default profile, which sizes every protocol its own way).
+        refuse: ``refuse(protocol, params)``: why a run of one of `protocols` with
+            these parameters is beyond the profile (a variant the framework does not
+            have), or None.
         setting: what a user must set in the framework for it to send the
             messages this profile predicts (shown by the report), or None.
     """
@@ -72,11 +75,21 @@ class Profile:
     sizes: Mapping[str, Sizer] = field(default_factory=dict)
     instructions: Mapping[str, Callable[[], int]] = field(default_factory=dict)
     protocols: frozenset[str] = frozenset()
+    refuse: Callable[[str, Any], str | None] | None = None
     setting: str | None = None
 
     @property
     def is_default(self) -> bool:
         return not self.sizes and not self.instructions
+
+    def refusal(self, protocol: str, params: Any) -> str | None:
+        """Why this profile cannot size a run of `protocol` with `params`, or None."""
+        if self.is_default:
+            return None
+        if protocol not in self.protocols:
+            return (f"it sizes the messages of {', '.join(sorted(self.protocols))}, "
+                    f"not of protocol {protocol!r}")
+        return None if self.refuse is None else self.refuse(protocol, params)
 
     def size(self, kind: str | None, payload: Any) -> int:
         """The bytes of one message of `kind` carrying `payload` (without the header)."""

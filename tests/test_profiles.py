@@ -106,8 +106,9 @@ def test_scenario_profile_errors_name_the_key():
                                             r"known wire profiles: ppsim, flower-1.42"):
         from_dict(_scenario(profile="x"))
     xorboost = {**_scenario(profile="flower-1.42"), "protocol": {"name": "xorboost"}}
-    with pytest.raises(ScenarioError, match=r"\[network.profile\] got 'flower-1.42', which "
-                                            r"sizes the messages of secagg"):
+    with pytest.raises(ScenarioError, match=r"\[network.profile\] got 'flower-1.42', but it "
+                                            r"sizes the messages of fedavg, secagg, not of "
+                                            r"protocol 'xorboost'"):
         from_dict(xorboost)
     with pytest.raises(ScenarioError, match="TCP runtime"):
         run_scenario_tcp(from_dict(_scenario(profile="flower-1.42")))
@@ -155,6 +156,27 @@ def test_flower_profile_within_5_percent_of_flower_secaggplus():
     profile's bytes per client and stage, per client and at the server, are within 5%."""
     pytest.importorskip("flwr")
     rows = _benchmark().compare(20)
-    assert len(rows) == 6
+    assert len(rows) == 7  # four stages, client and server totals, a FedAvg model
     for what, measured, predicted in rows:
         assert 0.95 <= predicted / measured <= 1.05, (what, measured, predicted)
+
+
+def _fedavg(aggregation: str) -> dict:
+    return {"seed": 2, "protocol": {"name": "fedavg", "clients": 5, "rounds": 2,
+                                    "samples": 200, "aggregation": aggregation},
+            "topology": {"kind": "star", "latency": 0.01, "bandwidth": 1e6},
+            "network": {"header_bytes": 40, "profile": "flower-1.42"}}
+
+
+def test_fedavg_under_the_flower_profile():
+    framed = run_scenario(from_dict(_fedavg("secagg")))
+    default = run_scenario(from_dict({**_fedavg("secagg"), "network": {"header_bytes": 40}}))
+    assert framed["accuracy"] == default["accuracy"]  # sizes change, results do not
+    # per round: Flower's setup instruction before the keys (one message per client)
+    assert framed["totals"]["messages"] == default["totals"]["messages"] + 2 * 5
+    # ... sent right after the model: no round more, 8 one-way messages a round as in Flower
+    assert framed["totals"]["rounds"] == default["totals"]["rounds"]
+    assert framed["fedavg"]["client_bytes_mean"] > default["fedavg"]["client_bytes_mean"]
+    with pytest.raises(ScenarioError, match=r"\[network.profile\] got 'flower-1.42', but "
+                                            r"Flower's SecAgg\+ workflow has no plain"):
+        from_dict(_fedavg("plain"))

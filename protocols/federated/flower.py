@@ -25,8 +25,14 @@ for the same message:
   ``secagg.public_keys`` message waits for that instruction (one more round:
   four round trips where ppsim has seven one-way messages). Flower also lists
   the client itself among its neighbours (one more key pair and id per list),
-  and attaches the (here empty) FitIns and FitRes records to the masked-input
-  round trip.
+  and attaches the FitIns (the global model) and FitRes records to the
+  masked-input round trip.
+
+FedAvg with SecAgg or SecAgg+ aggregation: Flower sends the global model inside
+stage 2's instruction; ppsim sends it first (``fedavg.model``), so the profile
+sizes that message as what the model adds to Flower's instruction, and a round
+counts one message and one round more than Flower's. FedAvg's plain aggregation
+and norm clipping are not Flower's SecAgg+ workflow: the profile refuses them.
 
 **Setting to match:** Flower's ``SecAggPlusWorkflow(num_shares=k + 1,
 reconstruction_threshold=t)`` for ppsim's SecAgg+ degree k and threshold t:
@@ -90,9 +96,9 @@ def fernet(plaintext: int) -> int:
 SHARE_CIPHERTEXT = fernet(8 + 8 + 4 + share(SEED) + share(PRIVATE_KEY))
 
 
-def npy(values: int) -> int:
-    """``ndarray_to_bytes`` of `values` int64 values (``np.save``)."""
-    return NPY_HEADER + 8 * values
+def npy(values: int, itemsize: int = 8) -> int:
+    """``ndarray_to_bytes`` of `values` values of `itemsize` bytes (``np.save``, 1-D)."""
+    return NPY_HEADER + itemsize * values
 
 
 # ConfigRecordValue fields: scalars tag 1 byte, lists (field >= 21) tag 2 bytes
@@ -239,11 +245,32 @@ def encrypted_shares(payload: dict) -> float:
     return exchange([_secagg(items)], reply=True)
 
 
-_EMPTY_ARRAY = obj("Array", len('{"dtype": "", "shape": [], "stype": "", "arraychunk_ids": []}'))
-_FITINS = [
-    Record("fitins.parameters", obj("ArrayRecord", json_refs(["_empty"]), 1), [_EMPTY_ARRAY]),
-    config_record("fitins.config", 0),
-]
+MAX_CHUNK = 5 * 2**20  # an Array's data travels in ArrayChunk objects of at most 5 MiB
+
+
+def _array(data: int | None, stype: str) -> list[float]:
+    """An Array object (``dtype`` and ``shape`` left empty, as the legacy Parameters
+    leave them) followed by its ArrayChunk objects of `data` bytes (None: empty)."""
+    chunks = [] if data is None else [min(MAX_CHUNK, data - i) for i in range(0, data, MAX_CHUNK)]
+    ids = ", ".join(str(i) for i in range(len(chunks)))
+    body = len(f'{{"dtype": "", "shape": [], "stype": "{stype}", "arraychunk_ids": [{ids}]}}')
+    return [obj("Array", body, len(chunks)), *(obj("ArrayChunk", c) for c in chunks)]
+
+
+def _fitins(model: np.ndarray | None) -> list[Record]:
+    """The FitIns records Flower's SecAgg+ attaches to stage 2's instruction: the
+    global model as one npy Array (an empty placeholder without a model)."""
+    if model is None:
+        parameters = Record("fitins.parameters", obj("ArrayRecord", json_refs(["_empty"]), 1),
+                            _array(None, ""))
+    else:
+        data = npy(model.size, model.dtype.itemsize)
+        parameters = Record("fitins.parameters", obj("ArrayRecord", json_refs(["0"]), 1),
+                            _array(data, "numpy.ndarray"))
+    return [parameters, config_record("fitins.config", 0)]
+
+
+_FITINS = _fitins(None)
 _STATUS = config(dict(code=sint(1), message=text(len("Success"))))
 _FITRES = [
     config_record("fitres.metrics", 0, shared=True),
@@ -268,6 +295,14 @@ def masked_input(payload: np.ndarray) -> float:
         [npy(1), npy(payload.size)])})], reply=True)
 
 
+def fedavg_model(payload: np.ndarray) -> float:
+    """ppsim's model broadcast: what the model adds to stage 2's instruction, where
+    Flower carries it (ppsim sends it first, as a message of its own)."""
+    secagg_record = _secagg(_stage("collect_masked_vectors"))
+    return (exchange([*_fitins(np.asarray(payload)), secagg_record], reply=False)
+            - exchange([*_FITINS, secagg_record], reply=False))
+
+
 def survivors(payload: np.ndarray) -> float:
     """Stage 3's instruction: the active neighbours, the client itself included."""
     items = _stage("unmask") | {"active_nids": sint_list(payload.size + 1),
@@ -284,6 +319,15 @@ def unmask_shares(payload: tuple[dict, dict]) -> float:
     return exchange([_secagg(items)], reply=True)
 
 
+def _refuse(protocol: str, params: Any) -> str | None:
+    """Flower's SecAgg+ workflow has no plain aggregation and no norm clipping."""
+    if params.aggregation == "plain":
+        return "Flower's SecAgg+ workflow has no plain aggregation (aggregation = \"plain\")"
+    if getattr(params, "clip_norm", None) is not None:
+        return "Flower's SecAgg+ workflow has no clipping on shares (clip_norm)"
+    return None
+
+
 FLOWER = Profile(
     NAME,
     sizes={
@@ -294,9 +338,12 @@ FLOWER = Profile(
         "secagg.masked_input": masked_input,
         "secagg.survivors": survivors,
         "secagg.unmask_shares": unmask_shares,
+        "fedavg.model": fedavg_model,
+        "fedavg.done": lambda payload: 0,  # Flower's run just ends: no message
     },
     instructions={"secagg.public_keys": setup_instruction},
-    protocols=frozenset({"secagg"}),
+    protocols=frozenset({"secagg", "fedavg"}),
+    refuse=_refuse,
     setting="Flower SecAggPlusWorkflow(num_shares=k + 1, reconstruction_threshold=t, "
             "modulus_range=2**bits): Flower counts the client itself among the shares",
 )
