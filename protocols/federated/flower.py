@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -142,13 +143,24 @@ def json_refs(names: Sequence[str]) -> float:
     return 2 + sum(len(n) + 2 + 2 + OBJECT_ID + 2 for n in names) + 2 * (len(names) - 1)
 
 
+@dataclass(frozen=True)
 class Record:
-    """One record of a message's RecordDict: its object size and its own children."""
+    """One record of a message's RecordDict.
 
-    def __init__(self, name: str, size: float, children: Sequence[float] = (),
-                 shared: bool = False):
-        self.name, self.size, self.children, self.shared = name, size, children, shared
-        """`shared`: the same object for every client (the SuperLink stores it once)."""
+    Attributes:
+        name: its key in the RecordDict.
+        size: its deflated object's bytes.
+        children: the bytes of the objects under it (an ArrayRecord's Array and
+            chunks; counted as its direct children in the object tree, 2 B off
+            per chunk nested under an Array).
+        shared: the same object for every client, so the SuperLink already holds
+            it when most clients push it (FitRes' status and empty records).
+    """
+
+    name: str
+    size: float
+    children: tuple[float, ...] = ()
+    shared: bool = False
 
 
 def config_record(name: str, body: float, shared: bool = False) -> Record:
@@ -187,21 +199,17 @@ def exchange(records: Sequence[Record], reply: bool) -> float:
     meta = _metadata(reply)
     record_dict = obj("RecordDict", json_refs([r.name for r in records]), len(records))
     message = obj("Message", _field(meta), 1)
-    objects = [message, record_dict]
-    tree_records = 0.0
-    for r in records:
-        objects += [r.size, *r.children]
-        leaf = _field(_tree(len(r.children)))
-        tree_records += leaf
+    objects = [message, record_dict, *(s for r in records for s in (r.size, *r.children))]
+    tree_records = sum(_field(_tree(len(r.children))) for r in records)
     tree = _field(OBJECT_ID) + _field(_field(OBJECT_ID) + tree_records)
     proto = _field(_field(meta + _field(OBJECT_ID)) + 2)  # with message_id, empty content
     if not reply:
-        pulls = len(objects) * (_NODE + _RUN + _field(OBJECT_ID) + 4) + sum(
+        found_available = 4  # PullObjectResponse's two booleans
+        pulls = len(objects) * (_NODE + _RUN + _field(OBJECT_ID) + found_available) + sum(
             _field(s) for s in objects)
         confirm = _NODE + _RUN + _field(OBJECT_ID)
         return _NODE + _field(proto) + _field(tree) + pulls + confirm
-    pushed = [s for s in objects[:2]] + [
-        s for r in records if not r.shared for s in (r.size, *r.children)]
+    pushed = objects[:2] + [s for r in records if not r.shared for s in (r.size, *r.children)]
     request = _NODE + _field(proto) + _field(tree) + _field(8)
     response = 4 + _field(_field(OBJECT_ID) + 2) + len(pushed) * _field(OBJECT_ID) + _field(
         SESSION_ID)
@@ -248,13 +256,13 @@ def encrypted_shares(payload: dict) -> float:
 MAX_CHUNK = 5 * 2**20  # an Array's data travels in ArrayChunk objects of at most 5 MiB
 
 
-def _array(data: int | None, stype: str) -> list[float]:
+def _array(data: int | None, stype: str) -> tuple[float, ...]:
     """An Array object (``dtype`` and ``shape`` left empty, as the legacy Parameters
     leave them) followed by its ArrayChunk objects of `data` bytes (None: empty)."""
     chunks = [] if data is None else [min(MAX_CHUNK, data - i) for i in range(0, data, MAX_CHUNK)]
     ids = ", ".join(str(i) for i in range(len(chunks)))
     body = len(f'{{"dtype": "", "shape": [], "stype": "{stype}", "arraychunk_ids": [{ids}]}}')
-    return [obj("Array", body, len(chunks)), *(obj("ArrayChunk", c) for c in chunks)]
+    return (obj("Array", body, len(chunks)), *(obj("ArrayChunk", c) for c in chunks))
 
 
 def _fitins(model: np.ndarray | None) -> list[Record]:
