@@ -9,7 +9,8 @@ touching the protocol's logic:
 
 * The protocol tags what it sends with a *message kind* (``party.send(dst,
   payload, kind="secagg.public_keys")``); the kind names a message of the
-  protocol, never a framework. Untagged messages keep ppsim's own sizes.
+  protocol, never a framework. Under a framework's profile, a message it does
+  not size (untagged, or of another kind) is an error, not a guess.
 * A profile maps kinds to small functions ``payload -> bytes``: the whole cost of
   one such message in that framework (its fields in the framework's encoding and
   its framing), in place of ``size_of(payload)``. The scenario's ``header_bytes``
@@ -18,8 +19,9 @@ touching the protocol's logic:
   instruction from the receiver (a pull-based framework such as Flower asks each
   client before a client may send). When a party receives such a kind
   (``recv_many(..., kind=...)``) it first sends each sender that instruction, and
-  the sender waits for it before sending: one more message and one more round,
-  counted in the phase like any other message.
+  the sender waits for it before sending: one more message, counted in the
+  phase like any other, and one more round unless it follows another message
+  the receiver had just sent (the rounds are measured, as always).
 
 The default profile ``ppsim`` sizes nothing and instructs nothing, so runs under it
 are byte-identical to runs without profiles. Framework profiles live with the
@@ -35,7 +37,8 @@ from typing import Any
 
 from sim.wire import size_of
 
-Sizer = Callable[[Any], int]
+Sizer = Callable[[Any], float]
+"""A message's bytes from its payload (an expectation may be fractional; rounded)."""
 
 
 class ProfileError(ValueError):
