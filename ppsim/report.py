@@ -23,6 +23,10 @@ Schema version 1 (every key is always present unless marked optional):
 * ``nics``: when the topology gives parties a ``nic_bandwidth``: per party,
   ``egress_bytes``, ``egress_busy_s``, ``ingress_bytes``, ``ingress_busy_s``
   (an empty list otherwise).
+* ``wire_profile`` (optional, only when the scenario's ``[network] profile`` is not
+  the default ``ppsim``): ``name``, and ``setting``, what the framework must be set
+  to for its messages to be those predicted (see `sim.profiles`). The bytes of
+  tagged messages are then the framework's, and its extra messages are counted.
 * ``wall_time_s``: the simulator's own wall-clock time (the one key that differs
   between two runs of the same scenario and seed).
 * Protocol keys, merged at top level: e.g. ``result_check``, ``split``,
@@ -70,6 +74,9 @@ def build(scenario: Scenario, result: RunResult) -> dict[str, Any]:
         "reveals": plan.reveals,
         **costs(result, plan.roles, plan.programs),
     }
+    if not scenario.profile.is_default:
+        report["wire_profile"] = {"name": scenario.profile.name,
+                                  "setting": scenario.profile.setting}
     extra = plan.summarize(result)
     clash = set(extra) & set(report) - {"mode"}
     if clash:
@@ -140,6 +147,10 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
     head.add_column(style="bold")
     head.add_column()
     head.add_row("parties", str(len(report["parties"])))
+    if "wire_profile" in report:
+        profile = report["wire_profile"]
+        head.add_row("wire profile", escape(profile["name"] + (
+            f" ({profile['setting']})" if profile["setting"] else "")))
     clock = "simulated" if report["runtime"] == "sim" else "measured"
     head.add_row("online", f"{totals['rounds']} rounds, {totals['messages']} messages, "
                  f"{_bytes(totals['bytes'] - offline['bytes'])}, "

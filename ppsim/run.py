@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ppsim import report
-from ppsim.scenario import Scenario
+from ppsim.scenario import Scenario, ScenarioError
 from sim import simulate
 
 if TYPE_CHECKING:
@@ -25,6 +25,12 @@ if TYPE_CHECKING:
 def _options(scenario: Scenario, **tcp: Any) -> dict[str, Any]:
     """The runtime options of `scenario`, plus the TCP ones that were given."""
     model = scenario.model
+    if tcp and not scenario.profile.is_default:
+        raise ScenarioError(
+            scenario.source, "network.profile",
+            f"got {scenario.profile.name!r}; the TCP runtime sends and counts its own codec's "
+            f"bytes, so it takes only the default profile \"ppsim\" (a wire profile is a "
+            f"simulator's prediction)")
     return {"seed": model.seed, "header_bytes": model.network.header_bytes,
             "element_time_s": model.cost.element_time_s, "faults": scenario.faults,
             **{k: v for k, v in tcp.items() if v is not None}}
@@ -32,7 +38,7 @@ def _options(scenario: Scenario, **tcp: Any) -> dict[str, Any]:
 
 def run_scenario(scenario: Scenario) -> dict[str, Any]:
     """Simulate `scenario` and return its report (see `ppsim.report`)."""
-    result = simulate(scenario.graph, scenario.plan.programs,
+    result = simulate(scenario.graph, scenario.plan.programs, profile=scenario.profile,
                       record_views=scenario.model.output.record_views, **_options(scenario))
     return report.build(scenario, result)
 

@@ -13,6 +13,7 @@ parameters, faults, the per-message header, the cost model and the seed::
     bandwidth = 1.25e7
     [network]
     header_bytes = 40
+    profile = "ppsim"        # or "flower-1.42": the bytes Flower would send (sim.profiles)
     [[faults]]
     kind = "crash"
     party = 3
@@ -41,7 +42,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 import topologies
 from ppsim import catalog
-from sim import DEFAULT_ELEMENT_TIME_S, Crash, LinkFault, Params, Plan, ProtocolSpec
+from sim import (
+    DEFAULT_ELEMENT_TIME_S,
+    DEFAULT_PROFILE,
+    Crash,
+    LinkFault,
+    Params,
+    Plan,
+    Profile,
+    ProtocolSpec,
+)
 
 
 class ScenarioError(ValueError):
@@ -74,6 +84,10 @@ class TopologyConfig(BaseModel):
 
 class NetworkConfig(_Table):
     header_bytes: Annotated[int, Field(ge=0)] = 0
+    """Added to every message: the framing below the profile's encoding (TCP/IP, TLS)."""
+    profile: str = DEFAULT_PROFILE.name
+    """The wire profile: how a framework encodes and frames the messages (`sim.profiles`);
+    ``ppsim`` (ppsim's own encoding), ``flower-1.42``, or ``package.module:attr``."""
 
 
 class CrashFault(_Table):
@@ -136,6 +150,7 @@ class Scenario:
     params: Params
     plan: Plan
     graph: nx.Graph
+    profile: Profile = DEFAULT_PROFILE
 
     @property
     def faults(self) -> list[Crash | LinkFault]:
@@ -154,6 +169,8 @@ class Scenario:
         data = self.model.model_dump(mode="json")
         data["protocol"] = {"name": self.model.protocol["name"],
                             **self.params.model_dump(mode="json")}
+        if self.profile.is_default:  # reports of ppsim's own encoding stay as they were
+            del data["network"]["profile"]
         return data
 
 
@@ -202,7 +219,21 @@ def from_dict(data: dict[str, Any], source: str = "") -> Scenario:
         raise ScenarioError(source, "protocol", str(exc)) from None
     graph = _build_topology(model.topology, plan, source, model.seed)
     _check_faults(model.faults, graph, source)
-    return Scenario(source, model, spec, params, plan, graph)
+    return Scenario(source, model, spec, params, plan, graph,
+                    _profile(model, spec, params, source))
+
+
+def _profile(model: ScenarioModel, spec: ProtocolSpec, params: Params, source: str) -> Profile:
+    name = model.network.profile
+    try:
+        profile = catalog.profile(name)
+    except catalog.UnknownProtocol as exc:
+        raise ScenarioError(source, "network.profile", str(exc)) from None
+    reason = profile.refusal(spec.name, params)
+    if reason is not None:
+        raise ScenarioError(source, "network.profile", f"got {name!r}, but {reason}; expected "
+                            f"a profile for this run (e.g. \"{DEFAULT_PROFILE.name}\")")
+    return profile
 
 
 def _build_topology(config: TopologyConfig, plan: Plan, source: str, seed: int) -> nx.Graph:

@@ -32,6 +32,7 @@ from simpy.events import NORMAL, Timeout
 from sim.ledger import Ledger, Message
 from sim.network import Link, Network
 from sim.party import Party, Program
+from sim.profiles import PPSIM, Instruction, Profile
 from sim.wire import size_of
 
 DEFAULT_ELEMENT_TIME_S = 4e-10
@@ -166,11 +167,25 @@ class SimParty(Party):
 
     # -- the Party interface -------------------------------------------------
 
-    def send(self, dst: int, payload: Any) -> Awaitable[None]:
-        msg = self._post(self, dst, payload)
+    def send(self, dst: int, payload: Any, kind: str | None = None) -> Awaitable[None]:
+        if kind is not None and kind in self._sim.profile.instructions:
+            return self._send_when_asked(dst, payload, kind)
+        msg = self._post(self, dst, payload, kind)
         if msg is not None and msg.offline:
             return _suspend((_PACED, msg))
         return _DONE
+
+    async def _send_when_asked(self, dst: int, payload: Any, kind: str) -> None:
+        """Under a profile whose framework sends `kind` only when asked: wait for
+        `dst`'s instruction (see `sim.profiles`), then send."""
+        asked = await self.recv(dst)
+        if not isinstance(asked, Instruction) or asked.kind != kind:
+            raise SimulationError(
+                f"party {self.id} waited for party {dst}'s instruction to send a {kind!r} "
+                f"message but received {type(asked).__name__}: party {dst} must receive "
+                f"{kind!r} with recv_many(..., kind={kind!r}) before sending it anything else"
+            )
+        self._post(self, dst, payload, kind)
 
     def recv(self, src: int) -> Awaitable[Any]:
         box = self._boxes.get(src)
@@ -181,7 +196,7 @@ class SimParty(Party):
         return _suspend((_RECV, src))
 
     def recv_many(
-        self, srcs: Iterable[int], timeout: float | None = None
+        self, srcs: Iterable[int], timeout: float | None = None, kind: str | None = None
     ) -> Awaitable[dict[int, Any]]:
         srcs = tuple(srcs)
         if len(set(srcs)) != len(srcs):
@@ -191,6 +206,10 @@ class SimParty(Party):
                 raise ValueError(f"party {self.id} cannot receive from {src!r}")
         if timeout is not None and timeout < 0:
             raise ValueError(f"recv_many: timeout must be >= 0, got {timeout}")
+        ask = self._sim.profile.instruction(kind)
+        if ask is not None:  # the framework asks each sender first (see sim.profiles)
+            for src in srcs:
+                self._post(self, src, ask, kind)
         return _suspend((_MANY, srcs, timeout))
 
     def compute(self, seconds: float) -> Awaitable[None]:
@@ -371,6 +390,7 @@ class Simulation:
         faults: `Crash` and `LinkFault` items.
         element_time_s: the cost model's time per element of local work.
         record_views: keep every payload each party received (`Ledger.views`).
+        profile: the wire profile that sizes tagged messages (`sim.profiles`).
     """
 
     def __init__(
@@ -383,6 +403,7 @@ class Simulation:
         faults: Iterable[Crash | LinkFault] = (),
         element_time_s: float = DEFAULT_ELEMENT_TIME_S,
         record_views: bool = False,
+        profile: Profile = PPSIM,
     ):
         nodes = sorted(graph.nodes)
         if nodes != list(range(len(nodes))):
@@ -396,6 +417,8 @@ class Simulation:
                 raise ValueError(f"program for party {pid}, but the topology has {self.n}")
         self.env = simpy.Environment()
         self.header_bytes = header_bytes
+        self.profile = profile
+        self._sized = None if profile.is_default else profile.size
         self.network = Network(graph, np.random.default_rng(np.random.SeedSequence([seed, 2**32])))
         self.offline_network = self.network.fresh()
         self.ledger = Ledger(self.n, header_bytes, record_views)
@@ -408,8 +431,10 @@ class Simulation:
 
     # -- messages ------------------------------------------------------------
 
-    def post(self, sender: SimParty, dst: int, payload: Any) -> Message | None:
-        """Put a message on the network (called by `SimParty.send`)."""
+    def post(self, sender: SimParty, dst: int, payload: Any,
+             kind: str | None = None) -> Message | None:
+        """Put a message on the network (called by `SimParty.send`); its size is
+        the profile's for `kind`, by default `size_of(payload)`."""
         if dst == sender.id or dst not in self.ids:
             raise ValueError(f"party {sender.id} cannot send to {dst!r}")
         if sender.crashed:
@@ -417,8 +442,10 @@ class Simulation:
         offline = sender._offline
         now = self.env.now
         depth, entry, base = sender._stamp()
+        sized = self._sized
         msg = Message(
-            sender.id, dst, payload, size_of(payload), depth, sender._phase, offline, now,
+            sender.id, dst, payload, size_of(payload) if sized is None else sized(kind, payload),
+            depth, sender._phase, offline, now,
             entry=entry, base=base,
         )
         self.ledger.sent(msg)
