@@ -18,6 +18,8 @@ from rich.table import Table
 import topologies
 from ppsim import cli_sweep, report
 from ppsim.catalog import known
+from ppsim.console import make_console
+from ppsim.progress import RunProgress
 from ppsim.scenario import ScenarioError, load, read
 from sim import SimulationError
 
@@ -28,18 +30,24 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     data = read(args.scenario)
     if "sweep" in data:
         return cli_sweep.run(args, data, console)
-    scenario = load(args.scenario)
     out = Path(args.out) if args.out else Path("out") / Path(args.scenario).stem
-    if args.runtime == "tcp":
-        from ppsim.run import run_scenario_tcp
+    watch = RunProgress(make_console(stderr=True), Path(args.scenario).stem,
+                        enabled=not args.quiet, every_s=args.progress_every)
+    with watch:
+        watch.stage("loading the scenario")
+        scenario = load(args.scenario)
+        if args.runtime == "tcp":
+            from ppsim.run import run_scenario_tcp
 
-        hosts = args.hosts.split(",") if args.hosts else None
-        rep = _bad_input(args.scenario, lambda: run_scenario_tcp(
-            scenario, timeout_s=args.timeout, hosts=hosts))
-    else:
-        from ppsim.run import run_scenario
+            watch.stage("running over TCP")
+            hosts = args.hosts.split(",") if args.hosts else None
+            rep = _bad_input(args.scenario, lambda: run_scenario_tcp(
+                scenario, timeout_s=args.timeout, hosts=hosts))
+        else:
+            from ppsim.run import run_scenario
 
-        rep = run_scenario(scenario)
+            watch.stage("simulating")
+            rep = run_scenario(scenario, progress=watch.update, progress_every_s=watch.interval)
     path = report.write(rep, out)
     if not args.quiet:
         report.print_table(rep, console)
@@ -114,7 +122,11 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario; print its costs and write report.json")
     run.add_argument("scenario", help="a scenario file (TOML)")
     run.add_argument("--out", help="output folder (default: out/<scenario name>)")
-    run.add_argument("--quiet", action="store_true", help="do not print the tables")
+    run.add_argument("--quiet", action="store_true",
+                     help="print no progress and no tables, only where the report went")
+    run.add_argument("--progress-every", type=float, default=5.0, metavar="SECONDS",
+                     help="when the output is not a terminal, print a progress line every "
+                          "SECONDS of wall time (default 5)")
     run.add_argument("--runtime", choices=("sim", "tcp"), default="sim",
                      help="sim: simulated network (default); tcp: real sockets on this machine")
     _tcp_options(run)
@@ -137,8 +149,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    console = Console()
-    err = Console(stderr=True, soft_wrap=True)  # an error is one line, however narrow the terminal
+    console = make_console()
+    err = make_console(stderr=True)  # an error is one line, however narrow the terminal
     try:
         return args.func(args, console)
     except ScenarioError as exc:
