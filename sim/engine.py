@@ -536,13 +536,18 @@ class Simulation:
             if party._coro is not None:
                 party._coro.close()
 
+    def end_time(self) -> float:
+        """When the last party finished or crashed (timers left pending do not count)."""
+        return max([p.finished_at for p in self.parties] + list(self.crashed.values()),
+                   default=0.0)
+
     def progress(self, started: float, events: int, finished: bool = False) -> Progress:
         """Where the run stands, for a progress display."""
         phases = self.ledger.phases.values()
         running = Counter(p.current_phase for pid, p in enumerate(self.parties)
                           if pid in self.programs and not (p.done or p.crashed))
         return Progress(
-            sim_time_s=self.env.now,
+            sim_time_s=self.end_time() if finished else self.env.now,
             wall_time_s=time.perf_counter() - started,
             events=events,
             messages=sum(p.messages for p in phases),
@@ -624,8 +629,7 @@ class Simulation:
                      if self.parties[pid].done},
             ledger=self.ledger,
             network=self.network,
-            end_time=max([p.finished_at for p in self.parties] + list(self.crashed.values()),
-                         default=0.0),
+            end_time=self.end_time(),
             offline_time=self.offline_time,
             crashed=dict(self.crashed),
             wall_time_s=time.perf_counter() - wall,
