@@ -1,7 +1,10 @@
-"""The command line: ``ppsim run``, ``validate``, ``list``, ``report``, ``compare``.
+"""The command line: ``ppsim run``, ``validate``, ``list``, ``report``, ``compare``,
+``examples``, ``party``.
 
-Exit codes: 0 success; 1 the run failed (a party raised, a deadlock); 2 bad
-input (a malformed scenario, a missing file): one clear message, no traceback.
+Exit codes: 0 success; 1 the run failed (a party raised, a deadlock) or, for
+``compare``, a cost exceeded its limit; 2 bad input (a malformed scenario, a
+missing file, an optional dependency not installed): one clear message, no
+traceback.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import topologies
-from ppsim import cli_sweep, report
+from ppsim import cli_sweep, examples, extras, report
 from ppsim.catalog import known
 from ppsim.console import make_console
 from ppsim.progress import RunProgress
@@ -105,6 +108,19 @@ def _list(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _examples(args: argparse.Namespace, console: Console) -> int:
+    try:
+        written = examples.copy(args.dir, force=args.force)
+    except FileExistsError as exc:
+        raise ScenarioError(args.dir, "", str(exc)) from None
+    total = len(examples.shipped())
+    console.print(f"{len(written)} of {total} example scenarios written to {args.dir}"
+                  + (f" ({total - len(written)} were already there)" if len(written) < total
+                     else ""))
+    console.print(f"try: ppsim run {Path(args.dir) / 'quickstart.toml'}")
+    return EXIT_OK
+
+
 def _tcp_options(cmd: argparse.ArgumentParser, hosts_required: bool = False) -> None:
     cmd.add_argument("--hosts", required=hosts_required,
                      help="tcp: host:port of every party, comma-separated, in id order "
@@ -143,6 +159,11 @@ def parser() -> argparse.ArgumentParser:
     val.set_defaults(func=_validate)
     lst = sub.add_parser("list", help="list the protocols and topologies")
     lst.set_defaults(func=_list)
+    exa = sub.add_parser("examples", help="copy the shipped example scenarios into a folder")
+    exa.add_argument("dir", nargs="?", default="scenarios",
+                     help="where to copy them (default: ./scenarios)")
+    exa.add_argument("--force", action="store_true", help="overwrite files that differ")
+    exa.set_defaults(func=_examples)
     cli_sweep.add_commands(sub)
     return ap
 
@@ -159,6 +180,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SimulationError as exc:
         err.print(f"[bold red]run failed:[/] {escape(str(exc))}", highlight=False)
         return EXIT_FAILED
+    except ImportError as exc:
+        message = extras.explain(exc)
+        if message is None:
+            raise
+        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":
