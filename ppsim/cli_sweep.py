@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
+from ppsim.console import make_console
 from ppsim.scenario import ScenarioError
 
 if TYPE_CHECKING:
@@ -43,8 +44,9 @@ def run(args: argparse.Namespace, data: dict[str, Any], console: Console) -> int
     out = Path(args.out) if args.out else Path("out") / Path(args.scenario).stem
     try:
         result = sweep.run(parsed, out, jobs=args.jobs, cluster=args.cluster,
-                           connect_timeout_s=args.connect_timeout, console=console,
-                           progress=not args.quiet)
+                           connect_timeout_s=args.connect_timeout,
+                           console=make_console(stderr=True), progress=not args.quiet,
+                           progress_every_s=args.progress_every)
     except sweep.ClusterError as exc:
         raise ScenarioError(args.scenario, "", str(exc)) from None
     runs = len(parsed.points)

@@ -16,7 +16,15 @@ import time
 from types import TracebackType
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from ppsim.units import fmt_bytes, fmt_seconds
 from sim import Progress as RunState
@@ -125,3 +133,49 @@ class RunProgress:
         self.console.print(f"[{elapsed:6.1f} s] {self.title}: {text}", markup=False,
                            highlight=False)
         self._printed = True
+
+
+class CountProgress:
+    """Progress through `total` items (a sweep's points): a Rich bar with the time left on
+    a terminal, a plain line at most every `every_s` seconds elsewhere, nothing when
+    disabled. Use as a context manager; `advance` after each item."""
+
+    def __init__(self, console: Console, title: str, total: int, *, enabled: bool = True,
+                 every_s: float = 5.0):
+        self.console, self.title, self.total = console, title, total
+        self.enabled, self.every_s = enabled, every_s
+        self.done = 0
+        self.note = ""
+        self._bar: Progress | None = None
+        self._task = None
+        self._started = self._due = 0.0
+
+    def __enter__(self) -> CountProgress:
+        self._started = time.perf_counter()
+        self._due = self._started + self.every_s
+        if self.enabled and self.console.is_terminal:
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("left"),
+                                 TimeRemainingColumn(), console=self.console)
+            self._task = self._bar.add_task(self.title, total=self.total)
+            self._bar.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def advance(self, note: str = "") -> None:
+        """One more item done; `note` (e.g. "2 failed") is shown beside the count."""
+        self.done += 1
+        self.note = note
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, description=f"{self.title}{note}")
+            return
+        now = time.perf_counter()
+        if self.enabled and (now >= self._due or self.done == self.total):
+            elapsed = now - self._started
+            self.console.print(f"[{elapsed:6.1f} s] {self.title}: {self.done}/{self.total} "
+                               f"done{self.note}", markup=False, highlight=False)
+            self._due = now + self.every_s

@@ -92,3 +92,17 @@ def test_quiet_prints_no_progress(tmp_path, capsys):
 def test_a_short_run_prints_no_progress_by_default(tmp_path, capsys):
     assert main(["run", str(ROOT / "scenarios" / "quickstart.toml"), "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().err == ""  # quicker than the 5 s between lines
+
+
+def test_a_sweep_outside_a_terminal_prints_points_done(tmp_path, capsys):
+    path = tmp_path / "sweep.toml"
+    path.write_text((ROOT / "scenarios" / "quickstart.toml").read_text()
+                    + '\n[sweep]\n"protocol.vector_length" = [4, 8, 16]\n')
+    args = ["run", str(path), "--out", str(tmp_path / "out"), "--jobs", "1"]
+    assert main([*args, "--progress-every", "0"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert [re.sub(r"^\[\s*\d+\.\d s\] ", "", line) for line in lines] == [
+        "points: 1/3 done", "points: 2/3 done", "points: 3/3 done"]
+    (tmp_path / "out" / "points").rename(tmp_path / "gone")  # run again: all three anew
+    assert main(args) == 0  # every 5 s, and always the last
+    assert re.fullmatch(r"\[\s*\d+\.\d s\] points: 3/3 done\n", capsys.readouterr().err)
