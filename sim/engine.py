@@ -562,8 +562,8 @@ class Simulation:
     def _run_watched(self, started: float) -> None:
         """simpy's event loop, with a look at the wall clock every few events.
 
-        The stride between looks is 64 events while events are cheap and 1 as soon
-        as a stride took a tenth of the reporting interval, so a run of slow events
+        It looks every 64 events while events are cheap, and after every event once
+        64 of them took a tenth of the reporting interval, so a run of slow events
         (large local computations) is still reported on time.
         """
         step, clock, report = self.env.step, time.perf_counter, self._progress
