@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ppsim import report
 from ppsim.scenario import Scenario, ScenarioError
-from sim import simulate
+from sim import Progress, simulate
 
 if TYPE_CHECKING:
     from sim.tcp import TcpRunResult
@@ -36,10 +36,14 @@ def _options(scenario: Scenario, **tcp: Any) -> dict[str, Any]:
             **{k: v for k, v in tcp.items() if v is not None}}
 
 
-def run_scenario(scenario: Scenario) -> dict[str, Any]:
-    """Simulate `scenario` and return its report (see `ppsim.report`)."""
+def run_scenario(scenario: Scenario, *, progress: Callable[[Progress], None] | None = None,
+                 progress_every_s: float = 0.5) -> dict[str, Any]:
+    """Simulate `scenario` and return its report (see `ppsim.report`); `progress` is
+    called with the run's `Progress` every `progress_every_s` seconds of wall time."""
     result = simulate(scenario.graph, scenario.plan.programs, profile=scenario.profile,
-                      record_views=scenario.model.output.record_views, **_options(scenario))
+                      record_views=scenario.model.output.record_views,
+                      progress=progress, progress_every_s=progress_every_s,
+                      **_options(scenario))
     return report.build(scenario, result)
 
 

@@ -22,6 +22,7 @@ parameters, faults, the per-message header, the cost model and the seed::
     element_time_s = 1e-9
     [output]
     record_views = false
+    accuracy = true          # false: a cost demonstration, no accuracy in the report
 
 `load` checks everything that can be checked without running: the tables and
 their types, the protocol's own parameters, that the topology can be built for
@@ -117,6 +118,9 @@ class CostConfig(_Table):
 
 class OutputConfig(_Table):
     record_views: bool = False
+    accuracy: bool = True
+    """False marks a cost demonstration: its data is not meant to be learned, so the
+    report shows no accuracy (and says so under ``absent``)."""
 
 
 class ScenarioModel(_Table):

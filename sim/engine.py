@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import time
 import types
-from collections import deque
-from collections.abc import Awaitable, Iterable, Iterator, Mapping
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import simpy
+from simpy.core import EmptySchedule
 from simpy.events import NORMAL, Timeout
 
 from sim.ledger import Ledger, Message
@@ -94,6 +95,27 @@ class RunResult:
     crashed: dict[int, float]
     wall_time_s: float
     parties: list[SimParty] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a run has come, handed to the `progress` callback of `Simulation`.
+
+    ``messages`` and ``bytes`` count what was sent so far (online and offline);
+    ``phases`` is how many distinct phases have begun; ``phase`` is the one most
+    of the parties still running are in.
+    """
+
+    sim_time_s: float
+    wall_time_s: float
+    events: int
+    messages: int
+    bytes: int
+    phases: int
+    phase: str
+    parties_done: int
+    parties: int
+    finished: bool = False
 
 
 @types.coroutine
@@ -391,6 +413,10 @@ class Simulation:
         element_time_s: the cost model's time per element of local work.
         record_views: keep every payload each party received (`Ledger.views`).
         profile: the wire profile that sizes tagged messages (`sim.profiles`).
+        progress: called with a `Progress` at most every `progress_every_s` seconds
+            of wall time while the run goes on, and once at its end. Without it
+            the event loop is simpy's own, so an unwatched run pays nothing.
+        progress_every_s: the least wall time between two calls of `progress`.
     """
 
     def __init__(
@@ -404,6 +430,8 @@ class Simulation:
         element_time_s: float = DEFAULT_ELEMENT_TIME_S,
         record_views: bool = False,
         profile: Profile = PPSIM,
+        progress: Callable[[Progress], None] | None = None,
+        progress_every_s: float = 0.5,
     ):
         nodes = sorted(graph.nodes)
         if nodes != list(range(len(nodes))):
@@ -428,6 +456,8 @@ class Simulation:
         self.offline_time = 0.0
         self._faults = list(faults)
         self._schedule = self.env.schedule
+        self._progress = progress
+        self._progress_every_s = progress_every_s
 
     # -- messages ------------------------------------------------------------
 
@@ -533,6 +563,54 @@ class Simulation:
             if party._coro is not None:
                 party._coro.close()
 
+    def end_time(self) -> float:
+        """When the last party finished or crashed (timers left pending do not count)."""
+        return max([p.finished_at for p in self.parties] + list(self.crashed.values()),
+                   default=0.0)
+
+    def progress(self, started: float, events: int, finished: bool = False) -> Progress:
+        """Where the run stands, for a progress display."""
+        phases = self.ledger.phases.values()
+        running = Counter(p.current_phase for pid, p in enumerate(self.parties)
+                          if pid in self.programs and not (p.done or p.crashed))
+        return Progress(
+            sim_time_s=self.end_time() if finished else self.env.now,
+            wall_time_s=time.perf_counter() - started,
+            events=events,
+            messages=sum(p.messages for p in phases),
+            bytes=sum(p.bytes for p in phases),
+            phases=len(self.ledger.phases),
+            phase=running.most_common(1)[0][0] if running else "",
+            parties_done=sum(self.parties[pid].done for pid in self.programs),
+            parties=len(self.programs),
+            finished=finished,
+        )
+
+    def _run_watched(self, started: float) -> None:
+        """simpy's event loop, with a look at the wall clock every few events.
+
+        It looks every 64 events while events are cheap, and after every event once
+        64 of them took a tenth of the reporting interval, so a run of slow events
+        (large local computations) is still reported on time.
+        """
+        step, clock, report = self.env.step, time.perf_counter, self._progress
+        every = self._progress_every_s
+        events, look_at, due, last = 0, 1, started + every, started
+        try:
+            while True:
+                step()
+                events += 1
+                if events >= look_at:
+                    now = clock()
+                    if now >= due:
+                        report(self.progress(started, events))
+                        due = now + every
+                    look_at = events + (1 if now - last > every / 10 else 64)
+                    last = now
+        except EmptySchedule:
+            pass
+        report(self.progress(started, events, finished=True))
+
     def run(self) -> RunResult:
         """Run every program to its end; raise `PartyFailure` or `Deadlock` if they do not."""
         wall = time.perf_counter()
@@ -554,7 +632,10 @@ class Simulation:
             party._coro = program(party)
             Timeout(self.env, 0, party).callbacks.append(self._start)
         try:
-            self.env.run()
+            if self._progress is None:
+                self.env.run()
+            else:
+                self._run_watched(wall)
         except SimulationError:
             self._close_all()
             raise
@@ -575,8 +656,7 @@ class Simulation:
                      if self.parties[pid].done},
             ledger=self.ledger,
             network=self.network,
-            end_time=max([p.finished_at for p in self.parties] + list(self.crashed.values()),
-                         default=0.0),
+            end_time=self.end_time(),
             offline_time=self.offline_time,
             crashed=dict(self.crashed),
             wall_time_s=time.perf_counter() - wall,

@@ -154,7 +154,7 @@ def plan(p: FedAvgParams, seed: int) -> Plan:
         left = {u: o["left_at"] for u, o in result.outputs.items()
                 if u in clients and o["left_at"] is not None}
         return {
-            "split": "horizontal",
+            "split": fdata.horizontal_split(parts, d.x_train.shape[1]),
             "accuracy": {"metric": "accuracy", "value": out["accuracy_per_round"][-1],
                          "baseline": central_accuracy(p, seed)},
             "accuracy_per_round": out["accuracy_per_round"],
