@@ -1,7 +1,8 @@
 """Engine throughput (prints figures; not a test).
 
 * 2-party ping-pong: simulated messages per wall-clock second (issue 3 target:
-  at least 250,000 on one core).
+  at least 250,000 on one core); again with a progress callback (what the
+  command line attaches to a run), whose cost should stay within noise.
 * 1,000-party fan-in/fan-out on a star: a server sums one message from each of
   999 clients and answers all of them, 20 rounds.
 
@@ -23,6 +24,7 @@ import cProfile
 import os
 import pstats
 import time
+from functools import partial
 
 import topologies
 from sim import CostModel
@@ -33,9 +35,9 @@ FAN_PARTIES = 1_000
 FAN_ROUNDS = 20
 
 
-def ping_pong(model: CostModel, exchanges: int = PING_PONG_EXCHANGES
-              ) -> tuple[int, float, float]:
-    """Run the ping-pong; return (messages, wall seconds, CPU seconds)."""
+def ping_pong(exchanges: int = PING_PONG_EXCHANGES, **options) -> tuple[int, float, float]:
+    """Run the ping-pong (`options` go to `simulate`); return (messages, wall seconds,
+    CPU seconds)."""
     async def ping(party):
         for i in range(exchanges):
             await party.send(1, i)
@@ -47,14 +49,14 @@ def ping_pong(model: CostModel, exchanges: int = PING_PONG_EXCHANGES
 
     graph = topologies.complete(2, latency=1e-3, bandwidth=1.25e8)
     start, cpu = time.perf_counter(), time.process_time()
-    result = simulate(graph, {0: ping, 1: pong}, cost_model=model)
+    result = simulate(graph, {0: ping, 1: pong}, **options)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert result.ledger.phase_rounds() == {"main": 2 * exchanges}
     return 2 * exchanges, wall, cpu
 
 
 def fan_in_out(
-    model: CostModel, parties: int = FAN_PARTIES, rounds: int = FAN_ROUNDS
+    parties: int = FAN_PARTIES, rounds: int = FAN_ROUNDS, **options
 ) -> tuple[int, float, float]:
     """Server 0 sums one value from every client and broadcasts the sum, `rounds` times;
     return (messages, wall seconds, CPU seconds)."""
@@ -75,7 +77,7 @@ def fan_in_out(
     graph = topologies.star(parties, hub=0, latency=1e-3, bandwidth=1.25e8)
     programs = {0: server, **dict.fromkeys(clients, client)}
     start, cpu = time.perf_counter(), time.process_time()
-    result = simulate(graph, programs, cost_model=model)
+    result = simulate(graph, programs, **options)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert result.outputs[1] == sum(c + rounds - 1 for c in clients)
     return 2 * rounds * len(clients), wall, cpu
@@ -88,15 +90,17 @@ def main() -> None:
     args = parser.parse_args()
     if args.profile:
         profile = cProfile.Profile()
-        profile.runcall(ping_pong, CostModel.default())
+        profile.runcall(ping_pong, cost_model=CostModel.default())
         pstats.Stats(profile).sort_stats("tottime").print_stats(15)
         return
     print(f"load average: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for label, model in (("free", CostModel.free()), ("default model", CostModel.default())):
+        watched = partial(ping_pong, progress=lambda _progress: None, progress_every_s=0.1)
         for name, bench in (("2-party ping-pong", ping_pong),
+                            ("2-party ping-pong, progress callback every 0.1 s", watched),
                             (f"{FAN_PARTIES}-party fan-in/fan-out, {FAN_ROUNDS} rounds",
                              fan_in_out)):
-            runs = [bench(model) for _ in range(args.repeat)]
+            runs = [bench(cost_model=model) for _ in range(args.repeat)]
             messages = runs[0][0]
             wall = min(run[1] for run in runs)
             cpu = min(run[2] for run in runs)

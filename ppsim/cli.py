@@ -1,7 +1,10 @@
-"""The command line: ``ppsim run``, ``validate``, ``list``, ``report``, ``compare``, ``calibrate``.
+"""The command line: ``ppsim run``, ``validate``, ``list``, ``report``, ``compare``,
+``examples``, ``party``, ``calibrate``.
 
-Exit codes: 0 success; 1 the run failed (a party raised, a deadlock); 2 bad
-input (a malformed scenario, a missing file): one clear message, no traceback.
+Exit codes: 0 success; 1 the run failed (a party raised, a deadlock) or, for
+``compare``, a cost exceeded its limit; 2 bad input (a malformed scenario, a
+missing file, an optional dependency not installed): one clear message, no
+traceback.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from rich.markup import escape
 from rich.table import Table
 
 import topologies
-from ppsim import cli_sweep, report
+from ppsim import cli_sweep, examples, extras, report
 from ppsim.catalog import known
+from ppsim.console import make_console
+from ppsim.progress import RunProgress
 from ppsim.scenario import ScenarioError, load, read
 from sim import SimulationError
 
@@ -28,18 +33,24 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     data = read(args.scenario)
     if "sweep" in data:
         return cli_sweep.run(args, data, console)
-    scenario = load(args.scenario)
     out = Path(args.out) if args.out else Path("out") / Path(args.scenario).stem
-    if args.runtime == "tcp":
-        from ppsim.run import run_scenario_tcp
+    watch = RunProgress(make_console(stderr=True), Path(args.scenario).stem,
+                        enabled=not args.quiet, every_s=args.progress_every)
+    with watch:
+        watch.stage("loading the scenario")
+        scenario = load(args.scenario)
+        if args.runtime == "tcp":
+            from ppsim.run import run_scenario_tcp
 
-        hosts = args.hosts.split(",") if args.hosts else None
-        rep = _bad_input(args.scenario, lambda: run_scenario_tcp(
-            scenario, timeout_s=args.timeout, hosts=hosts))
-    else:
-        from ppsim.run import run_scenario
+            watch.stage("running over TCP")
+            hosts = args.hosts.split(",") if args.hosts else None
+            rep = _bad_input(args.scenario, lambda: run_scenario_tcp(
+                scenario, timeout_s=args.timeout, hosts=hosts))
+        else:
+            from ppsim.run import run_scenario
 
-        rep = run_scenario(scenario)
+            watch.stage("simulating")
+            rep = run_scenario(scenario, progress=watch.update, progress_every_s=watch.interval)
     path = report.write(rep, out)
     if not args.quiet:
         report.print_table(rep, console)
@@ -116,6 +127,19 @@ def _calibrate(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _examples(args: argparse.Namespace, console: Console) -> int:
+    try:
+        written = examples.copy(args.dir, force=args.force)
+    except FileExistsError as exc:
+        raise ScenarioError(args.dir, "", str(exc)) from None
+    total = len(examples.shipped())
+    console.print(f"{len(written)} of {total} example scenarios written to {args.dir}"
+                  + (f" ({total - len(written)} were already there)" if len(written) < total
+                     else ""))
+    console.print(f"try: ppsim run {Path(args.dir) / 'quickstart.toml'}")
+    return EXIT_OK
+
+
 def _tcp_options(cmd: argparse.ArgumentParser, hosts_required: bool = False) -> None:
     cmd.add_argument("--hosts", required=hosts_required,
                      help="tcp: host:port of every party, comma-separated, in id order "
@@ -133,7 +157,11 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario; print its costs and write report.json")
     run.add_argument("scenario", help="a scenario file (TOML)")
     run.add_argument("--out", help="output folder (default: out/<scenario name>)")
-    run.add_argument("--quiet", action="store_true", help="do not print the tables")
+    run.add_argument("--quiet", action="store_true",
+                     help="print no progress and no tables, only where the report went")
+    run.add_argument("--progress-every", type=float, default=5.0, metavar="SECONDS",
+                     help="when the output is not a terminal, print a progress line every "
+                          "SECONDS of wall time (default 5)")
     run.add_argument("--runtime", choices=("sim", "tcp"), default="sim",
                      help="sim: simulated network (default); tcp: real sockets on this machine")
     _tcp_options(run)
@@ -156,14 +184,19 @@ def parser() -> argparse.ArgumentParser:
                      help="the model file to write (default: cost_model.toml)")
     cal.add_argument("--quiet", action="store_true", help="no progress bar and table")
     cal.set_defaults(func=_calibrate)
+    exa = sub.add_parser("examples", help="copy the shipped example scenarios into a folder")
+    exa.add_argument("dir", nargs="?", default="scenarios",
+                     help="where to copy them (default: ./scenarios)")
+    exa.add_argument("--force", action="store_true", help="overwrite files that differ")
+    exa.set_defaults(func=_examples)
     cli_sweep.add_commands(sub)
     return ap
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    console = Console()
-    err = Console(stderr=True, soft_wrap=True)  # an error is one line, however narrow the terminal
+    console = make_console()
+    err = make_console(stderr=True)  # an error is one line, however narrow the terminal
     try:
         return args.func(args, console)
     except ScenarioError as exc:
@@ -172,6 +205,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SimulationError as exc:
         err.print(f"[bold red]run failed:[/] {escape(str(exc))}", highlight=False)
         return EXIT_FAILED
+    except ImportError as exc:
+        message = extras.explain(exc)
+        if message is None:
+            raise
+        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ run (hosts) and the seed::
     bandwidth = 1.25e7
     [network]
     header_bytes = 40
+    profile = "ppsim"        # or "flower-1.42": the bytes Flower would send (sim.profiles)
     [[faults]]
     kind = "crash"
     party = 3
@@ -26,6 +27,7 @@ run (hosts) and the seed::
     cores = 2
     [output]
     record_views = false
+    accuracy = true          # false: a cost demonstration, no accuracy in the report
 
 `load` checks everything that can be checked without running: the tables and
 their types, the protocol's own parameters, that the topology can be built for
@@ -54,6 +56,7 @@ from pydantic import (
 import topologies
 from ppsim import catalog
 from sim import (
+    DEFAULT_PROFILE,
     OPS,
     CostModel,
     CostModelError,
@@ -62,6 +65,7 @@ from sim import (
     LinkFault,
     Params,
     Plan,
+    Profile,
     ProtocolSpec,
 )
 
@@ -96,6 +100,10 @@ class TopologyConfig(BaseModel):
 
 class NetworkConfig(_Table):
     header_bytes: Annotated[int, Field(ge=0)] = 0
+    """Added to every message: the framing below the profile's encoding (TCP/IP, TLS)."""
+    profile: str = DEFAULT_PROFILE.name
+    """The wire profile: how a framework encodes and frames the messages (`sim.profiles`);
+    ``ppsim`` (ppsim's own encoding), ``flower-1.42``, or ``package.module:attr``."""
 
 
 class CrashFault(_Table):
@@ -148,6 +156,9 @@ class HostConfig(_Table):
 
 class OutputConfig(_Table):
     record_views: bool = False
+    accuracy: bool = True
+    """False marks a cost demonstration: its data is not meant to be learned, so the
+    report shows no accuracy (and says so under ``absent``)."""
 
 
 class ScenarioModel(_Table):
@@ -187,6 +198,7 @@ class Scenario:
     """The topology's parameters with the builder's defaults filled in."""
     cost_model: CostModel
     hosts: list[Host]
+    profile: Profile = DEFAULT_PROFILE
 
     @property
     def faults(self) -> list[Crash | LinkFault]:
@@ -260,7 +272,21 @@ def from_dict(data: dict[str, Any], source: str = "") -> Scenario:
     _check_faults(model.faults, graph, source)
     cost_model = _cost_model(model.cost, source)
     hosts = _hosts(model.hosts, graph.number_of_nodes(), source)
-    return Scenario(source, model, spec, params, plan, graph, topology, cost_model, hosts)
+    return Scenario(source, model, spec, params, plan, graph, topology, cost_model, hosts,
+                    _profile(model, spec, params, source))
+
+
+def _profile(model: ScenarioModel, spec: ProtocolSpec, params: Params, source: str) -> Profile:
+    name = model.network.profile
+    try:
+        profile = catalog.profile(name)
+    except catalog.UnknownProtocol as exc:
+        raise ScenarioError(source, "network.profile", str(exc)) from None
+    reason = profile.refusal(spec.name, params)
+    if reason is not None:
+        raise ScenarioError(source, "network.profile", f"got {name!r}, but {reason}; expected "
+                            f"a profile for this run (e.g. \"{DEFAULT_PROFILE.name}\")")
+    return profile
 
 
 def _cost_model(config: CostConfig, source: str) -> CostModel:

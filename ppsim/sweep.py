@@ -65,17 +65,10 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from ppsim import catalog
 from ppsim import report as report_mod
+from ppsim.progress import CountProgress
 from ppsim.scenario import ScenarioError, ScenarioModel, from_dict
 from sim import OPS
 
@@ -408,13 +401,15 @@ class ClusterError(ValueError):
 
 def run(sweep: Sweep, out: str | Path, *, jobs: int | None = None, cluster: str | None = None,
         connect_timeout_s: float = 5.0, console: Console | None = None,
-        progress: bool = True, fresh: bool = False) -> SweepResult:
+        progress: bool = True, progress_every_s: float = 5.0, fresh: bool = False
+        ) -> SweepResult:
     """Run every point whose report in `out` is missing or stale (all with `fresh`);
     write reports and the results table.
 
     `jobs` worker processes on this machine (default: one per CPU; 1 runs in this
     process), or the Dask scheduler at `cluster`. Raises `ClusterError` when the
     scheduler cannot be reached within `connect_timeout_s`, before anything runs.
+    With `progress`, `console` shows the points done (`ppsim.progress.CountProgress`).
     """
     out = Path(out)
     ids = identities(sweep)
@@ -427,15 +422,14 @@ def run(sweep: Sweep, out: str | Path, *, jobs: int | None = None, cluster: str 
     console = console or Console()
     failed: list[str] = []
     interrupted = False
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
-    with Progress(*columns, console=console, disable=not progress) as bar:
-        task = bar.add_task(_what(skipped, failed), total=len(todo))
+    title = "points" + (f" ({skipped} done before)" if skipped else "")
+    with CountProgress(console, title, len(todo), enabled=progress,
+                       every_s=progress_every_s) as bar:
         try:
             for point, outcome in _execute(sweep, todo, jobs, client):
                 if not _record(out, point, outcome, ids[point.name].code):
                     failed.append(point.name)
-                bar.update(task, advance=1, description=_what(skipped, failed))
+                bar.advance(f", {len(failed)} failed" if failed else "")
         except (KeyboardInterrupt, BrokenProcessPool):
             interrupted = True  # finished points are on disk: the next run resumes
         finally:
@@ -446,11 +440,6 @@ def run(sweep: Sweep, out: str | Path, *, jobs: int | None = None, cluster: str 
     all_failed = sorted(table.loc[table["status"] == "failed", "point"])
     reasons = Counter(why[p.name] for p in todo)
     return SweepResult(table, len(todo), skipped, all_failed, interrupted, dict(reasons))
-
-
-def _what(skipped: int, failed: list[str]) -> str:
-    text = "points" + (f" ({skipped} done before)" if skipped else "")
-    return text + (f" [red]{len(failed)} failed[/]" if failed else "")
 
 
 def _connect(address: str, timeout_s: float):  # noqa: ANN202 - distributed.Client

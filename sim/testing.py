@@ -4,7 +4,7 @@
 on the simulator or on the TCP runtime and returns the `RunResult`;
 `run_plan(plan)` does the same for a protocol's `Plan` and also returns the
 protocol's summary. Both take the options of `sim.simulate` (``seed``,
-``header_bytes``, ``faults``, ``element_time_s``, ``record_views``).
+``header_bytes``, ``faults``, ``cost_model``, ``hosts``, ``record_views``).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 Every shipped scenario whose protocol has a cost-only ``mode`` runs in both modes;
 the reports must agree key for key but for ``wall_time_s``, ``mode`` (and the
 scenario's own ``protocol.mode``) and ``accuracy``: a cost-only run computes no
-values, so it has no model to score. Equal bytes, rounds and times need every
-message size and every compute charge to depend only on public sizes.
+values, so it has no model to score (it says so under ``absent``). Equal bytes,
+rounds and times need every message size and every compute charge to depend only
+on public sizes.
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ def _report(data: dict[str, Any], mode: str, source: str) -> dict[str, Any]:
     data["protocol"]["mode"] = mode
     rep = json.loads(report.dumps(run_scenario(from_dict(data, source))))
     rep["scenario"]["protocol"].pop("mode")
-    for key in ("wall_time_s", "mode", "accuracy"):
-        rep.pop(key)
+    for key in ("wall_time_s", "mode", "accuracy", "absent"):
+        rep.pop(key, None)
     return rep
 
 
