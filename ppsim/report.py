@@ -60,6 +60,7 @@ Schema version 2 (every key is always present unless marked optional):
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _pkg_version
 from pathlib import Path
@@ -193,33 +194,43 @@ SCREEN_PHASES = 20
 """More phases than this are rolled up in the terminal (the full table is in the report)."""
 
 
-def rollup(phases: list[dict[str, Any]], depth: int = 1, level: int = 0
-           ) -> list[dict[str, Any]]:
-    """Phase rows grouped by part of their dotted names, figures summed.
+def merge_phases(phases: list[dict[str, Any]], key: Callable[[str], str]
+                 ) -> list[dict[str, Any]]:
+    """Phase rows grouped by ``key(name)``, online and offline apart.
 
-    A name's components ``level .. level + depth - 1`` name its group: with the
-    defaults ``tree3.level2`` falls under ``tree3``; with ``level=1`` under
-    ``level2``. Names with fewer components keep what they have (``masking``
-    stays ``masking``); an offline phase's ``offline:`` prefix is set aside, and
-    online and offline groups stay apart. Each group keeps its first phase's
-    position and says how many ``phases`` it holds; additive figures (`ADDITIVE`)
-    are summed, a figure that is null in every member stays null.
+    Each group keeps its first phase's position and says how many ``phases`` it
+    holds; additive figures (`ADDITIVE`) are summed, and one that is null in every
+    member (a TCP run's split) stays null. `rollup` and the plots build on it.
     """
     groups: dict[tuple[bool, str], dict[str, Any]] = {}
     for phase in phases:
-        name = phase["name"].removeprefix("offline:") if phase["offline"] else phase["name"]
-        parts = name.split(".")
-        key = ".".join(parts[level:level + depth] if len(parts) > level else parts[:depth])
-        row = groups.get((phase["offline"], key))
+        name = key(phase["name"])
+        row = groups.get((phase["offline"], name))
         if row is None:
-            row = groups[(phase["offline"], key)] = {
-                "name": key, "offline": phase["offline"], "phases": 0,
+            row = groups[(phase["offline"], name)] = {
+                "name": name, "offline": phase["offline"], "phases": 0,
                 **{k: None for k in ADDITIVE if k in phase}}
         row["phases"] += 1
         for k in ADDITIVE:
             if phase.get(k) is not None:
                 row[k] = (row[k] or 0) + phase[k]
     return list(groups.values())
+
+
+def rollup(phases: list[dict[str, Any]], depth: int = 1, level: int = 0
+           ) -> list[dict[str, Any]]:
+    """Phase rows grouped by part of their dotted names, figures summed (`merge_phases`).
+
+    A name's components ``level .. level + depth - 1`` name its group: with the
+    defaults ``tree3.level2`` falls under ``tree3``; with ``level=1`` under
+    ``level2``. Names with fewer components keep what they have (``masking``
+    stays ``masking``); an offline phase's ``offline:`` prefix is set aside.
+    """
+    def group(name: str) -> str:
+        parts = name.removeprefix("offline:").split(".")
+        return ".".join(parts[level:level + depth] if len(parts) > level else parts[:depth])
+
+    return merge_phases(phases, group)
 
 
 def _seconds(value: float | None) -> str:

@@ -191,6 +191,8 @@ def plan(p: FedXgbParams, seed: int) -> Plan:
         summarize=summarize,
         roles={"server": [0], "clients": list(agg.clients)},
         reveals=["the server learns the pooled gradient/hessian histograms of every node "
-                 "(hence the trees); clients learn the trees"],
+                 "(hence the trees); clients learn the trees",
+                 "message sizes show each tree's shape (the open nodes of each level), "
+                 "which the server and the clients learn anyway, and who dropped"],
         hub=0,
     )

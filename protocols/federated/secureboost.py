@@ -268,6 +268,8 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
         summarize=summarize,
         roles={"active": [0], "passive": list(passive)},
         reveals=["active party: per-bin gradient/hessian sums of passive features and "
-                 "the instance space of every node; passive parties: instance spaces"],
+                 "the instance space of every node; passive parties: instance spaces",
+                 "message sizes show each tree's shape and how many of a level's splits each "
+                 "passive party owns, which the active party and that party learn anyway"],
         hub=0,
     )

@@ -291,5 +291,7 @@ def plan(p: ParallelParams, seed: int) -> Plan:
         programs=dict.fromkeys(range(p.workers), worker),
         summarize=_summarize(p, seed),
         roles=roles,
-        reveals=["every worker sees the others' updates (sgd, gtc) or models (bmuf, hybrid)"],
+        reveals=["every worker sees the others' updates (sgd, gtc) or models (bmuf, hybrid)",
+                 "gtc message sizes (the quanta each worker sends) depend on the updates: "
+                 "compression by value; nothing here is private"],
     )
