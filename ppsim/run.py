@@ -34,6 +34,7 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
     """Simulate `scenario` and return its report (see `ppsim.report`)."""
     result = simulate(scenario.graph, scenario.plan.programs,
                       record_views=scenario.model.output.record_views, **_options(scenario))
+    scenario.plan.check_outputs(result)
     return report.build(scenario, result)
 
 
@@ -71,6 +72,7 @@ def run_scenario_tcp(scenario: Scenario, *, timeout_s: float | None = None,
     result = run_tcp(scenario.graph, scenario.plan.programs, hosts=hosts,
                      record_views=scenario.model.output.record_views,
                      **_options(scenario, timeout_s=timeout_s))
+    scenario.plan.check_outputs(result)
     return tcp_report(scenario, result)
 
 

@@ -62,6 +62,7 @@ from rich.progress import (
 
 from ppsim import catalog
 from ppsim import report as report_mod
+from ppsim.limits import DEFAULT, Limits
 from ppsim.scenario import ScenarioError, ScenarioModel, from_dict
 
 RESERVED = ("repetitions", "zip")
@@ -104,6 +105,7 @@ class Sweep:
     names: list[str]
     points: list[Point]
     repetitions: int
+    limits: Limits = DEFAULT
 
     def data(self, point: Point) -> dict[str, Any]:
         """The scenario dict of `point`: the base with the point's values and seed."""
@@ -126,27 +128,34 @@ class SweepResult:
 # ---------------------------------------------------------------- the grid
 
 
-def parse(data: dict[str, Any], source: str = "") -> Sweep:
-    """Expand the ``[sweep]`` table of a parsed scenario file into its points."""
+def parse(data: dict[str, Any], source: str = "", limits: Limits = DEFAULT) -> Sweep:
+    """Expand the ``[sweep]`` table of a parsed scenario file into its points.
+
+    At most `limits.max_points` runs (points times repetitions): the count is
+    checked before anything is expanded, so a hostile grid costs no memory.
+    """
     table = data.get("sweep")
     if not isinstance(table, dict):
         raise ScenarioError(source, "sweep", "expected a table of parameters and their values")
     base = {k: v for k, v in data.items() if k != "sweep"}
     seed = base.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ScenarioError(source, "seed", f"got {seed!r}; expected an integer >= 0")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise ScenarioError(source, "seed", f"got {seed!r}; expected an integer in [0, 2^63)")
+    cap = limits.max_points
     repetitions = table.get("repetitions", 1)
-    if not isinstance(repetitions, int) or isinstance(repetitions, bool) or repetitions < 1:
+    if not isinstance(repetitions, int) or isinstance(repetitions, bool) or \
+            not 1 <= repetitions <= cap:
         raise ScenarioError(source, "sweep.repetitions",
-                            f"got {repetitions!r}; expected an integer >= 1")
+                            f"got {repetitions!r}; expected an integer in 1..{cap:,} "
+                            "(--max-points raises the bound)")
     axes: list[tuple[list[str], list[tuple[Any, ...]]]] = []
     for name, spec in _leaves({k: v for k, v in table.items() if k not in RESERVED}):
-        axes.append(([name], [(v,) for v in _values(spec, f"sweep.{name}", source)]))
+        axes.append(([name], [(v,) for v in _values(spec, f"sweep.{name}", source, cap)]))
     zipped = table.get("zip", {})
     if not isinstance(zipped, dict):
         raise ScenarioError(source, "sweep.zip", "expected a table of equally long lists")
     if zipped:
-        columns = {n: _values(s, f"sweep.zip.{n}", source) for n, s in _leaves(zipped)}
+        columns = {n: _values(s, f"sweep.zip.{n}", source, cap) for n, s in _leaves(zipped)}
         lengths = {n: len(v) for n, v in columns.items()}
         if len(set(lengths.values())) > 1:
             shown = ", ".join(f"{n} has {k}" for n, k in lengths.items())
@@ -161,13 +170,19 @@ def parse(data: dict[str, Any], source: str = "") -> Sweep:
         raise ScenarioError(source, "sweep", f"parameter {dup[0]!r} is swept twice")
     for name in names:
         _check_name(name, source)
+    runs = math.prod(len(values) for _, values in axes) * repetitions
+    if runs > cap:
+        shown = " x ".join(f"{len(values)} ({', '.join(n)})" for n, values in axes)
+        raise ScenarioError(source, "sweep", f"expands to {runs:,} runs ({shown} values x "
+                            f"{repetitions} repetitions); at most {cap:,} are allowed "
+                            "(--max-points raises the bound)")
     points = []
     for index, combo in enumerate(itertools.product(*(values for _, values in axes))):
         params = {n: v for (axis_names, _), vals in zip(axes, combo, strict=True)
                   for n, v in zip(axis_names, vals, strict=True)}
         for rep in range(repetitions):
             points.append(Point(index, params, rep, derive_seed(seed, params, rep)))
-    return Sweep(source, base, names, points, repetitions)
+    return Sweep(source, base, names, points, repetitions, limits)
 
 
 def derive_seed(sweep_seed: int, params: dict[str, Any], repetition: int) -> int:
@@ -188,7 +203,7 @@ def check(sweep: Sweep) -> None:
         data = sweep.data(point)
         _check_protocol_names(sweep, data)
         try:
-            from_dict(data, sweep.source)
+            from_dict(data, sweep.source, sweep.limits)
         except ScenarioError as exc:
             raise _point_error(sweep, point, str(exc)) from None
 
@@ -203,9 +218,9 @@ def _leaves(table: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]
             yield name, value
 
 
-def _values(spec: Any, key: str, source: str) -> list[Any]:
+def _values(spec: Any, key: str, source: str, cap: int) -> list[Any]:
     if isinstance(spec, dict):
-        values = _range(spec, key, source)
+        values = _range(spec, key, source, cap)
     elif isinstance(spec, list):
         values = spec
     else:
@@ -216,15 +231,16 @@ def _values(spec: Any, key: str, source: str) -> list[Any]:
     return values
 
 
-def _range(spec: dict[str, Any], key: str, source: str) -> list[Any]:
+def _range(spec: dict[str, Any], key: str, source: str, cap: int) -> list[Any]:
     unknown = set(spec) - RANGE_KEYS
     if unknown or "start" not in spec or "stop" not in spec:
         raise ScenarioError(source, key, "a range needs start and stop, and step or num "
                             f"(optional scale = 'linear' | 'log'); got keys {sorted(spec)}")
     start, stop = spec["start"], spec["stop"]
     nums = (start, stop, spec.get("step", 1), spec.get("num", 1))
-    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in nums):
-        raise ScenarioError(source, key, f"range bounds must be numbers, got {spec}")
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+               for x in nums):
+        raise ScenarioError(source, key, f"range bounds must be finite numbers, got {spec}")
     integral = all(isinstance(x, int) for x in (start, stop, spec.get("step", 1)))
     if ("step" in spec) == ("num" in spec):
         raise ScenarioError(source, key, "a range needs exactly one of step and num")
@@ -233,11 +249,14 @@ def _range(spec: dict[str, Any], key: str, source: str) -> list[Any]:
         if step <= 0 or stop < start:
             raise ScenarioError(source, key, f"expected start <= stop and step > 0, got {spec}")
         count = math.floor((stop - start) / step + 1e-9) + 1
+        if count > cap:
+            raise ScenarioError(source, key, f"the range {spec} has {count:,} values; at most "
+                                f"{cap:,} runs are allowed (--max-points raises the bound)")
         return [start + i * step for i in range(count)]
     num, scale = spec["num"], spec.get("scale", "linear")
-    if not isinstance(num, int) or num < 1 or scale not in ("linear", "log"):
-        raise ScenarioError(source, key, f"expected num >= 1 and scale 'linear' or 'log', "
-                            f"got num={num!r}, scale={scale!r}")
+    if not isinstance(num, int) or not 1 <= num <= cap or scale not in ("linear", "log"):
+        raise ScenarioError(source, key, f"expected num in 1..{cap:,} and scale 'linear' or "
+                            f"'log', got num={num!r}, scale={scale!r}")
     if scale == "log" and (start <= 0 or stop <= 0):
         raise ScenarioError(source, key, "a log range needs start > 0 and stop > 0")
     if num == 1:
@@ -323,7 +342,7 @@ def _label(value: Any) -> str:
 # ---------------------------------------------------------------- running
 
 
-def run_point(data: dict[str, Any], source: str) -> dict[str, Any]:
+def run_point(data: dict[str, Any], source: str, limits: Limits = DEFAULT) -> dict[str, Any]:
     """Run one point in a worker; return ``{"report": ...}`` or ``{"error", "traceback"}``.
 
     Every exception is caught so that one bad point never stops a sweep.
@@ -331,7 +350,7 @@ def run_point(data: dict[str, Any], source: str) -> dict[str, Any]:
     from ppsim.run import run_scenario
 
     try:
-        return {"report": run_scenario(from_dict(data, source))}
+        return {"report": run_scenario(from_dict(data, source, limits))}
     except Exception as exc:  # noqa: BLE001 - recorded in the point's error.json
         return {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
 
@@ -401,7 +420,7 @@ def _execute(sweep: Sweep, todo: list[Point], jobs: int | None, client: Any) -> 
         yield from _on_dask(sweep, todo, client)
     elif (jobs or os.cpu_count() or 1) == 1 or len(todo) <= 1:
         for point in todo:
-            yield point, run_point(sweep.data(point), sweep.source)
+            yield point, run_point(sweep.data(point), sweep.source, sweep.limits)
     else:
         yield from _on_pool(sweep, todo, jobs or os.cpu_count() or 1)
 
@@ -410,7 +429,7 @@ def _on_pool(sweep: Sweep, todo: list[Point], jobs: int) -> Outcomes:
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_ignore_sigint)
     try:
         pending: dict[Future, Point] = {
-            pool.submit(run_point, sweep.data(p), sweep.source): p for p in todo}
+            pool.submit(run_point, sweep.data(p), sweep.source, sweep.limits): p for p in todo}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -427,7 +446,7 @@ def _ignore_sigint() -> None:
 def _on_dask(sweep: Sweep, todo: list[Point], client: Any) -> Outcomes:
     from distributed import as_completed
 
-    futures = {client.submit(run_point, sweep.data(p), sweep.source, pure=False,
+    futures = {client.submit(run_point, sweep.data(p), sweep.source, sweep.limits, pure=False,
                              key=f"ppsim-{p.name}-{p.seed}"): p for p in todo}
     try:
         for future in as_completed(futures, loop=client.loop):

@@ -26,13 +26,14 @@ from sim.engine import (
 from sim.ledger import Ledger, Message
 from sim.network import Network
 from sim.party import Party, Program
-from sim.plan import Params, Plan, ProtocolSpec
+from sim.plan import FileParam, Params, Plan, ProtocolSpec, ResultMissing
 from sim.wire import size_of
 
 __all__ = [
     "DEFAULT_ELEMENT_TIME_S",
     "Crash",
     "Deadlock",
+    "FileParam",
     "Ledger",
     "LinkFault",
     "Message",
@@ -43,6 +44,7 @@ __all__ = [
     "Plan",
     "Program",
     "ProtocolSpec",
+    "ResultMissing",
     "RunResult",
     "Simulation",
     "SimulationError",
