@@ -42,6 +42,10 @@ def run(args: argparse.Namespace, data: dict[str, Any], console: Console,
 
     parsed = load(args.scenario, data, limits)
     out = Path(args.out) if args.out else Path("out") / Path(args.scenario).stem
+    if args.format == "json":  # standard output carries the JSON alone
+        from ppsim.console import make_console
+
+        console = make_console(stderr=True)
     try:
         result = sweep.run(parsed, out, jobs=args.jobs, cluster=args.cluster,
                            connect_timeout_s=args.connect_timeout, console=console,
@@ -51,9 +55,6 @@ def run(args: argparse.Namespace, data: dict[str, Any], console: Console,
     runs = len(parsed.points)
     if args.format == "json":
         print(result.table.to_json(orient="records", indent=2))
-        from ppsim.console import make_console
-
-        console = make_console(stderr=True)
     elif not args.quiet:
         print_table(parsed, result.table, console)
     console.print(f"{runs} runs ({result.ran} ran now, {result.skipped} were already done); "

@@ -30,10 +30,16 @@ Output folder layout: ``points/<name>/report.json`` for each point that ran
 ``points/<name>/error.json`` for each that raised, ``sweep.json`` (the grid),
 ``results.csv`` and ``results.parquet`` (one row per point and repetition).
 A second run skips every point whose report is complete and matches the point.
+
+Stopping a sweep: Ctrl-C, SIGTERM or SIGHUP stop it as an interruption (the
+finished points and the table are kept; the running points are abandoned and
+their workers terminated). Workers also watch their parent and exit if it dies
+without a word (SIGKILL), so no pool outlives its sweep.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import itertools
@@ -41,6 +47,8 @@ import json
 import math
 import os
 import signal
+import threading
+import time
 import traceback
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -62,6 +70,7 @@ from rich.progress import (
 
 from ppsim import catalog
 from ppsim import report as report_mod
+from ppsim.console import make_console
 from ppsim.limits import DEFAULT, Limits
 from ppsim.scenario import ScenarioError, ScenarioModel, from_dict
 
@@ -373,22 +382,24 @@ def run(sweep: Sweep, out: str | Path, *, jobs: int | None = None, cluster: str 
     skipped = len(sweep.points) - len(todo)
     client = _connect(cluster, connect_timeout_s) if cluster else None
     out.mkdir(parents=True, exist_ok=True)
-    _write(out / "sweep.json", _canonical_pretty(_spec(sweep)))
-    console = console or Console()
+    report_mod.write_atomic(out / "sweep.json", _canonical_pretty(_spec(sweep)))
+    console = console or make_console()
     failed: list[str] = []
     interrupted = False
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
-    with Progress(*columns, console=console, disable=not progress) as bar:
+    with Progress(*columns, console=console, disable=not progress) as bar, _stop_signals():
         task = bar.add_task(_what(skipped, failed), total=len(todo))
+        outcomes = _execute(sweep, todo, jobs, client)
         try:
-            for point, outcome in _execute(sweep, todo, jobs, client):
+            for point, outcome in outcomes:
                 if not _record(out, point, outcome):
                     failed.append(point.name)
                 bar.update(task, advance=1, description=_what(skipped, failed))
         except (KeyboardInterrupt, BrokenProcessPool):
             interrupted = True  # finished points are on disk: the next run resumes
         finally:
+            outcomes.close()  # an interrupted pool is torn down now, not when collected
             if client is not None:
                 client.close()
     table = collect(sweep, out)
@@ -426,7 +437,8 @@ def _execute(sweep: Sweep, todo: list[Point], jobs: int | None, client: Any) -> 
 
 
 def _on_pool(sweep: Sweep, todo: list[Point], jobs: int) -> Outcomes:
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_ignore_sigint)
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init)
+    finished = False
     try:
         pending: dict[Future, Point] = {
             pool.submit(run_point, sweep.data(p), sweep.source, sweep.limits): p for p in todo}
@@ -434,13 +446,46 @@ def _on_pool(sweep: Sweep, todo: list[Point], jobs: int) -> Outcomes:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 yield pending.pop(future), future.result()
+        finished = True
     finally:
+        if not finished:  # interrupted: do not wait for the points still running
+            # the executor keeps no public handle on its workers
+            for process in list((pool._processes or {}).values()):
+                if process.is_alive():
+                    process.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the main process, which stops the sweep and keeps the table."""
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the main process, which stops the sweep and keeps the table,
+    and exit as soon as their parent is gone (killed without a chance to stop them)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True,
+                     name="ppsim-watch-parent").start()
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop the sweep as Ctrl-C does (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def _on_dask(sweep: Sweep, todo: list[Point], client: Any) -> Outcomes:
@@ -462,19 +507,12 @@ def _record(out: Path, point: Point, outcome: dict[str, Any]) -> bool:
     if "report" in outcome:
         rep = {**outcome["report"], "sweep": point.meta()}
         (folder / "error.json").unlink(missing_ok=True)
-        _write(folder / "report.json", report_mod.dumps(rep))
+        report_mod.write_atomic(folder / "report.json", report_mod.dumps(rep))
         return True
     (folder / "report.json").unlink(missing_ok=True)
     error = {"sweep": point.meta(), "error": outcome["error"], "traceback": outcome["traceback"]}
-    _write(folder / "error.json", _canonical_pretty(error))
+    report_mod.write_atomic(folder / "error.json", _canonical_pretty(error))
     return False
-
-
-def _write(path: Path, text: str) -> None:
-    """Write via a temporary file and a rename, so a kill never leaves half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _canonical_pretty(value: Any) -> str:
@@ -579,7 +617,7 @@ def _nan(value: Any) -> bool:
 
 
 def write_table(table: pd.DataFrame, out: Path) -> None:
-    _write(out / "results.csv", table.to_csv(index=False))
+    report_mod.write_atomic(out / "results.csv", table.to_csv(index=False))
     tmp = out / "results.parquet.tmp"
     table.to_parquet(tmp, index=False)
     os.replace(tmp, out / "results.parquet")

@@ -12,7 +12,7 @@ the application finds them by name (`ppsim.catalog`), never the other way round.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,9 +81,11 @@ class Plan:
     def output_parties(self) -> list[int]:
         return sorted(self.programs) if self.outputs is None else list(self.outputs)
 
-    def check_outputs(self, result: Any) -> None:
-        """Raise `ResultMissing` if a party of `output_parties` has no output in `result`."""
-        missing = [p for p in self.output_parties() if p not in result.outputs]
+    def check_outputs(self, result: Any, finished: Iterable[int] | None = None) -> None:
+        """Raise `ResultMissing` if a party of `output_parties` has no output in `result`
+        (or, given `finished`, is not among the parties known to have finished)."""
+        done = set(result.outputs if finished is None else finished)
+        missing = [p for p in self.output_parties() if p not in done]
         if not missing:
             return
         role = {p: name for name, ids in self.roles.items() for p in ids}
