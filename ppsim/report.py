@@ -33,6 +33,7 @@ Schema version 1 (every key is always present unless marked optional):
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from importlib.metadata import PackageNotFoundError
@@ -115,12 +116,22 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def dumps(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2, default=_jsonable) + "\n"
+    """The report as JSON; a non-finite number (an undefined metric, NaN) becomes null,
+    since ``NaN`` and ``Infinity`` are not JSON."""
+    return json.dumps(_finite(report), indent=2, allow_nan=False) + "\n"
 
 
-def _jsonable(value: Any) -> Any:
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if hasattr(value, "tolist"):  # numpy scalars and arrays
-        return value.tolist()
+        return _finite(value.tolist())
+    if value is None or isinstance(value, str | int):
+        return value
     raise TypeError(f"cannot write {type(value).__name__} into a report")
 
 

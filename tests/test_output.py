@@ -94,3 +94,18 @@ def test_format_json_is_machine_readable(tmp_path):
     rows = json.loads(_ppsim("run", "w.toml", "--out", "w", "--format", "json", "--jobs", "1",
                              cwd=tmp_path).stdout)
     assert [r["n_parties"] for r in rows] == [3, 5]
+
+
+def test_a_report_never_holds_nan_or_infinity():
+    """An undefined metric (an AUC on a one-class test part) is written as null: strict JSON."""
+    import numpy as np
+
+    from ppsim.report import dumps
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    text = dumps({"auc": float("nan"), "x": np.float64("inf"), "v": np.array([1.5, np.nan]),
+                  "n": np.int64(3), "ok": True})
+    assert json.loads(text, parse_constant=refuse) == {"auc": None, "x": None,
+                                                       "v": [1.5, None], "n": 3, "ok": True}

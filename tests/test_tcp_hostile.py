@@ -180,10 +180,11 @@ def _spawn(program: str, pid: int, hosts: list[str], key: bytes,
 @pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="POSIX signals")
 def test_a_stopped_party_is_the_one_blamed() -> None:
     """Party 1 is stopped; party 0 waits for it, party 2 waits for both: the errors name
-    party 1 as silent and party 0 as alive (the old message blamed [0, 1] alike)."""
+    party 1 as silent and party 0 as alive (the old message blamed [0, 1] alike). Party 2
+    gives up first (its timeout is the shortest), so its message is the one all report."""
     hosts = [f"127.0.0.1:{p}" for p in _free_ports(3)]
     key = new_run_key()
-    procs = [_spawn("gather", pid, hosts, key, 2.0) for pid in range(3)]
+    procs = [_spawn("gather", pid, hosts, key, 1.5 if pid == 2 else 8.0) for pid in range(3)]
     try:
         assert procs[1].stdout.readline().strip() == "ready"
         os.kill(procs[1].pid, signal.SIGSTOP)
@@ -195,7 +196,7 @@ def test_a_stopped_party_is_the_one_blamed() -> None:
     for err in errs:
         assert "party 1 is silent" in err, err
         assert "party 0 is silent" not in err and "[0, 1] are silent" not in err, err
-    assert any("party 0 waits for party 1" in err for err in errs), errs
+    assert all("party 0 waits for party 1" in err for err in errs), errs
 
 
 PPX = {"seed": 2, "protocol": {"name": "ppxgboost", "queries": 4, "batch": 2, "users": 2,
@@ -222,3 +223,24 @@ async def test_a_long_frame_is_refused_before_it_is_read() -> None:
     await left.send_all(struct.pack("<I", 3 << 29))
     with pytest.raises(codec.CodecError, match="1,610,612,736 bytes announced"):
         await reader.next()
+
+
+@pytest.mark.trio
+async def test_parties_holding_different_keys_never_connect_and_say_why() -> None:
+    graph = topology("complete", 2)
+    hosts = [f"127.0.0.1:{p}" for p in _free_ports(2)]
+    programs = dict.fromkeys(graph.nodes, _sum_to_analyst)
+    errors: dict[int, BaseException] = {}
+
+    async def party(pid: int) -> None:
+        try:
+            await run_party_async(graph, programs, pid, hosts, run_key=new_run_key(),
+                                  timeout_s=1.0)
+        except Exception as exc:  # noqa: BLE001 - compared below
+            errors[pid] = exc
+
+    async with trio.open_nursery() as nursery:
+        for pid in range(2):
+            nursery.start_soon(party, pid)
+    assert "failed authentication" in str(errors[1]), errors
+    assert "no connection with party 1" in str(errors[0]), errors

@@ -244,6 +244,7 @@ class Node:
         self.handshake_bytes = 0
         self.waiting_for: list[int] | None = None  # what the program waits for (probes)
         self._channels: dict[int, Channel] = {}
+        self._failed: dict[int, str] = {}  # the last handshake failure with a neighbour we dial
         self._probes = 0
         self._answers: dict[int, dict[int, list[int] | None]] = {}
         self.network = Network(graph, np.random.default_rng(0))
@@ -305,8 +306,10 @@ class Node:
             for stream in self._streams.values():
                 await stream.aclose()
             where = ", ".join(f"party {v} ({addresses[v][0]}:{addresses[v][1]})" for v in missing)
+            why = "; ".join(f"party {v}: {self._failed[v]}" for v in missing if v in self._failed)
             raise ConnectError(
                 f"party {self.pid}: no connection with {where} within {self.timeout_s:g} s"
+                + (f" (the last handshake failed: {why})" if why else "")
             )
         self._changed = trio.Event()
         self.t0 = time.perf_counter()
@@ -376,8 +379,11 @@ class Node:
                                            answer.raw, dialer=True)
                     await self._confirm(stream, reader, channel, nbr)
             except Exception as exc:  # anything the other end did wrong: note it, try again
-                self.note(f"party {self.pid}: the handshake with party {nbr} at "
-                          f"{address[0]}:{address[1]} failed ({_why(exc)}); retrying")
+                why = _why(exc)
+                if self._failed.get(nbr) != why:  # once per reason, not once per retry
+                    self.note(f"party {self.pid}: the handshake with party {nbr} at "
+                              f"{address[0]}:{address[1]} failed ({why}); retrying")
+                self._failed[nbr] = why
                 await stream.aclose()
                 await trio.sleep(_DIAL_RETRY_S)
                 continue
