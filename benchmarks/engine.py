@@ -1,7 +1,8 @@
 """Engine throughput and the local-work cost model (prints figures; not a test).
 
 * 2-party ping-pong: simulated messages per wall-clock second (issue 3 target:
-  at least 250,000 on one core).
+  at least 250,000 on one core); again with a progress callback (what the
+  command line attaches to a run), whose cost should stay within noise.
 * 1,000-party fan-in/fan-out on a star: a server sums one message from each of
   999 clients and answers all of them, 20 rounds.
 * numpy uint64 element-op time on this machine: the basis of
@@ -19,6 +20,7 @@ import argparse
 import cProfile
 import pstats
 import time
+from functools import partial
 
 import numpy as np
 
@@ -30,8 +32,9 @@ FAN_PARTIES = 1_000
 FAN_ROUNDS = 20
 
 
-def ping_pong(exchanges: int = PING_PONG_EXCHANGES) -> tuple[int, float, float]:
-    """Run the ping-pong; return (messages, wall seconds, CPU seconds)."""
+def ping_pong(exchanges: int = PING_PONG_EXCHANGES, **options) -> tuple[int, float, float]:
+    """Run the ping-pong (`options` go to `simulate`); return (messages, wall seconds,
+    CPU seconds)."""
     async def ping(party):
         for i in range(exchanges):
             await party.send(1, i)
@@ -43,7 +46,7 @@ def ping_pong(exchanges: int = PING_PONG_EXCHANGES) -> tuple[int, float, float]:
 
     graph = topologies.complete(2, latency=1e-3, bandwidth=1.25e8)
     start, cpu = time.perf_counter(), time.process_time()
-    result = simulate(graph, {0: ping, 1: pong})
+    result = simulate(graph, {0: ping, 1: pong}, **options)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert result.ledger.phase_rounds() == {"main": 2 * exchanges}
     return 2 * exchanges, wall, cpu
@@ -110,7 +113,9 @@ def main() -> None:
         profile.runcall(ping_pong)
         pstats.Stats(profile).sort_stats("tottime").print_stats(15)
         return
+    watched = partial(ping_pong, progress=lambda _progress: None, progress_every_s=0.1)
     for name, bench in (("2-party ping-pong", ping_pong),
+                        ("2-party ping-pong, progress callback every 0.1 s", watched),
                         (f"{FAN_PARTIES}-party fan-in/fan-out, {FAN_ROUNDS} rounds", fan_in_out)):
         runs = [bench() for _ in range(args.repeat)]
         messages = runs[0][0]

@@ -8,7 +8,7 @@ are found by name (`ppsim.catalog`), never imported here. A typical use::
     print(report["totals"])
 
 The command line (``ppsim run``, ``validate``, ``list``, ``report``,
-``compare``, ``party``) is `ppsim.cli`.
+``compare``, ``examples``, ``party``) is `ppsim.cli`.
 """
 
 from ppsim.catalog import UnknownProtocol, find, known

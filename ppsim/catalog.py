@@ -8,6 +8,9 @@ A scenario's ``[protocol] name`` is either
 * ``"package.module:attr"``: the `ProtocolSpec` at that attribute, imported on
   demand (the module must be importable: installed, or on ``PYTHONPATH``).
 
+Wire profiles (`sim.Profile`, a scenario's ``[network] profile``) are found the
+same way, in the entry point group ``ppsim.profiles``.
+
 Nothing registers itself on import, so a worker process (a sweep's pool, a Dask
 worker, a TCP party process) finds a protocol by importing what its name says.
 """
@@ -17,19 +20,21 @@ from __future__ import annotations
 import importlib
 from functools import cache
 from importlib.metadata import entry_points
+from typing import Any
 
-from sim import ProtocolSpec
+from sim import DEFAULT_PROFILE, Profile, ProtocolSpec
 
 GROUP = "ppsim.protocols"
+PROFILE_GROUP = "ppsim.profiles"
 
 
 class UnknownProtocol(ValueError):
-    """A protocol name that names no protocol; the message says what is known."""
+    """A protocol (or wire profile) name that names none; the message says what is known."""
 
 
 @cache
-def _entry_points() -> dict[str, object]:
-    return {ep.name: ep for ep in entry_points(group=GROUP)}
+def _entry_points(group: str = GROUP) -> dict[str, object]:
+    return {ep.name: ep for ep in entry_points(group=group)}
 
 
 def names() -> list[str]:
@@ -39,14 +44,7 @@ def names() -> list[str]:
 
 def find(name: str) -> ProtocolSpec:
     """The protocol `name` names (see the module docstring)."""
-    if ":" in name:
-        return _from_path(name)
-    ep = _entry_points().get(name)
-    if ep is None:
-        known = ", ".join(names()) or "none (is ppsim installed? pip install -e .)"
-        raise UnknownProtocol(f"unknown protocol {name!r}; known protocols: {known}; "
-                              "or name one as 'package.module:attr'")
-    return _checked(ep.load(), f"entry point {name!r} ({ep.value})", name)
+    return _find(name, GROUP, ProtocolSpec, "protocol")
 
 
 def known() -> dict[str, ProtocolSpec]:
@@ -54,26 +52,51 @@ def known() -> dict[str, ProtocolSpec]:
     return {name: find(name) for name in names()}
 
 
-def _from_path(path: str) -> ProtocolSpec:
+def profile_names() -> list[str]:
+    """The wire profiles a scenario may name: ``ppsim`` and the registered ones."""
+    return [DEFAULT_PROFILE.name, *sorted(_entry_points(PROFILE_GROUP))]
+
+
+def profile(name: str) -> Profile:
+    """The wire profile `name` names: ``ppsim`` (the default), an entry point of the
+    group ``ppsim.profiles`` (ppsim declares ``flower-1.42`` there), or a
+    ``"package.module:attr"`` path to a `sim.Profile`."""
+    if name == DEFAULT_PROFILE.name:
+        return DEFAULT_PROFILE
+    return _find(name, PROFILE_GROUP, Profile, "wire profile")
+
+
+def _find(name: str, group: str, cls: type, what: str) -> Any:
+    if ":" in name:
+        return _from_path(name, cls, what)
+    ep = _entry_points(group).get(name)
+    if ep is None:
+        listed = profile_names() if cls is Profile else names()
+        known_ = ", ".join(listed) or "none (is ppsim installed? pip install -e .)"
+        raise UnknownProtocol(f"unknown {what} {name!r}; known {what}s: {known_}; "
+                              "or name one as 'package.module:attr'")
+    return _checked(ep.load(), f"entry point {name!r} ({ep.value})", name, cls)
+
+
+def _from_path(path: str, cls: type, what: str) -> Any:
     module_name, _, attr = path.partition(":")
     if not module_name or not attr:
-        raise UnknownProtocol(f"protocol {path!r}: expected 'package.module:attr'")
+        raise UnknownProtocol(f"{what} {path!r}: expected 'package.module:attr'")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise UnknownProtocol(f"protocol {path!r}: cannot import {module_name!r}: {exc}") from None
+        raise UnknownProtocol(f"{what} {path!r}: cannot import {module_name!r}: {exc}") from None
     obj = module
     for part in attr.split("."):
         if not hasattr(obj, part):
-            raise UnknownProtocol(f"protocol {path!r}: module {module_name!r} has no {attr!r}")
+            raise UnknownProtocol(f"{what} {path!r}: module {module_name!r} has no {attr!r}")
         obj = getattr(obj, part)
-    return _checked(obj, f"protocol {path!r}", None)
+    return _checked(obj, f"{what} {path!r}", None, cls)
 
 
-def _checked(obj: object, where: str, name: str | None) -> ProtocolSpec:
-    if not isinstance(obj, ProtocolSpec):
-        raise UnknownProtocol(f"{where} is a {type(obj).__name__}, not a sim.ProtocolSpec")
+def _checked(obj: object, where: str, name: str | None, cls: type) -> Any:
+    if not isinstance(obj, cls):
+        raise UnknownProtocol(f"{where} is a {type(obj).__name__}, not a sim.{cls.__name__}")
     if name is not None and obj.name != name:
-        raise UnknownProtocol(f"{where} is registered as {name!r} but its spec is named "
-                              f"{obj.name!r}")
+        raise UnknownProtocol(f"{where} is registered as {name!r} but is named {obj.name!r}")
     return obj

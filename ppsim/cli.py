@@ -1,8 +1,10 @@
-"""The command line: ``ppsim run``, ``validate``, ``list``, ``report``, ``compare``.
+"""The command line: ``ppsim run``, ``validate``, ``list``, ``report``, ``compare``,
+``examples``, ``party``.
 
 Exit codes: 0 success; 1 the run failed (a party raised, a deadlock, a result
-that was not produced because its party crashed); 2 bad input (a malformed
-scenario, a missing file, a bad option): one clear message, no traceback.
+that was not produced because its party crashed) or, for ``compare``, a cost
+exceeded its limit; 2 bad input (a malformed scenario, a missing file, a bad
+option, an optional dependency not installed): one clear message, no traceback.
 
 Output: tables on a terminal, plain unwrapped text anywhere else
 (`ppsim.console`); ``--format json`` prints JSON on standard output instead
@@ -23,10 +25,11 @@ from rich.markup import escape
 from rich.table import Table
 
 import topologies
-from ppsim import cli_sweep, report
+from ppsim import cli_sweep, examples, extras, report
 from ppsim.catalog import known
 from ppsim.console import make_console
-from ppsim.limits import Limits, byte_size, seconds
+from ppsim.limits import Limits, byte_size, interval, seconds
+from ppsim.progress import RunProgress
 from ppsim.scenario import Scenario, ScenarioError, load, read
 from sim import SimulationError
 
@@ -48,18 +51,24 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     data = read(args.scenario, lim)
     if "sweep" in data:
         return cli_sweep.run(args, data, console, lim)
-    scenario = load(args.scenario, lim)
     out = Path(args.out) if args.out else Path("out") / Path(args.scenario).stem
-    if args.runtime == "tcp":
-        from ppsim.run import run_scenario_tcp
+    watch = RunProgress(make_console(stderr=True), Path(args.scenario).stem,
+                        enabled=not args.quiet, every_s=args.progress_every)
+    with watch:
+        watch.stage("loading the scenario")
+        scenario = load(args.scenario, lim)
+        if args.runtime == "tcp":
+            from ppsim.run import run_scenario_tcp
 
-        hosts = _hosts(args, scenario)
-        rep = _bad_input(args.scenario, lambda: run_scenario_tcp(
-            scenario, timeout_s=args.timeout, hosts=hosts))
-    else:
-        from ppsim.run import run_scenario
+            watch.stage("running over TCP")
+            hosts = _hosts(args, scenario)
+            rep = _bad_input(args.scenario, lambda: run_scenario_tcp(
+                scenario, timeout_s=args.timeout, hosts=hosts))
+        else:
+            from ppsim.run import run_scenario
 
-        rep = run_scenario(scenario)
+            watch.stage("simulating")
+            rep = run_scenario(scenario, progress=watch.update, progress_every_s=watch.interval)
     path = report.write(rep, out)
     if args.format == "json":
         print(report.dumps(rep), end="")
@@ -178,6 +187,19 @@ def _list(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _examples(args: argparse.Namespace, console: Console) -> int:
+    try:
+        written = examples.copy(args.dir, force=args.force)
+    except FileExistsError as exc:
+        raise ScenarioError(args.dir, "", str(exc)) from None
+    total = len(examples.shipped())
+    console.print(f"{len(written)} of {total} example scenarios written to {args.dir}"
+                  + (f" ({total - len(written)} were already there)" if len(written) < total
+                     else ""))
+    console.print(f"try: ppsim run {Path(args.dir) / 'quickstart.toml'}")
+    return EXIT_OK
+
+
 def _input_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--allow-outside-paths", action="store_true",
                      help="let the scenario name files outside its own folder")
@@ -208,7 +230,11 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario; print its costs and write report.json")
     run.add_argument("scenario", help="a scenario file (TOML)")
     run.add_argument("--out", help="output folder (default: out/<scenario name>)")
-    run.add_argument("--quiet", action="store_true", help="do not print the tables")
+    run.add_argument("--quiet", action="store_true",
+                     help="print no progress and no tables, only where the report went")
+    run.add_argument("--progress-every", type=interval, default=5.0, metavar="SECONDS",
+                     help="when the output is not a terminal, print a progress line every "
+                          "SECONDS of wall time (default 5)")
     run.add_argument("--runtime", choices=("sim", "tcp"), default="sim",
                      help="sim: simulated network (default); tcp: real sockets on this machine")
     _format_option(run)
@@ -237,6 +263,11 @@ def parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="list the protocols and topologies")
     _format_option(lst)
     lst.set_defaults(func=_list)
+    exa = sub.add_parser("examples", help="copy the shipped example scenarios into a folder")
+    exa.add_argument("dir", nargs="?", default="scenarios",
+                     help="where to copy them (default: ./scenarios)")
+    exa.add_argument("--force", action="store_true", help="overwrite files that differ")
+    exa.set_defaults(func=_examples)
     cli_sweep.add_commands(sub)
     return ap
 
@@ -257,6 +288,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print("[bold red]run failed:[/] out of memory (the protocol's estimate was too "
                   "low; lower the sizes or run on a larger machine)", highlight=False)
         return EXIT_FAILED
+    except ImportError as exc:
+        message = extras.explain(exc)
+        if message is None:
+            raise
+        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

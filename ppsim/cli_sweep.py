@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
+from ppsim.console import make_console
 from ppsim.limits import DEFAULT, Limits, count, seconds
 from ppsim.scenario import ScenarioError
 
@@ -43,13 +44,12 @@ def run(args: argparse.Namespace, data: dict[str, Any], console: Console,
     parsed = load(args.scenario, data, limits)
     out = Path(args.out) if args.out else Path("out") / Path(args.scenario).stem
     if args.format == "json":  # standard output carries the JSON alone
-        from ppsim.console import make_console
-
         console = make_console(stderr=True)
     try:
         result = sweep.run(parsed, out, jobs=args.jobs, cluster=args.cluster,
-                           connect_timeout_s=args.connect_timeout, console=console,
-                           progress=not args.quiet)
+                           connect_timeout_s=args.connect_timeout,
+                           console=make_console(stderr=True), progress=not args.quiet,
+                           progress_every_s=args.progress_every)
     except sweep.ClusterError as exc:
         raise ScenarioError(args.scenario, "", str(exc)) from None
     runs = len(parsed.points)
@@ -134,18 +134,31 @@ def report(args: argparse.Namespace, console: Console) -> int:
 
 
 def compare(args: argparse.Namespace, console: Console) -> int:
+    """Exit 0 when no limit is exceeded, 1 when one is, 2 when the inputs are bad or
+    should not be compared (unless --force)."""
+    import json
+
     from ppsim import compare as compare_mod
 
     for path in (args.a, args.b):
         target = Path(path) / "report.json" if Path(path).is_dir() else Path(path)
-        if not target.is_file():
-            raise ScenarioError(str(path), "", "expected a report.json or the folder holding one")
-        _check_report(target)
+        if not target.is_file() and not compare_mod.is_sweep(path):
+            raise ScenarioError(str(path), "", "expected a report.json, the folder holding one, "
+                                "or a sweep's output folder")
+        if target.is_file():
+            _check_report(target)
     try:
-        compare_mod.print_differences(args.a, args.b, console)
+        limits = compare_mod.parse_limits(args.max_increase or [])
+        result = compare_mod.compare(args.a, args.b, limits, force=args.force)
+    except compare_mod.Refused as exc:
+        raise ScenarioError("", "", f"not compared: {exc}") from None
     except (OSError, ValueError, KeyError) as exc:
-        raise ScenarioError("", "", f"cannot read the reports: {exc}") from None
-    return EXIT_OK
+        raise ScenarioError("", "", f"cannot compare: {exc}") from None
+    if args.format == "json":
+        print(json.dumps(result.as_json(), indent=2))
+    else:
+        compare_mod.print_comparison(result, console)
+    return EXIT_OK if result.ok else EXIT_FAILED
 
 
 def _check_report(path: Path) -> None:
@@ -189,7 +202,17 @@ def add_commands(sub: Any) -> None:  # argparse's private _SubParsersAction
     rep.add_argument("path", help="a sweep's output folder, a report.json, or its folder")
     rep.add_argument("--out", help="where to write (default: the folder given)")
     rep.set_defaults(func=report)
-    cmp = sub.add_parser("compare", help="what changed between two reports, with ratios")
-    cmp.add_argument("a", help="report A (report.json or its folder)")
-    cmp.add_argument("b", help="report B")
+    cmp = sub.add_parser("compare", help="what changed between two reports or two sweeps, "
+                         "with ratios; exit 1 when a cost exceeds a limit")
+    cmp.add_argument("a", help="A: a report.json, its folder, or a sweep's output folder")
+    cmp.add_argument("b", help="B, the same kind as A")
+    cmp.add_argument("--max-increase", action="append", metavar="METRIC=LIMIT,...",
+                     help="exit 1 if B exceeds A by more than LIMIT, an amount or a percentage "
+                          "of A: e.g. bytes=1%%,rounds=0 (metrics: bytes, rounds, messages, "
+                          "sim_time_s, offline_bytes, ... or a report key)")
+    cmp.add_argument("--force", action="store_true",
+                     help="compare even reports of different runtimes, schema versions or "
+                          "(under limits) scenarios")
+    cmp.add_argument("--format", choices=("table", "json"), default="table",
+                     help="table (default) or JSON on standard output")
     cmp.set_defaults(func=compare)

@@ -223,12 +223,28 @@ def check_memory(need: float, params: Any, limits: Limits = DEFAULT) -> None:
 
 def seconds(text: str) -> float:
     """An argparse type: a finite number of seconds > 0."""
+    value = _finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected a finite number of seconds > 0")
+    return value
+
+
+def interval(text: str) -> float:
+    """An argparse type: a finite number of seconds >= 0."""
+    value = _finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected a finite number of seconds "
+                                         ">= 0")
+    return value
+
+
+def _finite_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"got {text!r}; expected a finite number of seconds > 0")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected a finite number of seconds")
     return value
 
 

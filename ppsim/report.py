@@ -23,11 +23,20 @@ Schema version 1 (every key is always present unless marked optional):
 * ``nics``: when the topology gives parties a ``nic_bandwidth``: per party,
   ``egress_bytes``, ``egress_busy_s``, ``ingress_bytes``, ``ingress_busy_s``
   (an empty list otherwise).
+* ``wire_profile`` (optional, only when the scenario's ``[network] profile`` is not
+  the default ``ppsim``): ``name``, and ``setting``, what the framework must be set
+  to for its messages to be those predicted (see `sim.profiles`). The bytes of
+  tagged messages are then the framework's, and its extra messages are counted.
 * ``wall_time_s``: the simulator's own wall-clock time (the one key that differs
   between two runs of the same scenario and seed).
-* Protocol keys, merged at top level: e.g. ``result_check``, ``split``,
-  ``accuracy`` (``metric``, ``value``, ``baseline``), ``accuracy_per_round``,
-  ``dropped``, ``prediction_check``.
+* Protocol keys, merged at top level: e.g. ``result_check``, ``accuracy_per_round``,
+  ``dropped``, ``prediction_check``. Two have one shape in every family:
+  ``split`` (optional; how a data set is divided among its owners) is an object
+  with ``kind`` ("horizontal", "vertical", "mixed"), ``owners`` (a count) and
+  ``parts`` (per owner: ``owner``, ``rows``, ``cols``, ``labels``); ``accuracy``
+  (optional) has ``metric``, ``value`` and ``baseline`` (the plaintext model's),
+  never a null value: a run that cannot score its model (cost-only mode, a crash)
+  leaves it out and says why under ``absent`` (``{"accuracy": "reason"}``).
 """
 
 from __future__ import annotations
@@ -74,12 +83,40 @@ def build(scenario: Scenario, result: RunResult) -> dict[str, Any]:
         "reveals": plan.reveals,
         **costs(result, plan.roles, plan.programs),
     }
+    if not scenario.profile.is_default:
+        report["wire_profile"] = {"name": scenario.profile.name,
+                                  "setting": scenario.profile.setting}
     extra = plan.summarize(result)
+    check_shape(scenario.spec.name, extra)
+    if not scenario.model.output.accuracy and "accuracy" in extra:
+        for key in ("accuracy", "accuracy_per_round"):
+            extra.pop(key, None)
+        extra["absent"] = {**extra.get("absent", {}), "accuracy": (
+            "not shown: this scenario is a cost demonstration ([output] accuracy = false), "
+            "its data is not meant to be learned")}
     clash = set(extra) & set(report) - {"mode"}
     if clash:
         raise ValueError(f"protocol {scenario.spec.name!r} overrides report keys {sorted(clash)}")
     report.update(extra)
     return report
+
+
+def check_shape(protocol: str, keys: dict[str, Any]) -> None:
+    """Raise ValueError unless a protocol's keys have the shapes every family shares
+    (`split` an object, `accuracy` with a value, reasons under `absent`)."""
+    split = keys.get("split")
+    if split is not None and not (isinstance(split, dict)
+                                  and {"kind", "owners", "parts"} <= set(split)):
+        raise ValueError(f"protocol {protocol!r} reports split={split!r}; expected an object "
+                         "with kind, owners and parts")
+    accuracy = keys.get("accuracy")
+    if accuracy is not None and (not isinstance(accuracy, dict) or accuracy.get("value") is None):
+        raise ValueError(f"protocol {protocol!r} reports accuracy={accuracy!r}; expected metric, "
+                         "value and baseline, or no accuracy and the reason under 'absent'")
+    absent = keys.get("absent", {})
+    if not isinstance(absent, dict) or set(absent) & set(keys):
+        raise ValueError(f"protocol {protocol!r} reports absent={absent!r}; expected reasons "
+                         "for keys it leaves out")
 
 
 def flatten(value: Any, prefix: str) -> dict[str, Any]:
@@ -167,6 +204,10 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
     head.add_column(style="bold")
     head.add_column()
     head.add_row("parties", str(len(report["parties"])))
+    if "wire_profile" in report:
+        profile = report["wire_profile"]
+        head.add_row("wire profile", escape(profile["name"] + (
+            f" ({profile['setting']})" if profile["setting"] else "")))
     clock = "simulated" if report["runtime"] == "sim" else "measured"
     head.add_row("online", f"{totals['rounds']} rounds, {totals['messages']} messages, "
                  f"{_bytes(totals['bytes'] - offline['bytes'])}, "
@@ -181,9 +222,14 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
                                           for c in report["crashed"]))
     if report["trust"]:
         head.add_row("trusts", escape(report["trust"]))
-    for key in ("result_check", "accuracy", "prediction_check", "split"):
+    for key in ("result_check", "accuracy", "prediction_check"):
         if key in report:
             head.add_row(key, escape(_brief(report[key])))
+    for key, reason in report.get("absent", {}).items():
+        head.add_row(key, escape(reason))
+    if "split" in report:
+        split = report["split"]
+        head.add_row("split", f"{escape(str(split['kind']))}, {split['owners']} data owners")
     head.add_row("wall time", f"{report['wall_time_s']:.3f} s")
     console.print(head)
 

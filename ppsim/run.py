@@ -19,12 +19,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ppsim import report
-from ppsim.scenario import Scenario
-from sim import simulate
+from ppsim.scenario import Scenario, ScenarioError
+from sim import Progress, simulate
 
 if TYPE_CHECKING:
     from sim.tcp import TcpRunResult
@@ -33,15 +33,25 @@ if TYPE_CHECKING:
 def _options(scenario: Scenario, **tcp: Any) -> dict[str, Any]:
     """The runtime options of `scenario`, plus the TCP ones that were given."""
     model = scenario.model
+    if tcp and not scenario.profile.is_default:
+        raise ScenarioError(
+            scenario.source, "network.profile",
+            f"got {scenario.profile.name!r}; the TCP runtime sends and counts its own codec's "
+            f"bytes, so it takes only the default profile \"ppsim\" (a wire profile is a "
+            f"simulator's prediction)")
     return {"seed": model.seed, "header_bytes": model.network.header_bytes,
             "element_time_s": model.cost.element_time_s, "faults": scenario.faults,
             **{k: v for k, v in tcp.items() if v is not None}}
 
 
-def run_scenario(scenario: Scenario) -> dict[str, Any]:
-    """Simulate `scenario` and return its report (see `ppsim.report`)."""
-    result = simulate(scenario.graph, scenario.plan.programs,
-                      record_views=scenario.model.output.record_views, **_options(scenario))
+def run_scenario(scenario: Scenario, *, progress: Callable[[Progress], None] | None = None,
+                 progress_every_s: float = 0.5) -> dict[str, Any]:
+    """Simulate `scenario` and return its report (see `ppsim.report`); `progress` is
+    called with the run's `Progress` every `progress_every_s` seconds of wall time."""
+    result = simulate(scenario.graph, scenario.plan.programs, profile=scenario.profile,
+                      record_views=scenario.model.output.record_views,
+                      progress=progress, progress_every_s=progress_every_s,
+                      **_options(scenario))
     scenario.plan.check_outputs(result)
     return report.build(scenario, result)
 

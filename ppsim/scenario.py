@@ -13,6 +13,7 @@ parameters, faults, the per-message header, the cost model and the seed::
     bandwidth = 1.25e7
     [network]
     header_bytes = 40
+    profile = "ppsim"        # or "flower-1.42": the bytes Flower would send (sim.profiles)
     [[faults]]
     kind = "crash"
     party = 3
@@ -21,6 +22,7 @@ parameters, faults, the per-message header, the cost model and the seed::
     element_time_s = 1e-9
     [output]
     record_views = false
+    accuracy = true          # false: a cost demonstration, no accuracy in the report
 
 `load` checks everything that can be checked without running: the tables and
 their types, the protocol's own parameters, that the topology can be built for
@@ -51,7 +53,17 @@ import topologies
 from ppsim import catalog
 from ppsim import limits as _limits
 from ppsim.limits import DEFAULT, InputError, Limits
-from sim import DEFAULT_ELEMENT_TIME_S, Crash, FileParam, LinkFault, Params, Plan, ProtocolSpec
+from sim import (
+    DEFAULT_ELEMENT_TIME_S,
+    DEFAULT_PROFILE,
+    Crash,
+    FileParam,
+    LinkFault,
+    Params,
+    Plan,
+    Profile,
+    ProtocolSpec,
+)
 
 
 class ScenarioError(ValueError):
@@ -84,6 +96,10 @@ class TopologyConfig(BaseModel):
 
 class NetworkConfig(_Table):
     header_bytes: Annotated[int, Field(ge=0, le=1 << 20)] = 0
+    """Added to every message: the framing below the profile's encoding (TCP/IP, TLS)."""
+    profile: str = DEFAULT_PROFILE.name
+    """The wire profile: how a framework encodes and frames the messages (`sim.profiles`);
+    ``ppsim`` (ppsim's own encoding), ``flower-1.42``, or ``package.module:attr``."""
 
 
 class CrashFault(_Table):
@@ -115,6 +131,9 @@ class CostConfig(_Table):
 
 class OutputConfig(_Table):
     record_views: bool = False
+    accuracy: bool = True
+    """False marks a cost demonstration: its data is not meant to be learned, so the
+    report shows no accuracy (and says so under ``absent``)."""
 
 
 class ScenarioModel(_Table):
@@ -148,6 +167,7 @@ class Scenario:
     params: Params
     plan: Plan
     graph: nx.Graph
+    profile: Profile = DEFAULT_PROFILE
     limits: Limits = DEFAULT
 
     @property
@@ -170,6 +190,8 @@ class Scenario:
             if key in self.model.protocol:
                 params[key] = self.model.protocol[key]
         data["protocol"] = {"name": self.model.protocol["name"], **params}
+        if self.profile.is_default:  # reports of ppsim's own encoding stay as they were
+            del data["network"]["profile"]
         return data
 
 
@@ -254,7 +276,21 @@ def from_dict(data: dict[str, Any], source: str = "", limits: Limits = DEFAULT) 
         raise ScenarioError(source, key, message) from None
     graph = _build_topology(model.topology, plan, source, model.seed, limits)
     _check_faults(model.faults, graph, source)
-    return Scenario(source, model, spec, params, plan, graph, limits)
+    return Scenario(source, model, spec, params, plan, graph,
+                    _profile(model, spec, params, source), limits)
+
+
+def _profile(model: ScenarioModel, spec: ProtocolSpec, params: Params, source: str) -> Profile:
+    name = model.network.profile
+    try:
+        profile = catalog.profile(name)
+    except catalog.UnknownProtocol as exc:
+        raise ScenarioError(source, "network.profile", str(exc)) from None
+    reason = profile.refusal(spec.name, params)
+    if reason is not None:
+        raise ScenarioError(source, "network.profile", f"got {name!r}, but {reason}; expected "
+                            f"a profile for this run (e.g. \"{DEFAULT_PROFILE.name}\")")
+    return profile
 
 
 def _file_params(spec: ProtocolSpec) -> list[str]:
@@ -338,6 +374,8 @@ def _first_error(exc: ValidationError, source: str, prefix: str) -> ScenarioErro
         message = "missing: this key is required"
     elif kind == "extra_forbidden":
         message = "unknown key"
+    elif not loc:  # a check of several keys together: its message names them and their values
+        message = err["msg"].removeprefix("Value error, ")
     else:
         got = err.get("input")
         shown = _shown(got)

@@ -59,19 +59,12 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from ppsim import catalog
 from ppsim import report as report_mod
 from ppsim.console import make_console
 from ppsim.limits import DEFAULT, Limits
+from ppsim.progress import CountProgress
 from ppsim.scenario import ScenarioError, ScenarioModel, from_dict
 
 RESERVED = ("repetitions", "zip")
@@ -370,12 +363,13 @@ class ClusterError(ValueError):
 
 def run(sweep: Sweep, out: str | Path, *, jobs: int | None = None, cluster: str | None = None,
         connect_timeout_s: float = 5.0, console: Console | None = None,
-        progress: bool = True) -> SweepResult:
+        progress: bool = True, progress_every_s: float = 5.0) -> SweepResult:
     """Run every point not already done in `out`; write reports and the results table.
 
     `jobs` worker processes on this machine (default: one per CPU; 1 runs in this
     process), or the Dask scheduler at `cluster`. Raises `ClusterError` when the
     scheduler cannot be reached within `connect_timeout_s`, before anything runs.
+    With `progress`, `console` shows the points done (`ppsim.progress.CountProgress`).
     """
     out = Path(out)
     todo = [p for p in sweep.points if not _done(out, p)]
@@ -386,16 +380,15 @@ def run(sweep: Sweep, out: str | Path, *, jobs: int | None = None, cluster: str 
     console = console or make_console()
     failed: list[str] = []
     interrupted = False
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
-    with Progress(*columns, console=console, disable=not progress) as bar, _stop_signals():
-        task = bar.add_task(_what(skipped, failed), total=len(todo))
+    title = "points" + (f" ({skipped} done before)" if skipped else "")
+    with CountProgress(console, title, len(todo), enabled=progress,
+                       every_s=progress_every_s) as bar, _stop_signals():
         outcomes = _execute(sweep, todo, jobs, client)
         try:
             for point, outcome in outcomes:
                 if not _record(out, point, outcome):
                     failed.append(point.name)
-                bar.update(task, advance=1, description=_what(skipped, failed))
+                bar.advance(f", {len(failed)} failed" if failed else "")
         except (KeyboardInterrupt, BrokenProcessPool):
             interrupted = True  # finished points are on disk: the next run resumes
         finally:
@@ -406,11 +399,6 @@ def run(sweep: Sweep, out: str | Path, *, jobs: int | None = None, cluster: str 
     write_table(table, out)
     all_failed = sorted(table.loc[table["status"] == "failed", "point"])
     return SweepResult(table, len(todo), skipped, all_failed, interrupted)
-
-
-def _what(skipped: int, failed: list[str]) -> str:
-    text = "points" + (f" ({skipped} done before)" if skipped else "")
-    return text + (f" [red]{len(failed)} failed[/]" if failed else "")
 
 
 def _connect(address: str, timeout_s: float):  # noqa: ANN202 - distributed.Client

@@ -2,7 +2,9 @@
 
 Protocols are ``async def`` programs that await a `Party`; `simulate` runs them
 over a networkx topology in virtual time and returns a `RunResult` whose ledger
-holds what they cost (`costs` turns it into report keys). A protocol offers
+holds what they cost (`costs` turns it into report keys). A wire `Profile`
+sizes the messages a protocol tags with a kind as a framework would send them
+(`sim.profiles`; `DEFAULT_PROFILE` is ppsim's own encoding). A protocol offers
 itself to the application as a `ProtocolSpec` (parameters as a `Params` model,
 a `Plan` per run). `sim.testing` runs programs in tests; `sim.tcp` runs the same
 programs over real sockets. The application (scenario files, reports, sweeps,
@@ -18,6 +20,7 @@ from sim.engine import (
     Deadlock,
     LinkFault,
     PartyFailure,
+    Progress,
     RunResult,
     Simulation,
     SimulationError,
@@ -27,10 +30,13 @@ from sim.ledger import Ledger, Message
 from sim.network import Network
 from sim.party import Party, Program
 from sim.plan import FileParam, Params, Plan, ProtocolSpec, ResultMissing
+from sim.profiles import PPSIM as DEFAULT_PROFILE
+from sim.profiles import Profile, ProfileError
 from sim.wire import size_of
 
 __all__ = [
     "DEFAULT_ELEMENT_TIME_S",
+    "DEFAULT_PROFILE",
     "Crash",
     "Deadlock",
     "FileParam",
@@ -42,7 +48,10 @@ __all__ = [
     "Party",
     "PartyFailure",
     "Plan",
+    "Profile",
+    "ProfileError",
     "Program",
+    "Progress",
     "ProtocolSpec",
     "ResultMissing",
     "RunResult",

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import time
 import types
-from collections import deque
-from collections.abc import Awaitable, Iterable, Iterator, Mapping
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,11 +27,13 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import simpy
+from simpy.core import EmptySchedule
 from simpy.events import NORMAL, Timeout
 
 from sim.ledger import Ledger, Message
 from sim.network import Link, Network
 from sim.party import Party, Program
+from sim.profiles import PPSIM, Instruction, Profile
 from sim.wire import size_of
 
 DEFAULT_ELEMENT_TIME_S = 4e-10
@@ -93,6 +95,27 @@ class RunResult:
     crashed: dict[int, float]
     wall_time_s: float
     parties: list[SimParty] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a run has come, handed to the `progress` callback of `Simulation`.
+
+    ``messages`` and ``bytes`` count what was sent so far (online and offline);
+    ``phases`` is how many distinct phases have begun; ``phase`` is the one most
+    of the parties still running are in.
+    """
+
+    sim_time_s: float
+    wall_time_s: float
+    events: int
+    messages: int
+    bytes: int
+    phases: int
+    phase: str
+    parties_done: int
+    parties: int
+    finished: bool = False
 
 
 @types.coroutine
@@ -166,11 +189,25 @@ class SimParty(Party):
 
     # -- the Party interface -------------------------------------------------
 
-    def send(self, dst: int, payload: Any) -> Awaitable[None]:
-        msg = self._post(self, dst, payload)
+    def send(self, dst: int, payload: Any, kind: str | None = None) -> Awaitable[None]:
+        if kind is not None and kind in self._sim.profile.instructions:
+            return self._send_when_asked(dst, payload, kind)
+        msg = self._post(self, dst, payload, kind)
         if msg is not None and msg.offline:
             return _suspend((_PACED, msg))
         return _DONE
+
+    async def _send_when_asked(self, dst: int, payload: Any, kind: str) -> None:
+        """Under a profile whose framework sends `kind` only when asked: wait for
+        `dst`'s instruction (see `sim.profiles`), then send."""
+        asked = await self.recv(dst)
+        if not isinstance(asked, Instruction) or asked.kind != kind:
+            raise SimulationError(
+                f"party {self.id} waited for party {dst}'s instruction to send a {kind!r} "
+                f"message but received {type(asked).__name__}: party {dst} must receive "
+                f"{kind!r} with recv_many(..., kind={kind!r}) before sending it anything else"
+            )
+        self._post(self, dst, payload, kind)
 
     def recv(self, src: int) -> Awaitable[Any]:
         box = self._boxes.get(src)
@@ -181,7 +218,7 @@ class SimParty(Party):
         return _suspend((_RECV, src))
 
     def recv_many(
-        self, srcs: Iterable[int], timeout: float | None = None
+        self, srcs: Iterable[int], timeout: float | None = None, kind: str | None = None
     ) -> Awaitable[dict[int, Any]]:
         srcs = tuple(srcs)
         if len(set(srcs)) != len(srcs):
@@ -191,6 +228,10 @@ class SimParty(Party):
                 raise ValueError(f"party {self.id} cannot receive from {src!r}")
         if timeout is not None and timeout < 0:
             raise ValueError(f"recv_many: timeout must be >= 0, got {timeout}")
+        ask = self._sim.profile.instruction(kind)
+        if ask is not None:  # the framework asks each sender first (see sim.profiles)
+            for src in srcs:
+                self._post(self, src, ask, kind)
         return _suspend((_MANY, srcs, timeout))
 
     def compute(self, seconds: float) -> Awaitable[None]:
@@ -371,6 +412,11 @@ class Simulation:
         faults: `Crash` and `LinkFault` items.
         element_time_s: the cost model's time per element of local work.
         record_views: keep every payload each party received (`Ledger.views`).
+        profile: the wire profile that sizes tagged messages (`sim.profiles`).
+        progress: called with a `Progress` at most every `progress_every_s` seconds
+            of wall time while the run goes on, and once at its end. Without it
+            the event loop is simpy's own, so an unwatched run pays nothing.
+        progress_every_s: the least wall time between two calls of `progress`.
     """
 
     def __init__(
@@ -383,6 +429,9 @@ class Simulation:
         faults: Iterable[Crash | LinkFault] = (),
         element_time_s: float = DEFAULT_ELEMENT_TIME_S,
         record_views: bool = False,
+        profile: Profile = PPSIM,
+        progress: Callable[[Progress], None] | None = None,
+        progress_every_s: float = 0.5,
     ):
         nodes = sorted(graph.nodes)
         if nodes != list(range(len(nodes))):
@@ -396,6 +445,8 @@ class Simulation:
                 raise ValueError(f"program for party {pid}, but the topology has {self.n}")
         self.env = simpy.Environment()
         self.header_bytes = header_bytes
+        self.profile = profile
+        self._sized = None if profile.is_default else profile.size
         self.network = Network(graph, np.random.default_rng(np.random.SeedSequence([seed, 2**32])))
         self.offline_network = self.network.fresh()
         self.ledger = Ledger(self.n, header_bytes, record_views)
@@ -406,11 +457,15 @@ class Simulation:
         self.first_drops: list[Message] = []  # a deadlock names the first lost messages
         self._faults = list(faults)
         self._schedule = self.env.schedule
+        self._progress = progress
+        self._progress_every_s = progress_every_s
 
     # -- messages ------------------------------------------------------------
 
-    def post(self, sender: SimParty, dst: int, payload: Any) -> Message | None:
-        """Put a message on the network (called by `SimParty.send`)."""
+    def post(self, sender: SimParty, dst: int, payload: Any,
+             kind: str | None = None) -> Message | None:
+        """Put a message on the network (called by `SimParty.send`); its size is
+        the profile's for `kind`, by default `size_of(payload)`."""
         if dst == sender.id or dst not in self.ids:
             raise ValueError(f"party {sender.id} cannot send to {dst!r}")
         if sender.crashed:
@@ -418,8 +473,10 @@ class Simulation:
         offline = sender._offline
         now = self.env.now
         depth, entry, base = sender._stamp()
+        sized = self._sized
         msg = Message(
-            sender.id, dst, payload, size_of(payload), depth, sender._phase, offline, now,
+            sender.id, dst, payload, size_of(payload) if sized is None else sized(kind, payload),
+            depth, sender._phase, offline, now,
             entry=entry, base=base,
         )
         self.ledger.sent(msg)
@@ -522,6 +579,54 @@ class Simulation:
         return (f"; {count} message(s) were lost on lossy links or to crashed parties and are "
                 f"never retransmitted (first: {shown})")
 
+    def end_time(self) -> float:
+        """When the last party finished or crashed (timers left pending do not count)."""
+        return max([p.finished_at for p in self.parties] + list(self.crashed.values()),
+                   default=0.0)
+
+    def progress(self, started: float, events: int, finished: bool = False) -> Progress:
+        """Where the run stands, for a progress display."""
+        phases = self.ledger.phases.values()
+        running = Counter(p.current_phase for pid, p in enumerate(self.parties)
+                          if pid in self.programs and not (p.done or p.crashed))
+        return Progress(
+            sim_time_s=self.end_time() if finished else self.env.now,
+            wall_time_s=time.perf_counter() - started,
+            events=events,
+            messages=sum(p.messages for p in phases),
+            bytes=sum(p.bytes for p in phases),
+            phases=len(self.ledger.phases),
+            phase=running.most_common(1)[0][0] if running else "",
+            parties_done=sum(self.parties[pid].done for pid in self.programs),
+            parties=len(self.programs),
+            finished=finished,
+        )
+
+    def _run_watched(self, started: float) -> None:
+        """simpy's event loop, with a look at the wall clock every few events.
+
+        It looks every 64 events while events are cheap, and after every event once
+        64 of them took a tenth of the reporting interval, so a run of slow events
+        (large local computations) is still reported on time.
+        """
+        step, clock, report = self.env.step, time.perf_counter, self._progress
+        every = self._progress_every_s
+        events, look_at, due, last = 0, 1, started + every, started
+        try:
+            while True:
+                step()
+                events += 1
+                if events >= look_at:
+                    now = clock()
+                    if now >= due:
+                        report(self.progress(started, events))
+                        due = now + every
+                    look_at = events + (1 if now - last > every / 10 else 64)
+                    last = now
+        except EmptySchedule:
+            pass
+        report(self.progress(started, events, finished=True))
+
     def run(self) -> RunResult:
         """Run every program to its end; raise `PartyFailure` or `Deadlock` if they do not."""
         wall = time.perf_counter()
@@ -543,7 +648,10 @@ class Simulation:
             party._coro = program(party)
             Timeout(self.env, 0, party).callbacks.append(self._start)
         try:
-            self.env.run()
+            if self._progress is None:
+                self.env.run()
+            else:
+                self._run_watched(wall)
         except SimulationError:
             self._close_all()
             raise
@@ -565,8 +673,7 @@ class Simulation:
                      if self.parties[pid].done},
             ledger=self.ledger,
             network=self.network,
-            end_time=max([p.finished_at for p in self.parties] + list(self.crashed.values()),
-                         default=0.0),
+            end_time=self.end_time(),
             offline_time=self.offline_time,
             crashed=dict(self.crashed),
             wall_time_s=time.perf_counter() - wall,

@@ -57,8 +57,14 @@ class Party(ABC):
     # -- communication -------------------------------------------------------
 
     @abstractmethod
-    def send(self, dst: int, payload: Any) -> Awaitable[None]:
-        """Send `payload` to party `dst` (await it; it may wait for backpressure)."""
+    def send(self, dst: int, payload: Any, kind: str | None = None) -> Awaitable[None]:
+        """Send `payload` to party `dst` (await it; it may wait for backpressure).
+
+        `kind` names what the message is in the protocol (``"secagg.public_keys"``),
+        so that a wire profile can size it as a framework would encode it and add
+        the framework's extra messages (`sim.profiles`); it never changes what
+        arrives.
+        """
 
     @abstractmethod
     def recv(self, src: int) -> Awaitable[Any]:
@@ -66,19 +72,22 @@ class Party(ABC):
 
     @abstractmethod
     def recv_many(
-        self, srcs: Iterable[int], timeout: float | None = None
+        self, srcs: Iterable[int], timeout: float | None = None, kind: str | None = None
     ) -> Awaitable[dict[int, Any]]:
         """Receive one message from each of `srcs`.
 
         Without a timeout, waits for all of them. With one, returns after at most
         `timeout` seconds with whatever arrived (so protocols can handle parties
         that dropped out); the dict is keyed by sender, in increasing order.
+        `kind` is the kind of message expected (see `send`): a profile whose
+        framework must ask for it first sends each sender its instruction.
         """
 
-    async def broadcast(self, payload: Any, dsts: Iterable[int] | None = None) -> None:
+    async def broadcast(self, payload: Any, dsts: Iterable[int] | None = None,
+                        kind: str | None = None) -> None:
         """Send the same payload to every party in `dsts` (default: all others)."""
         for dst in self.others if dsts is None else dsts:
-            await self.send(dst, payload)
+            await self.send(dst, payload, kind)
 
     # -- local work and time -------------------------------------------------
 

@@ -80,7 +80,9 @@ def test_secureboost_equals_central_hist(kw):
     check = report["tree_check"]
     assert check["same_trees"], check["mismatches"]
     assert check["max_prediction_diff"] < 1e-5
-    assert report["split"] == "vertical"
+    assert report["split"]["kind"] == "vertical"
+    assert report["split"]["owners"] == kw["clients"] + 1
+    assert [part["labels"] for part in report["split"]["parts"]] == [True] + [False] * kw["clients"]
     # passive parties saw only ciphertexts, instance spaces and their own split requests
     for q in range(1, kw["clients"] + 1):
         assert result.ledger.parties[q].bytes_received > 0

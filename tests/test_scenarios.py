@@ -36,3 +36,16 @@ def test_scenario_runs(path: Path):
     for key in ("result_check", "prediction_check"):
         if key in report and "ok" in report[key]:
             assert report[key]["ok"], report[key]
+    if "accuracy" in report:  # a scenario that shows accuracy has learned something
+        acc = report["accuracy"]
+        assert LEARNED.get(acc["metric"], lambda _: True)(acc["baseline"]), acc
+        assert LEARNED.get(acc["metric"], lambda _: True)(acc["value"]), acc
+
+
+LEARNED = {
+    "accuracy": lambda v: v >= 0.6,  # binary sets here, or 10-class digits
+    "auc": lambda v: v >= 0.6,
+    "error_rate": lambda v: v <= 0.4,
+}
+"""Well away from chance; a scenario whose data cannot be learned says so instead
+(``[output] accuracy = false``: a cost demonstration)."""

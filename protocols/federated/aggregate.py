@@ -21,6 +21,8 @@ from sim import Params, Party
 
 Mode = Literal["secagg", "secagg+", "plain"]
 PLAIN_PHASE = "aggregate.plain"
+PLAIN_KIND = "aggregate.plain_input"
+"""A client's vector sent in the clear (the message kind a wire profile sizes)."""
 
 
 class AggregationParams(Params):
@@ -112,7 +114,7 @@ class Aggregation:
             if leave_before is not None:
                 return False
             with party.phase(PLAIN_PHASE):
-                await party.send(0, x.astype(secagg.dtype_for(self.bits)))
+                await party.send(0, x.astype(secagg.dtype_for(self.bits)), PLAIN_KIND)
             return True
         return await secagg.client(party, x, self.config(len(x)), leave_before)
 
@@ -121,7 +123,7 @@ class Aggregation:
         """The decoded sum over the included clients, and the raw outcome."""
         if self.mode == "plain":
             with party.phase(PLAIN_PHASE):
-                got = await party.recv_many(expect, timeout=self.timeout)
+                got = await party.recv_many(expect, timeout=self.timeout, kind=PLAIN_KIND)
                 total = np.zeros(length, dtype=np.uint64)
                 for x in got.values():
                     total += x

@@ -14,8 +14,9 @@ from a Dirichlet(alpha), the usual non-IID benchmark of Hsu et al. 2019).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -60,3 +61,26 @@ def shards(y: np.ndarray, clients: int, mode: Literal["iid", "label_skew"], alph
         donor = max(range(clients), key=lambda j: len(parts[j]))
         parts[k].append(parts[donor].pop())
     return [np.sort(np.array(p, dtype=np.int64)) for p in parts]
+
+
+def horizontal_split(parts: Sequence[np.ndarray], n_cols: int, labels: bool = True
+                     ) -> dict[str, Any]:
+    """The report's ``split``: owner k (party k + 1) holds the rows ``parts[k]`` of every
+    one of the `n_cols` columns, and their labels when `labels`."""
+    cols = np.arange(n_cols)
+    owners = [data.OwnerPart(k, rows, cols, labels, group=k) for k, rows in enumerate(parts)]
+    return data.OwnerSplit("horizontal", len(owners), owners).describe()
+
+
+def vertical_split(n_rows: int, blocks: Sequence[np.ndarray]) -> dict[str, Any]:
+    """The report's ``split``: owner q (party q) holds the columns ``blocks[q]`` of every
+    row; owner 0 also holds the labels."""
+    rows = np.arange(n_rows)
+    owners = [data.OwnerPart(q, rows, cols, q == 0) for q, cols in enumerate(blocks)]
+    return data.OwnerSplit("vertical", len(owners), owners).describe()
+
+
+def vector_split(clients: int, length: int) -> dict[str, Any]:
+    """The report's ``split`` of an aggregation: each client holds one vector of `length`
+    values (one row, no label)."""
+    return horizontal_split([np.arange(1)] * clients, length, labels=False)

@@ -37,6 +37,9 @@ from protocols.federated.aggregate import (
 from protocols.federated.models import Net, sgd
 from sim import Party, Plan
 
+MODEL_KIND = "fedavg.model"  # server -> client: the global model (float64 weights)
+DONE_KIND = "fedavg.done"  # server -> client: None, training is over
+
 
 class FedAvgParams(AggregationParams):
     """``[protocol]`` of a ``fedavg`` scenario."""
@@ -95,7 +98,7 @@ def plan(p: FedAvgParams, seed: int) -> Plan:
         for r in range(p.rounds):
             with party.phase("fedavg.broadcast"):
                 for u in live:
-                    await party.send(u, w)
+                    await party.send(u, w, MODEL_KIND)
                 if clip:  # the helper starts waiting for the clients' shares now
                     await party.send(clip.helper, r)
             if clip:
@@ -111,7 +114,7 @@ def plan(p: FedAvgParams, seed: int) -> Plan:
                 included.append(len(live))
                 await party.work(net.flops(len(d.y_test)) // 3)
         for u in live:  # tell the remaining clients that training is over
-            await party.send(u, None)
+            await party.send(u, None, DONE_KIND)
         return {"model": w, "accuracy_per_round": per_round, "included": included}
 
     async def client(party: Party) -> dict[str, Any]:
@@ -151,7 +154,7 @@ def plan(p: FedAvgParams, seed: int) -> Plan:
         left = {u: o["left_at"] for u, o in result.outputs.items()
                 if u in clients and o["left_at"] is not None}
         return {
-            "split": "horizontal",
+            "split": fdata.horizontal_split(parts, d.x_train.shape[1]),
             "accuracy": {"metric": "accuracy", "value": out["accuracy_per_round"][-1],
                          "baseline": central_accuracy(p, seed)},
             "accuracy_per_round": out["accuracy_per_round"],

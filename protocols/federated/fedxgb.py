@@ -165,7 +165,7 @@ def plan(p: FedXgbParams, seed: int) -> Plan:
             "expected_equal": not result.crashed and not left,
         }
         return {
-            "split": "horizontal",
+            "split": fdata.horizontal_split(parts, n_feat),
             "accuracy": {"metric": "accuracy", "value": accuracy(mine, yte),
                          "baseline": accuracy(base, yte)},
             "accuracy_per_round": out["accuracy_per_round"],

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field, model_validator
 
+from protocols.federated import data as fdata
 from protocols.federated import oblivious as obl
 from protocols.federated.aggregate import dropped_report
 from protocols.sharing.ring import decode, encode
@@ -95,7 +96,7 @@ def plan(p: ObliviousParams, seed: int) -> Plan:
         ledger = result.ledger
         rounds = ledger.phase_rounds()
         return {
-            "split": "horizontal",
+            "split": fdata.vector_split(p.clients, p.length),
             "result_check": {
                 "ok": exact and error <= bound and set(out.included) == set(cfg.clients) - gone,
                 "max_exact": exact,

@@ -52,6 +52,16 @@ CIPHERTEXT_BYTES = 2 * shamir.SHARE_BYTES + crypto.TAG_BYTES
 ID_BYTES = 8  # a dict key (party id) is a python int on the wire
 LIST_ID_BYTES = 4  # the survivors list is a uint32 array
 PHASES = ("secagg.advertise", "secagg.share_keys", "secagg.masked_input", "secagg.unmasking")
+KINDS = (
+    "secagg.public_keys",  # client -> server: (c_pk, s_pk)
+    "secagg.neighbour_keys",  # server -> client: {v: (c_pk, s_pk)} for its neighbours v
+    "secagg.encrypted_shares",  # client -> server: {v: AEAD(shares of s_sk and b for v)}
+    "secagg.forwarded_shares",  # server -> client: {v: ciphertext from v}
+    "secagg.masked_input",  # client -> server: y, m values in Z_2^bits
+    "secagg.survivors",  # server -> client: neighbours whose y arrived (uint32 ids)
+    "secagg.unmask_shares",  # client -> server: ({v: s share}, {v: b share}), self included
+)
+"""The message kinds, in protocol order, that a wire profile sizes (`sim.profiles`)."""
 
 
 class SecAggError(RuntimeError):
@@ -190,7 +200,7 @@ async def client(party: Party, x: np.ndarray, cfg: SecAggConfig,
     with party.phase(PHASES[0]):
         _, c_sk, c_pk = crypto.keypair(rng)
         s_raw, s_sk, s_pk = crypto.keypair(rng)
-        await party.send(server, (c_pk, s_pk))
+        await party.send(server, (c_pk, s_pk), KINDS[0])
         keys = await _from_server(party, cfg)
         if keys is None or len(keys) + 1 < t:
             return False
@@ -204,7 +214,7 @@ async def client(party: Party, x: np.ndarray, cfg: SecAggConfig,
         enc = {v: crypto.agree(c_sk, keys[v][0], ENC_LABEL) for v in keys}
         await party.send(server, {
             v: crypto.encrypt(enc[v], u, s_shares[v] + b_shares[v]) for v in keys
-        })
+        }, KINDS[2])
         received = await _from_server(party, cfg)
         if received is None or len(received) + 1 < t:
             return False
@@ -218,7 +228,7 @@ async def client(party: Party, x: np.ndarray, cfg: SecAggConfig,
             else:
                 y -= _pairwise(s_sk, keys[v][1], cfg.length)
         await party.work(cfg.length * (len(received) + 2))
-        await party.send(server, (y & cfg.mask).astype(cfg.dtype))
+        await party.send(server, (y & cfg.mask).astype(cfg.dtype), KINDS[4])
         survivors = await _from_server(party, cfg)
         if survivors is None:
             return False
@@ -235,7 +245,7 @@ async def client(party: Party, x: np.ndarray, cfg: SecAggConfig,
                 b_out[v] = plain[shamir.SHARE_BYTES:]
             else:
                 s_out[v] = plain[:shamir.SHARE_BYTES]
-        await party.send(server, (s_out, b_out))
+        await party.send(server, (s_out, b_out), KINDS[6])
     return True
 
 
@@ -267,22 +277,23 @@ async def server(party: Party, cfg: SecAggConfig,
     nbrs = cfg.neighbours
     with party.phase(PHASES[0]):
         keys = await party.recv_many(cfg.clients if expect is None else expect,
-                                     timeout=cfg.timeout)
+                                     timeout=cfg.timeout, kind=KINDS[0])
         u1 = _enough(keys, cfg, PHASES[0], dropped, cfg.clients)
         for u in u1:
-            await party.send(u, {v: keys[v] for v in nbrs(u) if v in keys})
+            await party.send(u, {v: keys[v] for v in nbrs(u) if v in keys}, KINDS[1])
     with party.phase(PHASES[1]):
-        cts = await party.recv_many(u1, timeout=cfg.timeout)
+        cts = await party.recv_many(u1, timeout=cfg.timeout, kind=KINDS[2])
         u2 = _enough(cts, cfg, PHASES[1], dropped, u1)
         for u in u2:
-            await party.send(u, {v: cts[v][u] for v in nbrs(u) if v in cts})
+            await party.send(u, {v: cts[v][u] for v in nbrs(u) if v in cts}, KINDS[3])
     with party.phase(PHASES[2]):
-        ys = await party.recv_many(u2, timeout=cfg.timeout)
+        ys = await party.recv_many(u2, timeout=cfg.timeout, kind=KINDS[4])
         u3 = _enough(ys, cfg, PHASES[2], dropped, u2)
         for u in u3:
-            await party.send(u, np.array([v for v in nbrs(u) if v in ys], dtype=np.uint32))
+            await party.send(u, np.array([v for v in nbrs(u) if v in ys], dtype=np.uint32),
+                             KINDS[5])
     with party.phase(PHASES[3]):
-        answers = await party.recv_many(u3, timeout=cfg.timeout)
+        answers = await party.recv_many(u3, timeout=cfg.timeout, kind=KINDS[6])
         _enough(answers, cfg, PHASES[3], {}, u3)
         total = np.zeros(cfg.length, dtype=np.uint64)
         for y in ys.values():

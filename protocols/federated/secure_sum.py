@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field
 
+from protocols.federated import data as fdata
 from protocols.federated import secagg
 from protocols.federated.aggregate import AggregationParams, dropped_report, planned_dropouts
 from sim import Party, Plan
@@ -63,7 +64,7 @@ def plan(p: SecAggParams, seed: int) -> Plan:
         left = {u: o["left_at"] for u, o in result.outputs.items()
                 if u != 0 and o["left_at"] is not None and u in leaving}
         return {
-            "split": "horizontal",
+            "split": fdata.vector_split(p.clients, p.length),
             "result_check": {
                 "ok": bool(np.array_equal(out.total.astype(np.uint64), want)),
                 "included": len(out.included),

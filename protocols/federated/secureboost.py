@@ -271,7 +271,7 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
             "expected_equal": not result.crashed,
         }
         return {
-            "split": "vertical",
+            "split": fdata.vertical_split(n_rows, blocks),
             "accuracy": {"metric": "accuracy", "value": float(np.mean((mine > 0.5) == yte)),
                          "baseline": float(np.mean((base > 0.5) == yte))},
             "accuracy_per_round": out["accuracy_per_round"],

@@ -415,12 +415,14 @@ def summary(prep: Prepared, lay: Layout, params: XorboostParams, model: Model | 
         "learned": learned(prep),
     }
     if prep.cost_only:
-        out["accuracy"] = {"metric": metric, "value": None, "baseline": None}
+        out["absent"] = {"accuracy": "not computed in cost_only mode: payloads carry shapes, "
+                                     "not values, so no model exists to score"}
         return out
     base_metrics = metrics(task, prep.test.y, baseline(prep).predict(
         dmatrix(prep.test, label=False)))
     if model is None:
-        out["accuracy"] = {"metric": metric, "value": None, "baseline": base_metrics[metric]}
+        out["absent"] = {"accuracy": "no model reached the analyst (a party crashed); the "
+                                     f"plaintext baseline's {metric} is {base_metrics[metric]:.4g}"}
         return out
     values = metrics(task, prep.test.y, model.predict(prep.test.x))
     out["accuracy"] = {"metric": metric, "value": values[metric],

@@ -51,7 +51,9 @@ class TcpParty(Party):
 
     # -- the Party interface -----------------------------------------------------
 
-    async def send(self, dst: int, payload: Any) -> None:
+    async def send(self, dst: int, payload: Any, kind: str | None = None) -> None:
+        # `kind` is for wire profiles, which only the simulator applies: here the
+        # codec's real bytes are what counts.
         if not (0 <= dst < self.n) or dst == self.id:
             raise ValueError(f"party {self.id} cannot send to {dst!r}")
         offline = self._offline
@@ -84,8 +86,8 @@ class TcpParty(Party):
                 raise PeerTimeout(f"party {self.id} waited {node.timeout_s:g} s for a message "
                                   f"from party {src}" + await self._blame([src]))
 
-    async def recv_many(self, srcs: Iterable[int], timeout: float | None = None
-                        ) -> dict[int, Any]:
+    async def recv_many(self, srcs: Iterable[int], timeout: float | None = None,
+                        kind: str | None = None) -> dict[int, Any]:
         srcs = tuple(srcs)
         if len(set(srcs)) != len(srcs):
             raise ValueError(f"recv_many: duplicate senders in {srcs}")
