@@ -32,12 +32,20 @@ run (hosts) and the seed::
 `load` checks everything that can be checked without running: the tables and
 their types, the protocol's own parameters, that the topology can be built for
 the parties the protocol needs, and that faults name parties and links that
-exist. The first problem found is raised as a `ScenarioError`.
+exist. The first problem found is raised as a `ScenarioError`. Files are read
+and checked as hostile input first (size, encoding, nesting, finite numbers,
+paths that stay in the scenario's folder, the run's memory): see `ppsim.limits`.
+
+Faults model what the protocols must survive, nothing more: a ``drop`` fault
+loses messages for good (there is no retransmission in the model), so a
+protocol that waits for a dropped message stops with a deadlock that names the
+dropped messages.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,12 +63,15 @@ from pydantic import (
 
 import topologies
 from ppsim import catalog
+from ppsim import limits as _limits
+from ppsim.limits import DEFAULT, InputError, Limits
 from sim import (
     DEFAULT_PROFILE,
     OPS,
     CostModel,
     CostModelError,
     Crash,
+    FileParam,
     Host,
     LinkFault,
     Params,
@@ -80,7 +91,7 @@ class ScenarioError(ValueError):
 
 
 class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 FiniteNonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -89,7 +100,7 @@ FiniteNonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 class TopologyConfig(BaseModel):
     """`kind`, link `latency` (s) and `bandwidth` (bytes/s); other keys go to the builder."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
     kind: str
     latency: FiniteNonNeg | None = None
     bandwidth: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
@@ -99,7 +110,7 @@ class TopologyConfig(BaseModel):
 
 
 class NetworkConfig(_Table):
-    header_bytes: Annotated[int, Field(ge=0)] = 0
+    header_bytes: Annotated[int, Field(ge=0, le=1 << 20)] = 0
     """Added to every message: the framing below the profile's encoding (TCP/IP, TLS)."""
     profile: str = DEFAULT_PROFILE.name
     """The wire profile: how a framework encodes and frames the messages (`sim.profiles`);
@@ -116,6 +127,8 @@ class DropFault(_Table):
     kind: Literal["drop"]
     link: tuple[int, int]
     probability: Annotated[float, Field(ge=0, le=1)]
+    """Each message on the link is lost with this probability, for good: the model
+    has no retransmission, so a protocol waiting for it deadlocks (the error names it)."""
 
 
 class DelayFault(_Table):
@@ -199,6 +212,7 @@ class Scenario:
     cost_model: CostModel
     hosts: list[Host]
     profile: Profile = DEFAULT_PROFILE
+    limits: Limits = DEFAULT
 
     @property
     def faults(self) -> list[Crash | LinkFault]:
@@ -217,35 +231,59 @@ class Scenario:
         parameters, the topology builder's, the cost model's constants (with the
         machine they were measured on) and the hosts."""
         data = self.model.model_dump(mode="json")
-        data["protocol"] = {"name": self.model.protocol["name"],
-                            **self.params.model_dump(mode="json")}
+        params = self.params.model_dump(mode="json")
+        for key in _file_params(self.spec):  # as written, not resolved on this machine
+            if key in self.model.protocol:
+                params[key] = self.model.protocol[key]
+        data["protocol"] = {"name": self.model.protocol["name"], **params}
         data["topology"] = {"kind": self.model.topology.kind, **self.topology,
                             "nic_bandwidth": self.model.topology.nic_bandwidth}
         data["cost"] = {"model": self.model.cost.model, **self.cost_model.as_dict()}
         return data
 
 
-def load(path: str | Path) -> Scenario:
+def load(path: str | Path, limits: Limits = DEFAULT) -> Scenario:
     """Read and validate a scenario file."""
-    return from_dict(read(path), source=str(path))
+    return from_dict(read(path, limits), source=str(path), limits=limits)
 
 
-def read(path: str | Path) -> dict[str, Any]:
-    """Parse a scenario or sweep file (TOML) without validating it."""
+def read(path: str | Path, limits: Limits = DEFAULT) -> dict[str, Any]:
+    """Parse a scenario or sweep file (TOML) without validating it; refuse hostile
+    files (see `ppsim.limits`) and non-finite numbers."""
     path = Path(path)
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ScenarioError(str(path), "", f"cannot read the file: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(str(path), "", f"not valid TOML: {exc}") from None
+        text = _limits.read_text(path, limits)
+        _limits.check_nesting(text, limits)
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError("", f"not valid TOML: {exc}{_quoted_line(text, str(exc))}") from None
+        except RecursionError:  # check_nesting should have caught it
+            raise InputError("", "not valid TOML: nested too deep") from None
+        _limits.check_finite(data)
+    except InputError as exc:
+        raise ScenarioError(str(path), exc.key, str(exc)) from None
     return data
 
 
-def from_dict(data: dict[str, Any], source: str = "") -> Scenario:
+def _quoted_line(text: str, message: str) -> str:
+    """'; line 3 reads ...': the line a TOML error points at, as a short excerpt."""
+    found = re.search(r"at line (\d+)", message)
+    if not found:
+        return ""
+    number = int(found.group(1))
+    lines = text.splitlines()
+    if not 1 <= number <= len(lines):
+        return ""
+    return f"; line {number} reads {_limits.excerpt(lines[number - 1], 60)}"
+
+
+def from_dict(data: dict[str, Any], source: str = "", limits: Limits = DEFAULT) -> Scenario:
     """Validate a scenario given as a dict (what a TOML file parses to)."""
+    try:
+        _limits.check_finite(data)
+    except InputError as exc:
+        raise ScenarioError(source, exc.key, str(exc)) from None
     if "sweep" in data:
         raise ScenarioError(source, "sweep", "this is a sweep file (it has a [sweep] table); "
                             "`ppsim run` and `ppsim validate` expand it (see ppsim.sweep)")
@@ -258,22 +296,37 @@ def from_dict(data: dict[str, Any], source: str = "") -> Scenario:
         spec = catalog.find(name)
     except catalog.UnknownProtocol as exc:
         raise ScenarioError(source, "protocol.name", str(exc)) from None
+    given = {k: v for k, v in model.protocol.items() if k != "name"}
+    files = {}
     try:
-        params = spec.params.model_validate(
-            {k: v for k, v in model.protocol.items() if k != "name"}
-        )
+        for key in _file_params(spec):
+            if FileParam.is_path(given.get(key)):
+                given[key] = files[key] = _limits.resolve(given[key], source, f"protocol.{key}",
+                                                           limits)
+    except InputError as exc:
+        raise ScenarioError(source, exc.key, str(exc)) from None
+    try:
+        params = spec.params.model_validate(given)
     except ValidationError as exc:
         raise _first_error(exc, source, prefix="protocol.") from None
+    if spec.memory is not None:
+        try:
+            _limits.check_memory(spec.memory(params), params, limits)
+        except InputError as exc:
+            raise ScenarioError(source, exc.key, str(exc)) from None
     try:
         plan = spec.plan(params, model.seed)
-    except (ValueError, FileNotFoundError) as exc:
-        raise ScenarioError(source, "protocol", str(exc)) from None
-    graph, topology = _build_topology(model.topology, plan, source, model.seed)
+    except (ValueError, OSError) as exc:
+        message = _first_line(exc)
+        key = next((f"protocol.{k}" for k, path in files.items() if path in message),
+                   "protocol")
+        raise ScenarioError(source, key, message) from None
+    graph, topology = _build_topology(model.topology, plan, source, model.seed, limits)
     _check_faults(model.faults, graph, source)
-    cost_model = _cost_model(model.cost, source)
+    cost_model = _cost_model(model.cost, source, limits)
     hosts = _hosts(model.hosts, graph.number_of_nodes(), source)
     return Scenario(source, model, spec, params, plan, graph, topology, cost_model, hosts,
-                    _profile(model, spec, params, source))
+                    _profile(model, spec, params, source), limits)
 
 
 def _profile(model: ScenarioModel, spec: ProtocolSpec, params: Params, source: str) -> Profile:
@@ -289,16 +342,30 @@ def _profile(model: ScenarioModel, spec: ProtocolSpec, params: Params, source: s
     return profile
 
 
-def _cost_model(config: CostConfig, source: str) -> CostModel:
-    """The model `config` names, with its overrides."""
+def _file_params(spec: ProtocolSpec) -> list[str]:
+    """The protocol's parameters marked `sim.FileParam`."""
+    return [name for name, field in spec.params.model_fields.items()
+            if any(isinstance(m, FileParam) for m in field.metadata)]
+
+
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception's message cut to its first line (no native stack traces)."""
+    text = (str(exc) or type(exc).__name__).strip().splitlines()[0]
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _cost_model(config: CostConfig, source: str, lim: Limits = DEFAULT) -> CostModel:
+    """The model `config` names (a file relative to the scenario's folder, and inside
+    it, as every path a scenario names), with its overrides."""
     try:
         if config.model == "default":
             model = CostModel.default()
         else:
-            path = Path(config.model)
-            if source and not path.is_absolute():
-                path = Path(source).parent / path
-            model = CostModel.load(path)
+            model = CostModel.load(_limits.resolve(config.model, source, "cost.model", lim))
+    except InputError as exc:
+        raise ScenarioError(source, exc.key, str(exc)) from None
     except CostModelError as exc:
         raise ScenarioError(source, "cost.model", f"{exc} (expected \"default\" or a file "
                             "written by `ppsim calibrate`)") from None
@@ -328,8 +395,8 @@ def _hosts(config: dict[str, HostConfig], n: int, source: str) -> list[Host]:
     return hosts
 
 
-def _build_topology(config: TopologyConfig, plan: Plan, source: str, seed: int
-                    ) -> tuple[nx.Graph, dict[str, Any]]:
+def _build_topology(config: TopologyConfig, plan: Plan, source: str, seed: int,
+                    lim: Limits = DEFAULT) -> tuple[nx.Graph, dict[str, Any]]:
     kinds = topologies.KINDS
     if config.kind not in kinds:
         raise ScenarioError(
@@ -346,8 +413,14 @@ def _build_topology(config: TopologyConfig, plan: Plan, source: str, seed: int
     if config.kind == "regular":
         options.setdefault("seed", seed)
     given = dict(options)
-    if config.kind == "file" and isinstance(options.get("path"), str) and source:
-        options["path"] = str(Path(source).parent / options["path"])  # relative to the file
+    if config.kind == "file" and "path" in options:
+        if not isinstance(options["path"], str):
+            raise ScenarioError(source, "topology.path",
+                                f"got {_shown(options['path'])}; expected a file path (a string)")
+        try:  # relative to the scenario's folder, and inside it
+            options["path"] = _limits.resolve(options["path"], source, "topology.path", lim)
+        except InputError as exc:
+            raise ScenarioError(source, exc.key, str(exc)) from None
     try:
         graph = topologies.build(config.kind, plan.n_parties, **options)
     except (ValueError, TypeError) as exc:
@@ -390,6 +463,8 @@ def _first_error(exc: ValidationError, source: str, prefix: str) -> ScenarioErro
         message = "missing: this key is required"
     elif kind == "extra_forbidden":
         message = "unknown key"
+    elif not loc:  # a check of several keys together: its message names them and their values
+        message = err["msg"].removeprefix("Value error, ")
     else:
         got = err.get("input")
         shown = _shown(got)

@@ -598,6 +598,7 @@ class Simulation:
         self.crashed: dict[int, float] = {}
         self.offline_time = 0.0
         self.offline_path: tuple | None = None
+        self.first_drops: list[Message] = []  # a deadlock names the first lost messages
         self._faults = list(faults)
         self._schedule = self.env.schedule
         self._progress = progress
@@ -666,7 +667,7 @@ class Simulation:
             msg.cpu_wait += link.last_wait
             msg.cpu_s += link.last_service
         elif link.loss and self.network.dropped(link):
-            self.ledger.dropped_messages += 1
+            self._drop(msg)
             return
         msg.ready_at = arrival
         msg.callbacks = [self._hop_done]
@@ -679,13 +680,18 @@ class Simulation:
             return
         receiver = self.parties[msg.dst]
         if receiver.crashed:
-            self.ledger.dropped_messages += 1
+            self._drop(msg)
             return
         if self.messaging and not msg.offline:
             receiver._row[_SPENT_RECV] += self.cost_model.message_time(
                 msg.size + self.header_bytes)
         self.ledger.delivered(msg, self.env.now)
         receiver._arrive(msg)
+
+    def _drop(self, msg: Message) -> None:
+        self.ledger.dropped_messages += 1
+        if len(self.first_drops) < 3:
+            self.first_drops.append(msg)
 
     def _preprocess(self, sender: SimParty, msg: Message) -> None:
         """Time an offline message on the idle preprocessing network (decoded at once
@@ -752,6 +758,16 @@ class Simulation:
         ends = [(p.finished_at if p.done else self.crashed[p.id], -p.id)
                 for p in self.parties if p.done or p.crashed]
         return self.parties[-max(ends)[1]] if ends else None
+
+    def _drops_text(self) -> str:
+        """The lost messages a deadlock may come from: the model never retransmits."""
+        count = self.ledger.dropped_messages
+        if not count:
+            return ""
+        shown = ", ".join(f"party {m.src} -> {m.dst} in phase {m.phase!r} sent at "
+                          f"t={m.sent_at:.6g}s" for m in self.first_drops)
+        return (f"; {count} message(s) were lost on lossy links or to crashed parties and are "
+                f"never retransmitted (first: {shown})")
 
     def end_time(self) -> float:
         """When the last party finished or crashed (timers left pending do not count)."""
@@ -840,6 +856,7 @@ class Simulation:
             crashed = f"; crashed: {sorted(self.crashed)}" if self.crashed else ""
             raise Deadlock(
                 f"deadlock at t={self.env.now:.6g}s: " + "; ".join(lines) + crashed
+                + self._drops_text()
             )
         last = self._last()
         return RunResult(

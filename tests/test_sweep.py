@@ -213,9 +213,9 @@ def test_an_interrupted_sweep_resumes_without_rerunning_finished_points(
     ran: list[int] = []
     real = sweep.run_point
 
-    def counting(data, source):
+    def counting(data, source, *limits):
         ran.append(data["seed"])
-        return real(data, source)
+        return real(data, source, *limits)
 
     monkeypatch.setattr(sweep, "run_point", counting)
     result = sweep.run(parsed, out, jobs=1, progress=False)
@@ -289,7 +289,8 @@ def test_editing_the_base_recomputes_every_point_and_says_why(tmp_path, monkeypa
         "bandwidth = 1.25e8", "bandwidth = 1e7")
     ran: list[int] = []
     real = sweep.run_point
-    monkeypatch.setattr(sweep, "run_point", lambda d, s: ran.append(d["seed"]) or real(d, s))
+    monkeypatch.setattr(sweep, "run_point",
+                        lambda d, *rest: ran.append(d["seed"]) or real(d, *rest))
     second = sweep.run(_sweep(edited + grid), tmp_path, jobs=1, progress=False)
     assert (second.ran, second.skipped) == (2, 0) and len(ran) == 2
     (reason,) = second.reasons

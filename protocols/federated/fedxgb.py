@@ -195,4 +195,5 @@ def plan(p: FedXgbParams, seed: int) -> Plan:
                  "message sizes show each tree's shape (the open nodes of each level), "
                  "which the server and the clients learn anyway, and who dropped"],
         hub=0,
+        outputs=[0],
     )

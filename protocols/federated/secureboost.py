@@ -34,7 +34,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import phe
 import xgboost as xgb
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from protocols.federated import data as fdata
 from protocols.federated import trees
@@ -59,7 +59,20 @@ class SecureBoostParams(Params):
     reg_lambda: Annotated[float, Field(ge=0)] = 1.0
     min_child_weight: Annotated[float, Field(ge=0)] = 1.0
     key_bits: Annotated[int, Field(ge=256, le=4096)] = 1024
+    """Paillier modulus size: even, and >= 1024 unless `insecure_keys`."""
+    insecure_keys: bool = False
+    """Allow key_bits below 1024 (insecure; quick demos and tests whose costs scale down)."""
     timeout: Annotated[float, Field(gt=0)] = 5.0
+
+    @model_validator(mode="after")
+    def _keys(self) -> SecureBoostParams:
+        if self.key_bits % 2:
+            raise ValueError(f"key_bits = {self.key_bits}: a Paillier modulus needs an even "
+                             "size (two primes of key_bits / 2 bits)")
+        if self.key_bits < 1024 and not self.insecure_keys:
+            raise ValueError(f"key_bits = {self.key_bits} is insecure: use >= 1024 (2048 in "
+                             "earnest), or set insecure_keys = true for a quick demo")
+        return self
 
     @property
     def tree_params(self) -> trees.TreeParams:
@@ -272,4 +285,5 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
                  "message sizes show each tree's shape and how many of a level's splits each "
                  "passive party owns, which the active party and that party learn anyway"],
         hub=0,
+        outputs=[0],
     )

@@ -36,7 +36,6 @@ from phe.paillier import PaillierPrivateKey, PaillierPublicKey
 from protocols.ppxgboost import paillier
 from protocols.ppxgboost.model import Model, link
 from protocols.ppxgboost.ope import Ope, float32_order
-from sim import register_type
 
 LABEL_BYTES = 16
 KEY_BYTES = 32
@@ -267,84 +266,3 @@ def unpack_scores(keys: UserKeys, objective: str, packed: list[int], rows: int,
         flat.extend(((m >> (SLOT_BITS * i)) & mask) - off for i in range(take))
     margins = np.array(flat, dtype=np.float64).reshape(rows, groups) / (1 << paillier.FRAC_BITS)
     return link(objective, margins)
-
-
-# -- on the TCP runtime: exactly the bytes `__wire_size__` counts, fixed widths ---------
-
-
-def _keys_out(k: UserKeys) -> tuple[bytes, bytes]:
-    w = prime_width(k.key_bits)
-    return (str(k.key_bits).encode(),
-            k.label_key + k.ope_key + k.p.to_bytes(w, "big") + k.q.to_bytes(w, "big"))
-
-
-def _keys_in(meta: bytes, data: bytes) -> UserKeys:
-    bits = int(bytes(meta))
-    w, k = prime_width(bits), KEY_BYTES
-    return UserKeys(data[:k], data[k:2 * k], int.from_bytes(data[2 * k:2 * k + w], "big"),
-                    int.from_bytes(data[2 * k + w:], "big"), bits)
-
-
-def _query_out(q: Query) -> tuple[bytes, bytes]:
-    rows, cols = q.values.shape
-    return (f"{rows},{cols}".encode(),
-            b"".join(q.labels) + q.values.astype("<u8").tobytes()
-            + np.packbits(q.missing.ravel()).tobytes())
-
-
-def _query_in(meta: bytes, data: bytes) -> Query:
-    rows, cols = (int(v) for v in bytes(meta).split(b","))
-    labels = tuple(data[i * LABEL_BYTES:(i + 1) * LABEL_BYTES] for i in range(cols))
-    at = cols * LABEL_BYTES
-    values = np.frombuffer(data[at:at + 8 * rows * cols], "<u8").astype(np.uint64)
-    bits = np.frombuffer(data[at + 8 * rows * cols:], np.uint8)
-    missing = np.unpackbits(bits, count=rows * cols).astype(bool).reshape(rows, cols)
-    return Query(labels, values.reshape(rows, cols), missing)
-
-
-def _model_out(m: EncryptedModel) -> tuple[bytes, bytes]:
-    width = paillier.width(m.key_bits)
-    meta = ",".join([str(m.key_bits), str(len(m.base))] + [str(len(t.left)) for t in m.trees])
-    parts = []
-    for t in m.trees:
-        parts += [t.left.astype("<i2").tobytes(), t.right.astype("<i2").tobytes(),
-                  t.threshold.astype("<u8").tobytes(), np.packbits(t.default_left).tobytes(),
-                  bytes([t.group]), b"".join(x for x in t.label if x is not None)]
-        parts += [node.to_bytes(2, "big") + c.to_bytes(width, "big")
-                  for node, c in sorted(t.leaf.items())]
-    parts += [c.to_bytes(width, "big") for c in (m.nsquare, *m.base)]
-    return meta.encode(), b"".join(parts)
-
-
-def _model_in(meta: bytes, data: bytes) -> EncryptedModel:
-    bits, groups, *sizes = (int(v) for v in bytes(meta).split(b","))
-    width = paillier.width(bits)
-    at = 0
-
-    def take(count: int) -> bytes:
-        nonlocal at
-        at += count
-        return data[at - count:at]
-
-    trees = []
-    for n in sizes:
-        left = np.frombuffer(take(2 * n), "<i2").astype(np.int16)
-        right = np.frombuffer(take(2 * n), "<i2").astype(np.int16)
-        threshold = np.frombuffer(take(8 * n), "<u8").astype(np.uint64)
-        default_left = np.unpackbits(np.frombuffer(take((n + 7) // 8), np.uint8),
-                                     count=n).astype(bool)
-        group = take(1)[0]
-        label = [take(LABEL_BYTES) if c != -1 else None for c in left]
-        leaf = {}
-        for _ in range(int((left == -1).sum())):
-            node = int.from_bytes(take(2), "big")
-            leaf[node] = int.from_bytes(take(width), "big")
-        trees.append(EncryptedTree(left, right, label, threshold, default_left, leaf, group))
-    nsquare = int.from_bytes(take(width), "big")
-    base = tuple(int.from_bytes(take(width), "big") for _ in range(groups))
-    return EncryptedModel(tuple(trees), base, nsquare, bits)
-
-
-register_type(UserKeys, "ppxgboost.keys", _keys_out, _keys_in)
-register_type(Query, "ppxgboost.query", _query_out, _query_in)
-register_type(EncryptedModel, "ppxgboost.model", _model_out, _model_in)
