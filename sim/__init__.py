@@ -29,7 +29,7 @@ from sim.engine import (
 from sim.ledger import Ledger, Message
 from sim.network import Network
 from sim.party import Party, Program
-from sim.plan import Params, Plan, ProtocolSpec
+from sim.plan import Params, Plan, ProtocolSpec, RenamedParameter
 from sim.profiles import PPSIM as DEFAULT_PROFILE
 from sim.profiles import Profile, ProfileError
 from sim.wire import size_of
@@ -52,6 +52,7 @@ __all__ = [
     "Program",
     "Progress",
     "ProtocolSpec",
+    "RenamedParameter",
     "RunResult",
     "Simulation",
     "SimulationError",

@@ -12,19 +12,53 @@ the application finds them by name (`ppsim.catalog`), never the other way round.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from sim.party import Program
 
 
+class RenamedParameter(FutureWarning):
+    """A parameter given by a name the protocol no longer uses (still accepted).
+
+    A FutureWarning, so that users see it by default; `ppsim.scenario` repeats it
+    with the scenario file and key.
+    """
+
+    def __init__(self, old: str, new: str):
+        self.old, self.new = old, new
+        super().__init__(f"parameter {old!r} is now called {new!r}; the old name will go")
+
+
 class Params(BaseModel):
-    """Base of every protocol's parameters: unknown keys are errors."""
+    """Base of every protocol's parameters: unknown keys are errors.
+
+    `renamed` maps old parameter names to current ones: an old name is accepted
+    with a `RenamedParameter` warning, so scenario files written before a rename
+    keep working while they are updated.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    renamed: ClassVar[Mapping[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_old_names(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or not cls.renamed.keys() & data.keys():
+            return data
+        data = dict(data)
+        for old, new in cls.renamed.items():
+            if old not in data:
+                continue
+            if new in data:
+                raise ValueError(f"{old!r} and {new!r} name the same parameter; give {new!r} only")
+            data[new] = data.pop(old)
+            warnings.warn(RenamedParameter(old, new), stacklevel=2)
+        return data
 
 
 @dataclass

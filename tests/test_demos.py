@@ -67,7 +67,7 @@ def test_shamir_sum_survives_crashes_after_sharing():
 
 def test_mul_cmp_is_correct_and_trusts_a_dealer():
     rep = run_scenario(from_dict(_scenario(
-        {"name": "secure_mul_cmp", "players": 3, "vector_length": 300},
+        {"name": "secure_mul_cmp", "parties": 3, "vector_length": 300},
     )))
     assert rep["result_check"]["ok"], rep["result_check"]
     assert "dealer" in rep["trust"]

@@ -143,7 +143,7 @@ def test_clip_constants_reject_a_bound_outside_the_ring():
 
 
 def test_plan_reports_a_passing_check_with_a_dropout():
-    p = ObliviousParams(clients=6, length=20, dropout_rate=0.2, timeout=0.5)
+    p = ObliviousParams(clients=6, vector_length=20, dropout_rate=0.2, timeout=0.5)
     pl = plan(p, 4)
     summary = pl.summarize(simulate(complete(pl.n_parties), pl.programs, seed=4))
     check = summary["result_check"]
@@ -167,8 +167,8 @@ def test_fedavg_round_is_the_mean_of_clipped_updates():
     net = Net((d.x_train.shape[1], d.classes))
     w0 = net.init(np.random.default_rng([seed, 23]))
     parts = fdata.shards(d.y_train, n, "iid", 0.5, seed)
-    updates = np.stack([sgd(net, w0, d.x_train[r], d.y_train[r], 1, base.batch_size, base.lr,
-                            np.random.default_rng([seed, 25, k + 1])) - w0
+    updates = np.stack([sgd(net, w0, d.x_train[r], d.y_train[r], 1, base.batch_size,
+                            base.learning_rate, np.random.default_rng([seed, 25, k + 1])) - w0
                         for k, r in enumerate(parts)])
     clip_norm = float(np.median(np.linalg.norm(updates, axis=1)))
     p = FedAvgParams(**(base.model_dump() | {"clip_norm": clip_norm}))
@@ -183,7 +183,7 @@ def test_fedavg_round_is_the_mean_of_clipped_updates():
 
 
 def test_fedavg_with_clipping_is_within_one_point_of_central():
-    p = FedAvgParams(clients=10, dataset="synthetic", samples=8000, rounds=20, local_epochs=2,
+    p = FedAvgParams(clients=10, dataset="synthetic", n_samples=8000, rounds=20, local_epochs=2,
                      clip_norm=0.1)
     pl = fedavg_plan(p, 1)
     summary = pl.summarize(simulate(_star(pl.n_parties), pl.programs, seed=1))

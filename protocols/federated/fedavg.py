@@ -46,15 +46,16 @@ class FedAvgParams(AggregationParams):
 
     model: Literal["logreg", "mlp"] = "logreg"
     hidden: Annotated[int, Field(ge=1)] = 32
+    renamed = {"samples": "n_samples", "features": "n_features", "lr": "learning_rate"}
     dataset: fdata.Source = "breast_cancer"
-    samples: Annotated[int, Field(ge=10)] = 20_000
-    features: Annotated[int, Field(ge=2)] = 20
+    n_samples: Annotated[int, Field(ge=10)] = 20_000
+    n_features: Annotated[int, Field(ge=2)] = 20
     shards: Literal["iid", "label_skew"] = "iid"
     skew_alpha: Annotated[float, Field(gt=0)] = 0.5
     rounds: Annotated[int, Field(ge=1)] = 10
     local_epochs: Annotated[int, Field(ge=1)] = 2
     batch_size: Annotated[int, Field(ge=1)] = 16
-    lr: Annotated[float, Field(gt=0)] = 0.05
+    learning_rate: Annotated[float, Field(gt=0)] = 0.05
     clip_norm: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     """Clip each update to this L2 norm on secret shares (then `aggregation` is unused)."""
 
@@ -68,7 +69,7 @@ class FedAvgParams(AggregationParams):
 
 
 def _setup(p: FedAvgParams, seed: int) -> tuple[fdata.Data, Net, np.ndarray]:
-    d = fdata.load(p.dataset, seed, p.samples, p.features)
+    d = fdata.load(p.dataset, seed, p.n_samples, p.n_features)
     hidden = (p.hidden,) if p.model == "mlp" else ()
     net = Net((d.x_train.shape[1], *hidden, d.classes))
     return d, net, net.init(np.random.default_rng([seed, 23]))
@@ -78,8 +79,8 @@ def _setup(p: FedAvgParams, seed: int) -> tuple[fdata.Data, Net, np.ndarray]:
 def central_accuracy(p: FedAvgParams, seed: int) -> float:
     """The baseline: the same model and SGD on the pooled rows, R * E epochs."""
     d, net, w0 = _setup(p, seed)
-    w = sgd(net, w0, d.x_train, d.y_train, p.rounds * p.local_epochs, p.batch_size, p.lr,
-            np.random.default_rng([seed, 24]))
+    w = sgd(net, w0, d.x_train, d.y_train, p.rounds * p.local_epochs, p.batch_size,
+            p.learning_rate, np.random.default_rng([seed, 24]))
     return net.accuracy(w, d.x_test, d.y_test)
 
 
@@ -127,7 +128,7 @@ def plan(p: FedAvgParams, seed: int) -> Plan:
             if got.get(0) is None:
                 break
             with party.phase("fedavg.local_training"):
-                w = sgd(net, got[0], x, y, p.local_epochs, p.batch_size, p.lr, rng)
+                w = sgd(net, got[0], x, y, p.local_epochs, p.batch_size, p.learning_rate, rng)
                 await party.work(p.local_epochs * net.flops(len(y)))
             step = leave[1] if leave is not None and leave[0] == r else None
             if clip:

@@ -26,7 +26,8 @@ class ObliviousParams(Params):
     """``[protocol]`` of a ``fed_oblivious`` scenario."""
 
     clients: Annotated[int, Field(ge=2, le=10_000)] = 10
-    length: Annotated[int, Field(ge=1, le=1_000_000)] = 100
+    renamed = {"length": "vector_length"}
+    vector_length: Annotated[int, Field(ge=1, le=1_000_000)] = 100
     clip_norm: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
     spread: Annotated[float, Field(ge=0, le=5)] = 1.0
     frac_bits: Annotated[int, Field(ge=8, le=26)] = 16
@@ -52,7 +53,7 @@ def inputs(p: ObliviousParams, seed: int) -> dict[int, np.ndarray]:
     rng = np.random.default_rng([seed, 31])
     out = {}
     for u in range(1, p.clients + 1):
-        v = rng.normal(size=p.length)
+        v = rng.normal(size=p.vector_length)
         out[u] = v * (p.clip_norm * np.exp(rng.uniform(-p.spread, p.spread)) / np.linalg.norm(v))
     return out
 
@@ -79,7 +80,7 @@ def plan(p: ObliviousParams, seed: int) -> Plan:
     gone = leaving(p, seed)
 
     async def aggregator(party: Party) -> obl.Outcome:
-        return await obl.aggregate(cfg.mpc(party), cfg, p.length, cfg.clients)
+        return await obl.aggregate(cfg.mpc(party), cfg, p.vector_length, cfg.clients)
 
     async def client(party: Party) -> dict[str, Any]:
         if party.id in gone:
@@ -109,7 +110,7 @@ def plan(p: ObliviousParams, seed: int) -> Plan:
             "oblivious": {
                 "clip_norm": p.clip_norm,
                 "frac_bits": p.frac_bits,
-                "length": p.length,
+                "vector_length": p.vector_length,
                 "clipped_clients_plaintext": clipped,
                 "rounds_max": rounds.get(obl.PHASE_MAX, 0),
                 "rounds_clip": rounds.get(obl.PHASE_CLIP, 0),

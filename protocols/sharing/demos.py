@@ -148,14 +148,15 @@ SUM = ProtocolSpec(
 
 
 class MulCmpParams(Params):
-    players: Annotated[int, Field(ge=2, le=64)] = 3
+    renamed = {"players": "parties"}
+    parties: Annotated[int, Field(ge=2, le=64)] = 3
     vector_length: Annotated[int, Field(ge=1, le=100_000_000)] = 1000
     value_range: Annotated[float, Field(gt=0, le=2.0**20, allow_inf_nan=False)] = 100.0
     frac_bits: Annotated[int, Field(ge=1, le=32)] = DEFAULT_FRAC_BITS
 
 
 def _plan_mul_cmp(params: MulCmpParams, seed: int) -> Plan:
-    p, f, length = params.players, params.frac_bits, params.vector_length
+    p, f, length = params.parties, params.frac_bits, params.vector_length
     x, y = _inputs(seed, 2, length, params.value_range)
     dealer = p
     shape = (length,)
