@@ -37,12 +37,14 @@ class RenamedParameter(FutureWarning):
 class Params(BaseModel):
     """Base of every protocol's parameters: unknown keys are errors.
 
+    Each field's docstring (or ``Field(description=...)``) is its description,
+    which ``ppsim list --params NAME`` prints beside its type and default.
     `renamed` maps old parameter names to current ones: an old name is accepted
     with a `RenamedParameter` warning, so scenario files written before a rename
     keep working while they are updated.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
     renamed: ClassVar[Mapping[str, str]] = {}
 
     @model_validator(mode="before")

@@ -45,17 +45,28 @@ class FedAvgParams(AggregationParams):
     """``[protocol]`` of a ``fedavg`` scenario."""
 
     model: Literal["logreg", "mlp"] = "logreg"
+    """logreg: multinomial logistic regression; mlp: one hidden layer."""
     hidden: Annotated[int, Field(ge=1)] = 32
+    """Hidden units of the mlp."""
     renamed = {"samples": "n_samples", "features": "n_features", "lr": "learning_rate"}
     dataset: fdata.Source = "breast_cancer"
+    """breast_cancer, digits (scikit-learn's bundled sets) or synthetic."""
     n_samples: Annotated[int, Field(ge=10)] = 20_000
+    """Rows of the synthetic data set."""
     n_features: Annotated[int, Field(ge=2)] = 20
+    """Features of the synthetic data set."""
     shards: Literal["iid", "label_skew"] = "iid"
+    """iid: equal random shards; label_skew: class proportions from Dirichlet(skew_alpha)."""
     skew_alpha: Annotated[float, Field(gt=0)] = 0.5
+    """Dirichlet concentration of label_skew shards (smaller: more skewed)."""
     rounds: Annotated[int, Field(ge=1)] = 10
+    """Training rounds (one aggregation each)."""
     local_epochs: Annotated[int, Field(ge=1)] = 2
+    """Epochs of minibatch SGD each client runs per round."""
     batch_size: Annotated[int, Field(ge=1)] = 16
+    """Minibatch rows."""
     learning_rate: Annotated[float, Field(gt=0)] = 0.05
+    """SGD step size."""
     clip_norm: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     """Clip each update to this L2 norm on secret shares (then `aggregation` is unused)."""
 

@@ -35,17 +35,29 @@ class FedXgbParams(AggregationParams):
 
     renamed = trees.RENAMED
     dataset: Literal["breast_cancer", "synthetic"] = "breast_cancer"
+    """breast_cancer (scikit-learn's bundled set) or synthetic."""
     n_samples: Annotated[int, Field(ge=10)] = 4000
+    """Rows of the synthetic data set."""
     n_features: Annotated[int, Field(ge=2)] = 20
+    """Features of the synthetic data set."""
     shards: Literal["iid", "label_skew"] = "iid"
+    """iid: equal random shards; label_skew: class proportions from Dirichlet(skew_alpha)."""
     skew_alpha: Annotated[float, Field(gt=0)] = 0.5
+    """Dirichlet concentration of label_skew shards (smaller: more skewed)."""
     max_bin: Annotated[int, Field(ge=2, le=256)] = 32
+    """Equal-width histogram bins per feature."""
     n_estimators: Annotated[int, Field(ge=1)] = 5
+    """Trees (boosting rounds)."""
     max_depth: Annotated[int, Field(ge=1, le=10)] = 3
+    """Depth of each tree."""
     learning_rate: Annotated[float, Field(gt=0)] = 0.3
+    """Shrinkage of each leaf value (XGBoost's eta)."""
     reg_lambda: Annotated[float, Field(ge=0)] = 1.0
+    """L2 regularisation of leaf values."""
     min_child_weight: Annotated[float, Field(ge=0)] = 1.0
+    """Least hessian sum of a child for a split to be valid."""
     frac_bits: Annotated[int, Field(ge=0, le=48)] = 32
+    """Fractional bits of the fixed-point gradient histograms."""
 
     @property
     def tree_params(self) -> trees.TreeParams:

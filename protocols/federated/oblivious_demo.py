@@ -26,14 +26,23 @@ class ObliviousParams(Params):
     """``[protocol]`` of a ``fed_oblivious`` scenario."""
 
     clients: Annotated[int, Field(ge=2, le=10_000)] = 10
+    """Clients (parties 1..clients); the server is party 0, the helper server clients+1, the
+    dealer clients+2."""
     renamed = {"length": "vector_length"}
     vector_length: Annotated[int, Field(ge=1, le=1_000_000)] = 100
+    """Elements of each client's vector."""
     clip_norm: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
+    """L2 norm C every vector is clipped to, on shares."""
     spread: Annotated[float, Field(ge=0, le=5)] = 1.0
+    """Input norms are C exp(u), u uniform in [-spread, spread]: some get clipped."""
     frac_bits: Annotated[int, Field(ge=8, le=26)] = 16
+    """Fractional bits of the fixed-point encoding."""
     iterations: Annotated[int, Field(ge=1, le=8)] = 3
+    """Newton steps of the shared inverse square root."""
     timeout: Annotated[float, Field(gt=0)] = 1.0
+    """Seconds the servers wait for the clients' shares."""
     dropout_rate: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    """Fraction of the clients that never send their shares."""
 
     @model_validator(mode="after")
     def _fits(self) -> ObliviousParams:

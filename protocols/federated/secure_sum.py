@@ -25,8 +25,11 @@ class SecAggParams(AggregationParams):
 
     renamed = {"length": "vector_length"}
     vector_length: Annotated[int, Field(ge=1, le=10_000_000)] = 1000
+    """Elements of each client's vector."""
     bits: Annotated[int, Field(ge=1, le=64)] = 32
+    """Width k of the ring Z_2^k: inputs are uniform k-bit integers."""
     frac_bits: Annotated[int, Field(ge=0, le=0)] = 0
+    """Always 0: the inputs are integers."""
 
 
 def inputs(p: SecAggParams, seed: int) -> dict[int, np.ndarray]:

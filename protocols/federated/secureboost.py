@@ -82,17 +82,30 @@ class SecureBoostParams(Params):
 
     renamed = trees.RENAMED
     clients: Annotated[int, Field(ge=1, le=10_000)] = 9
+    """Passive parties (parties 1..clients), each holding a block of features; party 0 holds
+    the labels and a block too."""
     dataset: Literal["breast_cancer", "synthetic"] = "breast_cancer"
+    """breast_cancer (scikit-learn's bundled set) or synthetic."""
     n_samples: Annotated[int, Field(ge=10)] = 1000
+    """Rows of the synthetic data set."""
     n_features: Annotated[int, Field(ge=2)] = 20
+    """Features of the synthetic data set."""
     max_bin: Annotated[int, Field(ge=2, le=256)] = 16
+    """Equal-width histogram bins per feature."""
     n_estimators: Annotated[int, Field(ge=1)] = 3
+    """Trees (boosting rounds)."""
     max_depth: Annotated[int, Field(ge=1, le=10)] = 3
+    """Depth of each tree."""
     learning_rate: Annotated[float, Field(gt=0)] = 0.3
+    """Shrinkage of each leaf value (XGBoost's eta)."""
     reg_lambda: Annotated[float, Field(ge=0)] = 1.0
+    """L2 regularisation of leaf values."""
     min_child_weight: Annotated[float, Field(ge=0)] = 1.0
+    """Least hessian sum of a child for a split to be valid."""
     key_bits: Annotated[int, Field(ge=256, le=4096)] = 1024
+    """Paillier modulus bits."""
     timeout: Annotated[float, Field(gt=0)] = 5.0
+    """Seconds the active party waits for a passive party before going on without it."""
 
     @property
     def tree_params(self) -> trees.TreeParams:

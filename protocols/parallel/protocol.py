@@ -57,26 +57,47 @@ class ParallelParams(Params):
 
     renamed = {"features": "n_features", "lr": "learning_rate"}
     method: Method = "hybrid"
+    """gtc, bmuf, their hybrid, or dense synchronous sgd (see the module docstring)."""
     workers: Annotated[int, Field(ge=1, le=4096)] = 8
+    """Workers, each training on its own shard of the rows."""
     groups: Annotated[int, Field(ge=1)] = 1
+    """hybrid: groups of consecutive workers running GTC inside, BMUF across."""
     dataset: Literal["synthetic", "digits"] = "synthetic"
+    """synthetic (a generated classification task) or digits (scikit-learn's)."""
     train_samples: Annotated[int, Field(ge=1)] = 32768
+    """Training rows, split evenly among the workers."""
     test_samples: Annotated[int, Field(ge=1)] = 16384
+    """Held-out rows the error is measured on."""
     n_features: Annotated[int, Field(ge=2)] = 32
+    """Features of the synthetic data set."""
     classes: Annotated[int, Field(ge=2)] = 10
+    """Classes of the synthetic data set."""
     hidden: tuple[Annotated[int, Field(ge=1)], ...] = (128,)
+    """Hidden layer widths of the MLP."""
     epochs: Annotated[int, Field(ge=1)] = 16
+    """Passes over the training rows."""
     batch_size: Annotated[int, Field(ge=1)] = 16
+    """Minibatch rows per worker."""
     learning_rate: Annotated[float, Field(gt=0)] = 0.05
+    """SGD step size."""
     momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    """Local momentum of every method."""
     tau: Annotated[float, Field(gt=0)] = 0.003
+    """GTC threshold: residual entries beyond +-tau are sent as quanta."""
     max_quanta: Annotated[int, Field(ge=1, le=2**40)] = 1
+    """GTC: most quanta one entry may carry in one message."""
     block: Annotated[int, Field(ge=1)] = 8
+    """BMUF: minibatches between model averagings."""
     block_momentum: Annotated[float, Field(ge=0, lt=1)] | None = None
+    """BMUF block momentum (default 1 - 1/N for N models averaged)."""
     block_lr: Annotated[float, Field(gt=0)] = 1.0
+    """BMUF block learning rate."""
     nesterov: bool = True
+    """BMUF: Nesterov block momentum (else classical)."""
     averaging: Literal["allreduce", "broadcast"] = "allreduce"
+    """BMUF: allreduce (power-of-two models) or broadcast."""
     compute_s_per_batch: Annotated[float, Field(ge=0)] = 0.005
+    """Modelled seconds a worker computes one minibatch's gradient."""
 
     @model_validator(mode="after")
     def _consistent(self) -> ParallelParams:

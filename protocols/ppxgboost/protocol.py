@@ -58,24 +58,34 @@ class PpxgboostParams(Params):
     """A saved XGBoost model (JSON) to serve instead of training one, e.g. the
     export of a simulator-trained XORBoost model; it must fit `dataset`'s columns."""
     n_estimators: int = Field(10, ge=1)
+    """Trees of the model trained here (unused with model_path)."""
     max_depth: int = Field(3, ge=1, le=12)
+    """Depth of each tree trained here."""
     learning_rate: float = Field(0.3, gt=0)
+    """Shrinkage of the trees trained here (XGBoost's eta)."""
     test_fraction: float = Field(0.3, gt=0, lt=1)
+    """Share of the rows held out; queries come from them."""
     queries: int = Field(20, ge=1)
     """Test rows each user queries (at most the test set)."""
     batch: int = Field(10, ge=1)
     """Rows per query message."""
     users: int = Field(1, ge=1)
+    """Users, each with its own keys and encrypted model (parties 2..users+1)."""
     key_bits: int = Field(2048, ge=512)
+    """Paillier modulus bits."""
     pack: bool = True
     """Pack many scores into one Paillier ciphertext (`scheme.pack`): one
     decryption per ~(key_bits / 64) scores instead of one per score."""
     missing_fraction: float = Field(0.0, ge=0, lt=1)
     """Share of query values blanked to NaN (they follow the default direction)."""
     ope_encrypt_s: float = Field(4.5e-4, ge=0)
+    """Modelled seconds per order-preserving encryption."""
     paillier_encrypt_s: float = Field(1.04e-2, ge=0)
+    """Modelled seconds per Paillier encryption."""
     paillier_mul_s: float = Field(4.8e-6, ge=0)
+    """Modelled seconds per homomorphic addition (ciphertext product)."""
     paillier_decrypt_s: float = Field(2.85e-3, ge=0)
+    """Modelled seconds per Paillier decryption."""
 
 
 def _dataset(p: PpxgboostParams, seed: int) -> datasets.Dataset:

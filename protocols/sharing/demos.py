@@ -34,12 +34,18 @@ def _inputs(seed: int, count: int, length: int, value_range: float) -> np.ndarra
 
 class SecureSumParams(Params):
     parties: Annotated[int, Field(ge=2, le=10_000)]
+    """Parties, each holding one private vector; party 0 (the analyst) learns the sum."""
     vector_length: Annotated[int, Field(ge=1, le=100_000_000)] = 1000
+    """Elements of each party's vector."""
     scheme: Literal["additive", "shamir"] = "additive"
+    """additive: shares over Z_2^64, every party needed; shamir: (t, n) shares over
+    GF(2^31 - 1), any t+1 reveal the sum."""
     threshold: Annotated[int, Field(ge=0)] | None = None
     """Shamir only: degree t; any t+1 shares reveal (default (parties-1)//2)."""
     value_range: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 100.0
+    """Inputs are drawn uniform in [-value_range, value_range]."""
     frac_bits: Annotated[int, Field(ge=0, le=39)] = DEFAULT_FRAC_BITS
+    """Fractional bits of the fixed-point encoding."""
     reveal_timeout_s: Annotated[float, Field(gt=0)] | None = None
     """Shamir only: how long the analyst waits for shares before reconstructing."""
 
@@ -150,9 +156,14 @@ SUM = ProtocolSpec(
 class MulCmpParams(Params):
     renamed = {"players": "parties"}
     parties: Annotated[int, Field(ge=2, le=64)] = 3
+    """Players computing on shares (a trusted dealer is added as party `parties`); party 0
+    holds x, party 1 holds y."""
     vector_length: Annotated[int, Field(ge=1, le=100_000_000)] = 1000
+    """Elements of x and y."""
     value_range: Annotated[float, Field(gt=0, le=2.0**20, allow_inf_nan=False)] = 100.0
+    """Inputs are drawn uniform in [-value_range, value_range]."""
     frac_bits: Annotated[int, Field(ge=1, le=32)] = DEFAULT_FRAC_BITS
+    """Fractional bits of the fixed-point encoding."""
 
 
 def _plan_mul_cmp(params: MulCmpParams, seed: int) -> Plan:
