@@ -19,6 +19,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from sim.costs import costs
+from sim.engine import RunResult
 from sim.party import Program
 
 
@@ -87,6 +89,27 @@ class Plan:
     trust: str | None = None
     reveals: list[str] = field(default_factory=list)
     hub: int = 0
+
+    def report(self, result: RunResult, summary: dict[str, Any] | None = None
+               ) -> dict[str, Any]:
+        """The run's report keys that do not depend on a scenario: ``mode``, roles,
+        trust, reveals, the costs (`sim.costs`) and the protocol's own keys
+        (`summary`, by default ``summarize(result)``; it may set ``mode`` but
+        override nothing else).
+
+        `ppsim.report.build` adds the scenario and versions around these (and
+        passes the summary it has checked); `sim.testing.run` returns them as
+        they are.
+        """
+        out: dict[str, Any] = {"mode": "full", "roles": self.roles, "trust": self.trust,
+                               "reveals": self.reveals,
+                               **costs(result, self.roles, self.programs)}
+        extra = self.summarize(result) if summary is None else summary
+        clash = set(extra) & set(out) - {"mode"}
+        if clash:
+            raise ValueError(f"the protocol's summary overrides report keys {sorted(clash)}")
+        out.update(extra)
+        return out
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def costs(p: int, L: int, op):
         with m.party.phase("op"):
             return await op(m, x, y)
 
-    return run_mpc(p, body, header_bytes=H).ledger
+    return run_mpc(p, body, header_bytes=H).result.ledger
 
 
 def online(ledger):
@@ -161,5 +161,5 @@ def test_share_reveal_and_shamir_mul(p):
         with party.phase("op"):
             return await s.mul(x, x)
 
-    ledger = run(program, n=p, header_bytes=H).ledger
+    ledger = run(program, n=p, header_bytes=H).result.ledger
     assert online(ledger) == (pairs, pairs * (4 * L + H), 1)
