@@ -174,9 +174,10 @@ def _plan_mul_cmp(params: MulCmpParams, seed: int) -> Plan:
 
     async def program(party: Party) -> dict[str, np.ndarray] | None:
         mpc = Mpc(party, list(range(p)), dealer, f)
-        with party.phase("input sharing"):
-            xs = await mpc.share_fx(0, x if party.id == 0 else None, shape)
-            ys = await mpc.share_fx(1, y if party.id == 1 else None, shape)
+        me = party.id
+        with party.phase("input sharing"):  # both owners at once: 1 round
+            xs, ys = await mpc.share_all_fx([(0, x if me == 0 else None, shape),
+                                             (1, y if me == 1 else None, shape)])
         with party.phase("multiply"):
             product = await mpc.mul_fx(xs, ys)
         with party.phase("compare"):
