@@ -58,3 +58,37 @@ def test_every_parameter_is_described(name):
     """`ppsim list --params` shows a description for every parameter."""
     fields = SPECS[name].params.model_fields
     assert [k for k, f in fields.items() if not (f.description or "").strip()] == []
+
+
+def test_a_sweep_may_vary_an_old_name_and_hears_of_the_nearest_new_one():
+    import tomllib
+
+    from ppsim import sweep
+    from ppsim.scenario import ScenarioError, ScenarioWarning
+
+    text = """
+[protocol]
+name = "secure_mul_cmp"
+vector_length = 4
+[topology]
+kind = "complete"
+[sweep]
+"protocol.%s" = [2, 3]
+"""
+    parsed = sweep.parse(tomllib.loads(text % "players"), "old.toml")
+    with pytest.warns(ScenarioWarning, match=r"old.toml: \[protocol.players\] is now called"):
+        sweep.check(parsed)
+    with pytest.raises(ScenarioError, match="no parameter 'partys' \\(did you mean 'parties'"):
+        sweep.check(sweep.parse(tomllib.loads(text % "partys"), "typo.toml"))
+
+
+@pytest.mark.parametrize("package", ["sim", "sim.testing", "ppsim"])
+def test_every_public_function_and_class_says_what_it_does(package):
+    import importlib
+    import inspect
+
+    module = importlib.import_module(package)
+    bare = [name for name in module.__all__
+            if (inspect.isclass(obj := getattr(module, name)) or inspect.isfunction(obj))
+            and not (inspect.getdoc(obj) or "").strip()]
+    assert bare == []
