@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ppsim import catalog, from_dict, run_scenario
+from ppsim import catalog, from_dict, run_scenario, run_scenario_tcp
 from ppsim.cli import main
 from ppsim.scaffold import ScaffoldError, new_protocol, render
 
@@ -103,6 +103,10 @@ def test_an_entry_point_and_a_module_path_name_the_same_protocol(tmp_path):
         rep.pop("wall_time_s")
         rep["scenario"]["protocol"].pop("name")
     assert a == b
+    data = {"seed": 2, "protocol": {"name": "dot_product", "parties": 4, "vector_length": 30},
+            "topology": {"kind": "star"}}
+    real = run_scenario_tcp(from_dict(data, str(tmp_path / "s.toml")))
+    assert real["runtime"] == "tcp" and _costs(real) == _costs(a)
 
 
 def test_a_sweep_on_spawned_workers_finds_both(beside, tmp_path):
