@@ -79,7 +79,11 @@ def _same_protocol_under_both_names(points: dict) -> None:
 
 
 def test_the_example_is_installed_and_is_what_ppsim_new_writes():
-    spec = catalog.find("dot_product")  # make installs it: pip install -e examples/dot_product
+    try:
+        spec = catalog.find("dot_product")
+    except catalog.UnknownProtocol:
+        pytest.fail("examples/dot_product is not installed: run make, which runs "
+                    "pip install -e examples/dot_product")
     assert spec.name == "dot_product"
     module = sys.modules[spec.params.__module__]
     assert Path(module.__file__).resolve().parent.parent == EXAMPLE, (
