@@ -106,7 +106,7 @@ def plan(p: ObliviousParams, seed: int) -> Plan:
         ledger = result.ledger
         rounds = ledger.phase_rounds()
         return {
-            "split": fdata.vector_split(p.clients, p.length),
+            "split": fdata.vector_split(p.clients, p.vector_length),
             "result_check": {
                 "ok": exact and error <= bound and set(out.included) == set(cfg.clients) - gone,
                 "max_exact": exact,

@@ -68,7 +68,7 @@ def plan(p: SecAggParams, seed: int) -> Plan:
         left = {u: o["left_at"] for u, o in result.outputs.items()
                 if u != 0 and o["left_at"] is not None and u in leaving}
         return {
-            "split": fdata.vector_split(p.clients, p.length),
+            "split": fdata.vector_split(p.clients, p.vector_length),
             "result_check": {
                 "ok": bool(np.array_equal(out.total.astype(np.uint64), want)),
                 "included": len(out.included),
