@@ -61,7 +61,7 @@ class Params(BaseModel):
             if new in data:
                 raise ValueError(f"{old!r} and {new!r} name the same parameter; give {new!r} only")
             data[new] = data.pop(old)
-            warnings.warn(RenamedParameter(old, new), stacklevel=2)
+            warnings.warn(RenamedParameter(old, new), stacklevel=3)  # past pydantic: the caller
         return data
 
 
