@@ -41,7 +41,7 @@ from protocols.sharing import Mpc, decode, encode
 from protocols.sharing.ring import additive_split
 from sim.engine import simulate
 from sim.party import Party
-from sim.tcp import run_party_process
+from sim.tcp import new_run_key, run_party_process
 
 STREAM_CASES = [(64, 20_000), (4096, 10_000), (1 << 20, 200)]
 PINGS = 2_000
@@ -69,13 +69,13 @@ def _hosts(n: int) -> list[str]:
 
 
 def _run_processes(target: Any, n: int, *args: Any) -> dict[int, Any]:
-    """Start `n` party processes running ``target(pid, hosts, *args, out)``; their answers.
-
-    Each process puts ``(pid, answer)`` on `out`.
+    """Start `n` party processes running ``target(pid, hosts, key, *args, out)``; their
+    answers. Each process puts ``(pid, answer)`` on `out`; `key` is the run key they share.
     """
     hosts = _hosts(n)
+    key = new_run_key()
     out: mp.Queue = mp.Queue()
-    procs = [mp.Process(target=target, args=(pid, hosts, *args, out)) for pid in range(n)]
+    procs = [mp.Process(target=target, args=(pid, hosts, key, *args, out)) for pid in range(n)]
     for p in procs:
         p.start()
     answers = dict(out.get(timeout=600) for _ in range(n))
@@ -116,13 +116,14 @@ async def _ping_pong(party: Party) -> float | None:
     return (party.now() - start) / PINGS / 2 if party.id == 0 else None
 
 
-def _two_party(pid: int, hosts: list[str], case: tuple[int, int] | None, out: mp.Queue) -> None:
+def _two_party(pid: int, hosts: list[str], key: bytes, case: tuple[int, int] | None,
+               out: mp.Queue) -> None:
     program = _ping_pong if case is None else _stream(*case)
     cpu = time.process_time()
     result = run_party_process(_graph(2, 0.0, 1e9), {0: program, 1: program}, pid, hosts,
-                               timeout_s=60)
-    out.put((pid, (result.outputs[0], result.frame_bytes, result.ledger.parties[0].bytes_sent,
-                   time.process_time() - cpu)))
+                               timeout_s=60, run_key=key)
+    out.put((pid, (result.outputs[pid], result.frame_bytes + result.security_bytes,
+                   result.ledger.parties[0].bytes_sent, time.process_time() - cpu)))
 
 
 def throughput() -> tuple[float, float]:
@@ -177,13 +178,13 @@ def _mul_program(inputs: tuple[np.ndarray, ...]):
     return program
 
 
-def _mul_party(pid: int, hosts: list[str], out: mp.Queue) -> None:
+def _mul_party(pid: int, hosts: list[str], key: bytes, out: mp.Queue) -> None:
     program = _mul_program(_mul_inputs())
     graph = _graph(4, 0.0, 1e9)
     result = run_party_process(graph, dict.fromkeys(range(4), program), pid, hosts,
-                               timeout_s=120, seed=7)
+                               timeout_s=120, seed=7, run_key=key)
     phase = result.ledger.phases["mul_fx"]
-    out.put((pid, (result.outputs, phase.bytes, result.ledger.phase_rounds()["mul_fx"])))
+    out.put((pid, (result.outputs[pid], phase.bytes, result.ledger.phase_rounds()["mul_fx"])))
 
 
 def _span(outputs: dict[int, tuple], first: int) -> float:
@@ -192,7 +193,9 @@ def _span(outputs: dict[int, tuple], first: int) -> float:
 
 def mul(bandwidth: float, latency: float) -> None:
     """Print the real and the predicted wall time of mul_fx of 1,000,000 values."""
-    outputs, nbytes, rounds = _run_processes(_mul_party, 4)[0]
+    answers = _run_processes(_mul_party, 4)
+    outputs = {pid: answer[0] for pid, answer in answers.items()}  # each process's own
+    nbytes, rounds = answers[0][1:]
     real = _span(outputs, 0)
     cpu = sum(o[4] for o in outputs.values())
     print(f"\nmul_fx of {MUL_N:,} values, 3 players + dealer, 4 processes on loopback "

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ppsim.console import make_console
+from ppsim.limits import DEFAULT, Limits, count, seconds
 from ppsim.scenario import ScenarioError
 
 if TYPE_CHECKING:
@@ -24,24 +25,26 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
-def load(path: str, data: dict[str, Any]) -> Sweep:
+def load(path: str, data: dict[str, Any], limits: Limits = DEFAULT) -> Sweep:
     """Parse and check every point of a sweep file; raise `ScenarioError` on the first bad one."""
     from ppsim import sweep
 
-    parsed = sweep.parse(data, path)
+    parsed = sweep.parse(data, path, limits)
     sweep.check(parsed)
     return parsed
 
 
-def run(args: argparse.Namespace, data: dict[str, Any], console: Console) -> int:
+def run(args: argparse.Namespace, data: dict[str, Any], console: Console,
+        limits: Limits = DEFAULT) -> int:
     if args.runtime != "sim":
-        raise ScenarioError(args.scenario, "", "sweeps run on the simulated runtime only")
-    if args.jobs is not None and args.jobs < 1:
-        raise ScenarioError(args.scenario, "", f"--jobs must be at least 1, got {args.jobs}")
+        raise ScenarioError(args.scenario, "--runtime", f"got {args.runtime!r}; sweeps run on "
+                            "the simulated runtime only")
     from ppsim import sweep
 
-    parsed = load(args.scenario, data)
+    parsed = load(args.scenario, data, limits)
     out = Path(args.out) if args.out else Path("out") / Path(args.scenario).stem
+    if args.format == "json":  # standard output carries the JSON alone
+        console = make_console(stderr=True)
     try:
         result = sweep.run(parsed, out, jobs=args.jobs, cluster=args.cluster,
                            connect_timeout_s=args.connect_timeout,
@@ -50,7 +53,9 @@ def run(args: argparse.Namespace, data: dict[str, Any], console: Console) -> int
     except sweep.ClusterError as exc:
         raise ScenarioError(args.scenario, "", str(exc)) from None
     runs = len(parsed.points)
-    if not args.quiet:
+    if args.format == "json":
+        print(result.table.to_json(orient="records", indent=2))
+    elif not args.quiet:
         print_table(parsed, result.table, console)
     console.print(f"{runs} runs ({result.ran} ran now, {result.skipped} were already done); "
                   f"table written to {out / 'results.csv'} and {out / 'results.parquet'}")
@@ -82,9 +87,9 @@ def print_table(parsed: Sweep, table: Any, console: Console) -> None:
              if c in table.columns and table[c].notna().any()]
     out = Table(title=f"sweep: {len(table)} runs")
     for column in swept:
-        out.add_column(escape(column.rsplit(".", 1)[-1]))
+        out.add_column(escape(column.rsplit(".", 1)[-1]), overflow="fold")
     for _, title in shown:
-        out.add_column(title, justify="right")
+        out.add_column(title, justify="right", overflow="fold")  # never "42,1…"
     if "status" in table.columns:
         out.add_column("status")
     for _, row in table.iterrows():
@@ -99,12 +104,17 @@ def print_table(parsed: Sweep, table: Any, console: Console) -> None:
     console.print(out)
 
 
-def validate(path: str, data: dict[str, Any], console: Console) -> int:
-    parsed = load(path, data)
+def validate(path: str, data: dict[str, Any], console: Console, limits: Limits = DEFAULT,
+             quiet: bool = False) -> dict[str, Any]:
+    """Check a sweep file; print one line unless `quiet`; return what was found."""
+    parsed = load(path, data, limits)
     points = len(parsed.points) // parsed.repetitions
-    console.print(f"{path}: ok (sweep of {points} points x {parsed.repetitions} repetition(s) "
-                  f"over {', '.join(parsed.names)})")
-    return EXIT_OK
+    if not quiet:
+        console.print(f"{path}: ok (sweep of {points} points x {parsed.repetitions} "
+                      f"repetition(s) over {', '.join(parsed.names)})")
+    return {"path": path, "ok": True, "sweep": {"points": points,
+                                                "repetitions": parsed.repetitions,
+                                                "parameters": parsed.names}}
 
 
 def report(args: argparse.Namespace, console: Console) -> int:
@@ -135,6 +145,8 @@ def compare(args: argparse.Namespace, console: Console) -> int:
         if not target.is_file() and not compare_mod.is_sweep(path):
             raise ScenarioError(str(path), "", "expected a report.json, the folder holding one, "
                                 "or a sweep's output folder")
+        if target.is_file():
+            _check_report(target)
     try:
         limits = compare_mod.parse_limits(args.max_increase or [])
         result = compare_mod.compare(args.a, args.b, limits, force=args.force)
@@ -149,13 +161,39 @@ def compare(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+def _check_report(path: Path) -> None:
+    """Refuse a file that is not a JSON report, naming it and what is wrong."""
+    import json
+
+    try:
+        data = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise ScenarioError(str(path), "", f"cannot read the file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(str(path), "", "not a report: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(str(path), "", f"not a report: not JSON ({exc.msg} at line "
+                            f"{exc.lineno}, column {exc.colno})") from None
+    if not isinstance(data, dict) or not {"scenario", "totals"} <= set(data):
+        got = type(data).__name__ if not isinstance(data, dict) else f"keys {sorted(data)[:6]}"
+        raise ScenarioError(str(path), "", f"not a report: got a JSON {got}; expected a ppsim "
+                            "report (with 'scenario' and 'totals')")
+
+
+def add_sweep_limit(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--max-points", type=count, metavar="N",
+                     help=f"sweeps: most runs (points x repetitions) a sweep may expand to "
+                          f"(default {DEFAULT.max_points:,})")
+
+
 def add_run_options(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--jobs", type=int, help="sweeps: worker processes on this machine "
+    cmd.add_argument("--jobs", type=count, help="sweeps: worker processes on this machine "
                      "(default: one per CPU)")
     cmd.add_argument("--cluster", metavar="ADDRESS", help="sweeps: run the points on the Dask "
                      "scheduler at ADDRESS, e.g. tcp://host:8786")
-    cmd.add_argument("--connect-timeout", type=float, default=5.0,
+    cmd.add_argument("--connect-timeout", type=seconds, default=5.0,
                      help="sweeps: seconds to wait for the Dask scheduler (default 5)")
+    add_sweep_limit(cmd)
 
 
 def add_commands(sub: Any) -> None:  # argparse's private _SubParsersAction

@@ -42,6 +42,9 @@ Schema version 1 (every key is always present unless marked optional):
 from __future__ import annotations
 
 import json
+import math
+import os
+import tempfile
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _pkg_version
 from pathlib import Path
@@ -51,6 +54,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ppsim.console import make_console
 from ppsim.scenario import Scenario
 from sim import RunResult
 
@@ -120,17 +124,40 @@ def write(report: dict[str, Any], out_dir: str | Path) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "report.json"
-    path.write_text(dumps(report))
+    write_atomic(path, dumps(report))
     return path
 
 
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file beside `path` and a rename: a kill never leaves half a
+    file, and a reader sees the old file or the new one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def dumps(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2, default=_jsonable) + "\n"
+    """The report as JSON; a non-finite number (an undefined metric, NaN) becomes null,
+    since ``NaN`` and ``Infinity`` are not JSON."""
+    return json.dumps(_finite(report), indent=2, allow_nan=False) + "\n"
 
 
-def _jsonable(value: Any) -> Any:
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if hasattr(value, "tolist"):  # numpy scalars and arrays
-        return value.tolist()
+        return _finite(value.tolist())
+    if value is None or isinstance(value, str | int):
+        return value
     raise TypeError(f"cannot write {type(value).__name__} into a report")
 
 
@@ -157,7 +184,7 @@ def _brief(value: Any) -> str:
 
 def print_table(report: dict[str, Any], console: Console | None = None) -> None:
     """Print the report's costs as terminal tables."""
-    console = console or Console()
+    console = console or make_console()
     sc = report["scenario"]
     totals, offline = report["totals"], report["offline"]
     title = sc.get("name") or sc["protocol"]["name"]
@@ -198,7 +225,7 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
     phases = Table(title="phases")
     phases.add_column("phase", overflow="fold", min_width=16)
     for col in ("rounds", "messages", "bytes", "time (s)", "compute (s)"):
-        phases.add_column(col, justify="right")
+        phases.add_column(col, justify="right", overflow="fold")  # numbers are never cut
     for p in report["phases"]:
         phases.add_row(escape(p["name"]) + (" *" if p["offline"] else ""), str(p["rounds"]),
                        str(p["messages"]), _bytes(p["bytes"]), f"{p['sim_time_s']:.4g}",
@@ -209,7 +236,7 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
 
     parties = Table(title="parties")
     for col in ("id", "role", "sent", "received", "messages sent"):
-        parties.add_column(col, justify="right")
+        parties.add_column(col, justify="right", overflow="fold")
     rows = report["parties"]
     for p in rows[:12]:
         parties.add_row(str(p["id"]), escape(p["role"]), _bytes(p["bytes_sent"]),

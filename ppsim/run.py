@@ -3,12 +3,20 @@
 * `run_scenario`: the simulator (virtual time, modelled costs).
 * `run_scenario_tcp`: every party a task of this process over loopback TCP.
 * `run_scenario_party`: one party of a run whose parties are separate processes
-  (``ppsim party FILE --id K --hosts h0:p0,h1:p1,...``); each process writes the
-  whole run's report, identical across the processes apart from times.
+  (``ppsim party FILE --id K --hosts h0:p0,h1:p1,... --key-file run.key``);
+  each process writes the whole run's costs, identical across the processes
+  apart from times. A party's output never leaves its process, so only the
+  processes of the result's parties (`sim.Plan.outputs`) can check it: their
+  reports carry the protocol's keys (``result_check``, accuracy, ...), the
+  others say who holds the result (``result_held_by``).
+
+A run whose result was not produced (its party crashed or did not finish)
+raises `sim.ResultMissing`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -44,6 +52,7 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[Progress], None] | N
                       record_views=scenario.model.output.record_views,
                       progress=progress, progress_every_s=progress_every_s,
                       **_options(scenario))
+    scenario.plan.check_outputs(result)
     return report.build(scenario, result)
 
 
@@ -57,8 +66,10 @@ def tcp_report(scenario: Scenario, result: TcpRunResult) -> dict[str, Any]:
     """`report.build` for a real run, with ``runtime: "tcp"`` and a ``transport`` key.
 
     ``transport`` holds ``frame_bytes`` (the real frame overhead of the data
-    messages, every hop), ``frame_bytes_by_link`` and ``control_bytes`` (the
-    runtime's own frames); the totals keep the scenario's modelled header.
+    messages, every hop), ``frame_bytes_by_link``, ``control_bytes`` (the
+    runtime's own frames), ``security_bytes`` (handshakes and record tags of the
+    authenticated, encrypted links) and ``notes`` (refused connections, dropped
+    links); the totals keep the scenario's modelled header.
     """
     rep = report.build(scenario, result)
     rep["runtime"] = "tcp"
@@ -67,6 +78,8 @@ def tcp_report(scenario: Scenario, result: TcpRunResult) -> dict[str, Any]:
         "frame_bytes_by_link": [{"src": u, "dst": v, "bytes": b}
                                 for (u, v), b in result.frame_bytes_by_link.items()],
         "control_bytes": result.control_bytes,
+        "security": "links authenticated by the run key, X25519 + HKDF-SHA256, AES-256-GCM",
+        "security_bytes": result.security_bytes,
         "notes": result.notes,
     }
     return rep
@@ -81,14 +94,23 @@ def run_scenario_tcp(scenario: Scenario, *, timeout_s: float | None = None,
     result = run_tcp(scenario.graph, scenario.plan.programs, hosts=hosts,
                      record_views=scenario.model.output.record_views,
                      **_options(scenario, timeout_s=timeout_s))
+    scenario.plan.check_outputs(result)
     return tcp_report(scenario, result)
 
 
 def run_scenario_party(scenario: Scenario, party_id: int, hosts: Sequence[str], *,
-                       timeout_s: float | None = None) -> dict[str, Any]:
-    """Run party `party_id` of `scenario` (one process per party); return the run's report."""
+                       run_key: bytes, timeout_s: float | None = None) -> dict[str, Any]:
+    """Run party `party_id` of `scenario` (one process per party); return the run's report
+    (see the module docstring). `run_key` is the secret all the processes share."""
     from sim.tcp import run_party_process
 
     result = run_party_process(scenario.graph, scenario.plan.programs, party_id, hosts,
-                               tag=run_tag(scenario), **_options(scenario, timeout_s=timeout_s))
-    return tcp_report(scenario, result)
+                               tag=run_tag(scenario), run_key=run_key,
+                               **_options(scenario, timeout_s=timeout_s))
+    plan = scenario.plan
+    plan.check_outputs(result, finished=result.finished)
+    holders = plan.output_parties()
+    if set(holders) <= {party_id}:
+        return tcp_report(scenario, result)
+    held = dataclasses.replace(plan, summarize=lambda _: {"result_held_by": holders})
+    return tcp_report(dataclasses.replace(scenario, plan=held), result)

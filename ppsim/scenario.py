@@ -27,12 +27,20 @@ parameters, faults, the per-message header, the cost model and the seed::
 `load` checks everything that can be checked without running: the tables and
 their types, the protocol's own parameters, that the topology can be built for
 the parties the protocol needs, and that faults name parties and links that
-exist. The first problem found is raised as a `ScenarioError`.
+exist. The first problem found is raised as a `ScenarioError`. Files are read
+and checked as hostile input first (size, encoding, nesting, finite numbers,
+paths that stay in the scenario's folder, the run's memory): see `ppsim.limits`.
+
+Faults model what the protocols must survive, nothing more: a ``drop`` fault
+loses messages for good (there is no retransmission in the model), so a
+protocol that waits for a dropped message stops with a deadlock that names the
+dropped messages.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 import warnings
 from dataclasses import dataclass
@@ -44,10 +52,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 import topologies
 from ppsim import catalog
+from ppsim import limits as _limits
+from ppsim.limits import DEFAULT, InputError, Limits
 from sim import (
     DEFAULT_ELEMENT_TIME_S,
     DEFAULT_PROFILE,
     Crash,
+    FileParam,
     LinkFault,
     Params,
     Plan,
@@ -72,7 +83,7 @@ class ScenarioWarning(UserWarning):
 
 
 class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 FiniteNonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -81,7 +92,7 @@ FiniteNonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 class TopologyConfig(BaseModel):
     """`kind`, link `latency` (s) and `bandwidth` (bytes/s); other keys go to the builder."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
     kind: str
     latency: FiniteNonNeg | None = None
     bandwidth: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
@@ -91,7 +102,7 @@ class TopologyConfig(BaseModel):
 
 
 class NetworkConfig(_Table):
-    header_bytes: Annotated[int, Field(ge=0)] = 0
+    header_bytes: Annotated[int, Field(ge=0, le=1 << 20)] = 0
     """Added to every message: the framing below the profile's encoding (TCP/IP, TLS)."""
     profile: str = DEFAULT_PROFILE.name
     """The wire profile: how a framework encodes and frames the messages (`sim.profiles`);
@@ -108,6 +119,8 @@ class DropFault(_Table):
     kind: Literal["drop"]
     link: tuple[int, int]
     probability: Annotated[float, Field(ge=0, le=1)]
+    """Each message on the link is lost with this probability, for good: the model
+    has no retransmission, so a protocol waiting for it deadlocks (the error names it)."""
 
 
 class DelayFault(_Table):
@@ -162,6 +175,7 @@ class Scenario:
     plan: Plan
     graph: nx.Graph
     profile: Profile = DEFAULT_PROFILE
+    limits: Limits = DEFAULT
 
     @property
     def faults(self) -> list[Crash | LinkFault]:
@@ -178,34 +192,60 @@ class Scenario:
     def as_dict(self) -> dict[str, Any]:
         """The parsed scenario with every default filled in, for the report."""
         data = self.model.model_dump(mode="json")
-        data["protocol"] = {"name": self.model.protocol["name"],
-                            **self.params.model_dump(mode="json")}
+        params = self.params.model_dump(mode="json")
+        formerly = {new: old for old, new in self.params.renamed.items()}
+        for key in _file_params(self.spec):  # as written, not resolved on this machine
+            for name in (key, formerly.get(key)):
+                if name in self.model.protocol:
+                    params[key] = self.model.protocol[name]
+        data["protocol"] = {"name": self.model.protocol["name"], **params}
         if self.profile.is_default:  # reports of ppsim's own encoding stay as they were
             del data["network"]["profile"]
         return data
 
 
-def load(path: str | Path) -> Scenario:
+def load(path: str | Path, limits: Limits = DEFAULT) -> Scenario:
     """Read and validate a scenario file."""
-    return from_dict(read(path), source=str(path))
+    return from_dict(read(path, limits), source=str(path), limits=limits)
 
 
-def read(path: str | Path) -> dict[str, Any]:
-    """Parse a scenario or sweep file (TOML) without validating it."""
+def read(path: str | Path, limits: Limits = DEFAULT) -> dict[str, Any]:
+    """Parse a scenario or sweep file (TOML) without validating it; refuse hostile
+    files (see `ppsim.limits`) and non-finite numbers."""
     path = Path(path)
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ScenarioError(str(path), "", f"cannot read the file: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(str(path), "", f"not valid TOML: {exc}") from None
+        text = _limits.read_text(path, limits)
+        _limits.check_nesting(text, limits)
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError("", f"not valid TOML: {exc}{_quoted_line(text, str(exc))}") from None
+        except RecursionError:  # check_nesting should have caught it
+            raise InputError("", "not valid TOML: nested too deep") from None
+        _limits.check_finite(data)
+    except InputError as exc:
+        raise ScenarioError(str(path), exc.key, str(exc)) from None
     return data
 
 
-def from_dict(data: dict[str, Any], source: str = "") -> Scenario:
+def _quoted_line(text: str, message: str) -> str:
+    """'; line 3 reads ...': the line a TOML error points at, as a short excerpt."""
+    found = re.search(r"at line (\d+)", message)
+    if not found:
+        return ""
+    number = int(found.group(1))
+    lines = text.splitlines()
+    if not 1 <= number <= len(lines):
+        return ""
+    return f"; line {number} reads {_limits.excerpt(lines[number - 1], 60)}"
+
+
+def from_dict(data: dict[str, Any], source: str = "", limits: Limits = DEFAULT) -> Scenario:
     """Validate a scenario given as a dict (what a TOML file parses to)."""
+    try:
+        _limits.check_finite(data)
+    except InputError as exc:
+        raise ScenarioError(source, exc.key, str(exc)) from None
     if "sweep" in data:
         raise ScenarioError(source, "sweep", "this is a sweep file (it has a [sweep] table); "
                             "`ppsim run` and `ppsim validate` expand it (see ppsim.sweep)")
@@ -218,23 +258,40 @@ def from_dict(data: dict[str, Any], source: str = "") -> Scenario:
         spec = catalog.find(name, Path(source).parent if source else None)
     except catalog.UnknownProtocol as exc:
         raise ScenarioError(source, "protocol.name", str(exc)) from None
+    given = {k: v for k, v in model.protocol.items() if k != "name"}
+    files = {}
+    formerly = {new: old for old, new in spec.params.renamed.items()}
+    try:
+        for key in _file_params(spec):
+            for name in (key, formerly.get(key)):  # under its old name too
+                if name is not None and FileParam.is_path(given.get(name)):
+                    given[name] = files[key] = _limits.resolve(given[name], source,
+                                                                f"protocol.{name}", limits)
+    except InputError as exc:
+        raise ScenarioError(source, exc.key, str(exc)) from None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RenamedParameter)
-            params = spec.params.model_validate(
-                {k: v for k, v in model.protocol.items() if k != "name"}
-            )
+            params = spec.params.model_validate(given)
     except ValidationError as exc:
         raise _first_error(exc, source, prefix="protocol.", params=spec.params) from None
     _repeat(caught, source)
+    if spec.memory is not None:
+        try:
+            _limits.check_memory(spec.memory(params), params, limits)
+        except InputError as exc:
+            raise ScenarioError(source, exc.key, str(exc)) from None
     try:
         plan = spec.plan(params, model.seed)
-    except (ValueError, FileNotFoundError) as exc:
-        raise ScenarioError(source, "protocol", str(exc)) from None
-    graph = _build_topology(model.topology, plan, source, model.seed)
+    except (ValueError, OSError) as exc:
+        message = _first_line(exc)
+        key = next((f"protocol.{k}" for k, path in files.items() if path in message),
+                   "protocol")
+        raise ScenarioError(source, key, message) from None
+    graph = _build_topology(model.topology, plan, source, model.seed, limits)
     _check_faults(model.faults, graph, source)
     return Scenario(source, model, spec, params, plan, graph,
-                    _profile(model, spec, params, source))
+                    _profile(model, spec, params, source), limits)
 
 
 def _profile(model: ScenarioModel, spec: ProtocolSpec, params: Params, source: str) -> Profile:
@@ -250,7 +307,22 @@ def _profile(model: ScenarioModel, spec: ProtocolSpec, params: Params, source: s
     return profile
 
 
-def _build_topology(config: TopologyConfig, plan: Plan, source: str, seed: int) -> nx.Graph:
+def _file_params(spec: ProtocolSpec) -> list[str]:
+    """The protocol's parameters marked `sim.FileParam`."""
+    return [name for name, field in spec.params.model_fields.items()
+            if any(isinstance(m, FileParam) for m in field.metadata)]
+
+
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception's message cut to its first line (no native stack traces)."""
+    text = (str(exc) or type(exc).__name__).strip().splitlines()[0]
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _build_topology(config: TopologyConfig, plan: Plan, source: str, seed: int,
+                    lim: Limits = DEFAULT) -> nx.Graph:
     kinds = topologies.KINDS
     if config.kind not in kinds:
         raise ScenarioError(
@@ -266,8 +338,14 @@ def _build_topology(config: TopologyConfig, plan: Plan, source: str, seed: int) 
         options.setdefault("hub", plan.hub)
     if config.kind == "regular":
         options.setdefault("seed", seed)
-    if config.kind == "file" and isinstance(options.get("path"), str) and source:
-        options["path"] = str(Path(source).parent / options["path"])  # relative to the file
+    if config.kind == "file" and "path" in options:
+        if not isinstance(options["path"], str):
+            raise ScenarioError(source, "topology.path",
+                                f"got {_shown(options['path'])}; expected a file path (a string)")
+        try:  # relative to the scenario's folder, and inside it
+            options["path"] = _limits.resolve(options["path"], source, "topology.path", lim)
+        except InputError as exc:
+            raise ScenarioError(source, exc.key, str(exc)) from None
     try:
         graph = topologies.build(config.kind, plan.n_parties, **options)
     except (ValueError, TypeError) as exc:
@@ -355,6 +433,8 @@ def _first_error(exc: ValidationError, source: str, prefix: str,
         message = "missing: this key is required"
     elif kind == "extra_forbidden":
         message = _unknown_key(loc[-1], valid)
+    elif not loc:  # a check of several keys together: its message names them and their values
+        message = err["msg"].removeprefix("Value error, ")
     else:
         got = err.get("input")
         shown = _shown(got)

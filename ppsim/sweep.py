@@ -30,10 +30,16 @@ Output folder layout: ``points/<name>/report.json`` for each point that ran
 ``points/<name>/error.json`` for each that raised, ``sweep.json`` (the grid),
 ``results.csv`` and ``results.parquet`` (one row per point and repetition).
 A second run skips every point whose report is complete and matches the point.
+
+Stopping a sweep: Ctrl-C, SIGTERM or SIGHUP stop it as an interruption (the
+finished points and the table are kept; the running points are abandoned and
+their workers terminated). Workers also watch their parent and exit if it dies
+without a word (SIGKILL), so no pool outlives its sweep.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import itertools
@@ -41,6 +47,8 @@ import json
 import math
 import os
 import signal
+import threading
+import time
 import traceback
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -54,6 +62,8 @@ from rich.console import Console
 
 from ppsim import catalog
 from ppsim import report as report_mod
+from ppsim.console import make_console
+from ppsim.limits import DEFAULT, Limits
 from ppsim.progress import CountProgress
 from ppsim.scenario import ScenarioError, ScenarioModel, from_dict
 
@@ -97,6 +107,7 @@ class Sweep:
     names: list[str]
     points: list[Point]
     repetitions: int
+    limits: Limits = DEFAULT
 
     def data(self, point: Point) -> dict[str, Any]:
         """The scenario dict of `point`: the base with the point's values and seed."""
@@ -119,27 +130,34 @@ class SweepResult:
 # ---------------------------------------------------------------- the grid
 
 
-def parse(data: dict[str, Any], source: str = "") -> Sweep:
-    """Expand the ``[sweep]`` table of a parsed scenario file into its points."""
+def parse(data: dict[str, Any], source: str = "", limits: Limits = DEFAULT) -> Sweep:
+    """Expand the ``[sweep]`` table of a parsed scenario file into its points.
+
+    At most `limits.max_points` runs (points times repetitions): the count is
+    checked before anything is expanded, so a hostile grid costs no memory.
+    """
     table = data.get("sweep")
     if not isinstance(table, dict):
         raise ScenarioError(source, "sweep", "expected a table of parameters and their values")
     base = {k: v for k, v in data.items() if k != "sweep"}
     seed = base.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ScenarioError(source, "seed", f"got {seed!r}; expected an integer >= 0")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise ScenarioError(source, "seed", f"got {seed!r}; expected an integer in [0, 2^63)")
+    cap = limits.max_points
     repetitions = table.get("repetitions", 1)
-    if not isinstance(repetitions, int) or isinstance(repetitions, bool) or repetitions < 1:
+    if not isinstance(repetitions, int) or isinstance(repetitions, bool) or \
+            not 1 <= repetitions <= cap:
         raise ScenarioError(source, "sweep.repetitions",
-                            f"got {repetitions!r}; expected an integer >= 1")
+                            f"got {repetitions!r}; expected an integer in 1..{cap:,} "
+                            "(--max-points raises the bound)")
     axes: list[tuple[list[str], list[tuple[Any, ...]]]] = []
     for name, spec in _leaves({k: v for k, v in table.items() if k not in RESERVED}):
-        axes.append(([name], [(v,) for v in _values(spec, f"sweep.{name}", source)]))
+        axes.append(([name], [(v,) for v in _values(spec, f"sweep.{name}", source, cap)]))
     zipped = table.get("zip", {})
     if not isinstance(zipped, dict):
         raise ScenarioError(source, "sweep.zip", "expected a table of equally long lists")
     if zipped:
-        columns = {n: _values(s, f"sweep.zip.{n}", source) for n, s in _leaves(zipped)}
+        columns = {n: _values(s, f"sweep.zip.{n}", source, cap) for n, s in _leaves(zipped)}
         lengths = {n: len(v) for n, v in columns.items()}
         if len(set(lengths.values())) > 1:
             shown = ", ".join(f"{n} has {k}" for n, k in lengths.items())
@@ -154,13 +172,19 @@ def parse(data: dict[str, Any], source: str = "") -> Sweep:
         raise ScenarioError(source, "sweep", f"parameter {dup[0]!r} is swept twice")
     for name in names:
         _check_name(name, source)
+    runs = math.prod(len(values) for _, values in axes) * repetitions
+    if runs > cap:
+        shown = " x ".join(f"{len(values)} ({', '.join(n)})" for n, values in axes)
+        raise ScenarioError(source, "sweep", f"expands to {runs:,} runs ({shown} values x "
+                            f"{repetitions} repetitions); at most {cap:,} are allowed "
+                            "(--max-points raises the bound)")
     points = []
     for index, combo in enumerate(itertools.product(*(values for _, values in axes))):
         params = {n: v for (axis_names, _), vals in zip(axes, combo, strict=True)
                   for n, v in zip(axis_names, vals, strict=True)}
         for rep in range(repetitions):
             points.append(Point(index, params, rep, derive_seed(seed, params, rep)))
-    return Sweep(source, base, names, points, repetitions)
+    return Sweep(source, base, names, points, repetitions, limits)
 
 
 def derive_seed(sweep_seed: int, params: dict[str, Any], repetition: int) -> int:
@@ -181,7 +205,7 @@ def check(sweep: Sweep) -> None:
         data = sweep.data(point)
         _check_protocol_names(sweep, data)
         try:
-            from_dict(data, sweep.source)
+            from_dict(data, sweep.source, sweep.limits)
         except ScenarioError as exc:
             raise _point_error(sweep, point, str(exc)) from None
 
@@ -196,9 +220,9 @@ def _leaves(table: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]
             yield name, value
 
 
-def _values(spec: Any, key: str, source: str) -> list[Any]:
+def _values(spec: Any, key: str, source: str, cap: int) -> list[Any]:
     if isinstance(spec, dict):
-        values = _range(spec, key, source)
+        values = _range(spec, key, source, cap)
     elif isinstance(spec, list):
         values = spec
     else:
@@ -209,15 +233,16 @@ def _values(spec: Any, key: str, source: str) -> list[Any]:
     return values
 
 
-def _range(spec: dict[str, Any], key: str, source: str) -> list[Any]:
+def _range(spec: dict[str, Any], key: str, source: str, cap: int) -> list[Any]:
     unknown = set(spec) - RANGE_KEYS
     if unknown or "start" not in spec or "stop" not in spec:
         raise ScenarioError(source, key, "a range needs start and stop, and step or num "
                             f"(optional scale = 'linear' | 'log'); got keys {sorted(spec)}")
     start, stop = spec["start"], spec["stop"]
     nums = (start, stop, spec.get("step", 1), spec.get("num", 1))
-    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in nums):
-        raise ScenarioError(source, key, f"range bounds must be numbers, got {spec}")
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+               for x in nums):
+        raise ScenarioError(source, key, f"range bounds must be finite numbers, got {spec}")
     integral = all(isinstance(x, int) for x in (start, stop, spec.get("step", 1)))
     if ("step" in spec) == ("num" in spec):
         raise ScenarioError(source, key, "a range needs exactly one of step and num")
@@ -226,11 +251,14 @@ def _range(spec: dict[str, Any], key: str, source: str) -> list[Any]:
         if step <= 0 or stop < start:
             raise ScenarioError(source, key, f"expected start <= stop and step > 0, got {spec}")
         count = math.floor((stop - start) / step + 1e-9) + 1
+        if count > cap:
+            raise ScenarioError(source, key, f"the range {spec} has {count:,} values; at most "
+                                f"{cap:,} runs are allowed (--max-points raises the bound)")
         return [start + i * step for i in range(count)]
     num, scale = spec["num"], spec.get("scale", "linear")
-    if not isinstance(num, int) or num < 1 or scale not in ("linear", "log"):
-        raise ScenarioError(source, key, f"expected num >= 1 and scale 'linear' or 'log', "
-                            f"got num={num!r}, scale={scale!r}")
+    if not isinstance(num, int) or not 1 <= num <= cap or scale not in ("linear", "log"):
+        raise ScenarioError(source, key, f"expected num in 1..{cap:,} and scale 'linear' or "
+                            f"'log', got num={num!r}, scale={scale!r}")
     if scale == "log" and (start <= 0 or stop <= 0):
         raise ScenarioError(source, key, "a log range needs start > 0 and stop > 0")
     if num == 1:
@@ -319,7 +347,7 @@ def _label(value: Any) -> str:
 # ---------------------------------------------------------------- running
 
 
-def run_point(data: dict[str, Any], source: str) -> dict[str, Any]:
+def run_point(data: dict[str, Any], source: str, limits: Limits = DEFAULT) -> dict[str, Any]:
     """Run one point in a worker; return ``{"report": ...}`` or ``{"error", "traceback"}``.
 
     Every exception is caught so that one bad point never stops a sweep.
@@ -327,7 +355,7 @@ def run_point(data: dict[str, Any], source: str) -> dict[str, Any]:
     from ppsim.run import run_scenario
 
     try:
-        return {"report": run_scenario(from_dict(data, source))}
+        return {"report": run_scenario(from_dict(data, source, limits))}
     except Exception as exc:  # noqa: BLE001 - recorded in the point's error.json
         return {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
 
@@ -351,21 +379,23 @@ def run(sweep: Sweep, out: str | Path, *, jobs: int | None = None, cluster: str 
     skipped = len(sweep.points) - len(todo)
     client = _connect(cluster, connect_timeout_s) if cluster else None
     out.mkdir(parents=True, exist_ok=True)
-    _write(out / "sweep.json", _canonical_pretty(_spec(sweep)))
-    console = console or Console()
+    report_mod.write_atomic(out / "sweep.json", _canonical_pretty(_spec(sweep)))
+    console = console or make_console()
     failed: list[str] = []
     interrupted = False
     title = "points" + (f" ({skipped} done before)" if skipped else "")
     with CountProgress(console, title, len(todo), enabled=progress,
-                       every_s=progress_every_s) as bar:
+                       every_s=progress_every_s) as bar, _stop_signals():
+        outcomes = _execute(sweep, todo, jobs, client)
         try:
-            for point, outcome in _execute(sweep, todo, jobs, client):
+            for point, outcome in outcomes:
                 if not _record(out, point, outcome):
                     failed.append(point.name)
                 bar.advance(f", {len(failed)} failed" if failed else "")
         except (KeyboardInterrupt, BrokenProcessPool):
             interrupted = True  # finished points are on disk: the next run resumes
         finally:
+            outcomes.close()  # an interrupted pool is torn down now, not when collected
             if client is not None:
                 client.close()
     table = collect(sweep, out)
@@ -392,27 +422,61 @@ def _execute(sweep: Sweep, todo: list[Point], jobs: int | None, client: Any) -> 
         yield from _on_dask(sweep, todo, client)
     elif (jobs or os.cpu_count() or 1) == 1 or len(todo) <= 1:
         for point in todo:
-            yield point, run_point(sweep.data(point), sweep.source)
+            yield point, run_point(sweep.data(point), sweep.source, sweep.limits)
     else:
         yield from _on_pool(sweep, todo, jobs or os.cpu_count() or 1)
 
 
 def _on_pool(sweep: Sweep, todo: list[Point], jobs: int) -> Outcomes:
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_ignore_sigint)
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init)
+    finished = False
     try:
         pending: dict[Future, Point] = {
-            pool.submit(run_point, sweep.data(p), sweep.source): p for p in todo}
+            pool.submit(run_point, sweep.data(p), sweep.source, sweep.limits): p for p in todo}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 yield pending.pop(future), future.result()
+        finished = True
     finally:
+        if not finished:  # interrupted: do not wait for the points still running
+            # the executor keeps no public handle on its workers
+            for process in list((pool._processes or {}).values()):
+                if process.is_alive():
+                    process.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the main process, which stops the sweep and keeps the table."""
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the main process, which stops the sweep and keeps the table,
+    and exit as soon as their parent is gone (killed without a chance to stop them)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True,
+                     name="ppsim-watch-parent").start()
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop the sweep as Ctrl-C does (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def _on_dask(sweep: Sweep, todo: list[Point], client: Any) -> Outcomes:
@@ -421,7 +485,7 @@ def _on_dask(sweep: Sweep, todo: list[Point], client: Any) -> Outcomes:
     # workers have their own working folder: give them the file's absolute path, from
     # which a protocol module beside the scenario is found (see ppsim.catalog)
     source = str(Path(sweep.source).resolve()) if sweep.source else sweep.source
-    futures = {client.submit(run_point, sweep.data(p), source, pure=False,
+    futures = {client.submit(run_point, sweep.data(p), source, sweep.limits, pure=False,
                              key=f"ppsim-{p.name}-{p.seed}"): p for p in todo}
     try:
         for future in as_completed(futures, loop=client.loop):
@@ -437,19 +501,12 @@ def _record(out: Path, point: Point, outcome: dict[str, Any]) -> bool:
     if "report" in outcome:
         rep = {**outcome["report"], "sweep": point.meta()}
         (folder / "error.json").unlink(missing_ok=True)
-        _write(folder / "report.json", report_mod.dumps(rep))
+        report_mod.write_atomic(folder / "report.json", report_mod.dumps(rep))
         return True
     (folder / "report.json").unlink(missing_ok=True)
     error = {"sweep": point.meta(), "error": outcome["error"], "traceback": outcome["traceback"]}
-    _write(folder / "error.json", _canonical_pretty(error))
+    report_mod.write_atomic(folder / "error.json", _canonical_pretty(error))
     return False
-
-
-def _write(path: Path, text: str) -> None:
-    """Write via a temporary file and a rename, so a kill never leaves half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _canonical_pretty(value: Any) -> str:
@@ -554,7 +611,7 @@ def _nan(value: Any) -> bool:
 
 
 def write_table(table: pd.DataFrame, out: Path) -> None:
-    _write(out / "results.csv", table.to_csv(index=False))
+    report_mod.write_atomic(out / "results.csv", table.to_csv(index=False))
     tmp = out / "results.parquet.tmp"
     table.to_parquet(tmp, index=False)
     os.replace(tmp, out / "results.parquet")

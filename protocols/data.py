@@ -206,18 +206,38 @@ def health_records(n: int, seed: int, extra_labs: int = 0) -> Dataset:
     return Dataset(x.astype(np.float64), y, names, categorical, "binary")
 
 
-def _from_file(path: Path, label: str | None) -> Dataset:
+def _read_table(path: Path) -> Any:
+    """The file as a DataFrame; a file that is not a table is one error naming it (and no
+    piece of its content)."""
     import pandas as pd
 
     if not path.is_file():
         raise FileNotFoundError(f"data file {str(path)!r} does not exist")
-    frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+    parquet = path.suffix.lower() == ".parquet"
+    try:
+        frame = pd.read_parquet(path) if parquet else pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: the file is empty; expected a table with a header row") \
+            from None
+    except (ValueError, OSError, pd.errors.ParserError) as exc:  # also UnicodeDecodeError
+        kind = "Parquet" if parquet else "CSV (UTF-8, comma-separated)"
+        raise ValueError(f"{path}: not a {kind} file ({type(exc).__name__})") from None
+    if len(frame) == 0:
+        raise ValueError(f"{path}: the table has no rows")
+    return frame
+
+
+def _from_file(path: Path, label: str | None) -> Dataset:
+    import pandas as pd
+
+    frame = _read_table(path)
     if label is None:
         raise ValueError(f"{path}: name the label column (label = ...)")
     if label not in frame.columns:
-        raise ValueError(
-            f"{path}: no label column {label!r}; columns are {list(frame.columns)}"
-        )
+        shown = [str(c)[:20] for c in frame.columns[:8]]
+        raise ValueError(f"{path}: no label column {label!r}; columns are {shown}"
+                         + (f" and {len(frame.columns) - 8} more" if len(frame.columns) > 8
+                            else ""))
     target = frame.pop(label)
     if target.isna().any():
         raise ValueError(f"{path}: label column {label!r} has missing values")
@@ -234,8 +254,18 @@ def _from_file(path: Path, label: str | None) -> Dataset:
     else:
         codes = target.astype("category").cat.codes.to_numpy(np.int64)
         y, task = codes, ("binary" if codes.max() <= 1 else "multiclass")
-    return Dataset(frame.to_numpy(np.float64), y, tuple(map(str, frame.columns)),
-                   np.array(categorical, dtype=bool), task)
+        if codes.max() < 1:
+            raise ValueError(f"{path}: label column {label!r} has one class "
+                             f"({str(target.iloc[0])[:20]!r}); a classifier needs two or more")
+    x = frame.to_numpy(np.float64)
+    for values, name in ((x, None), (y.astype(np.float64), label)):
+        bad = np.isinf(values)
+        if bad.any():
+            row, col = (np.argwhere(bad)[0].tolist() + [0])[:2]
+            column = name if name is not None else str(frame.columns[col])
+            raise ValueError(f"{path}: column {column[:20]!r} holds an infinite value (data row "
+                             f"{row + 1}); expected finite numbers or empty cells")
+    return Dataset(x, y, tuple(map(str, frame.columns)), np.array(categorical, dtype=bool), task)
 
 
 def _apply_nan(ds: Dataset, policy: NanPolicy, source: str) -> Dataset:

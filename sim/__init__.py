@@ -29,7 +29,7 @@ from sim.engine import (
 from sim.ledger import Ledger, Message
 from sim.network import Network
 from sim.party import Party, Program
-from sim.plan import Params, Plan, ProtocolSpec, RenamedParameter
+from sim.plan import FileParam, Params, Plan, ProtocolSpec, RenamedParameter, ResultMissing
 from sim.profiles import PPSIM as DEFAULT_PROFILE
 from sim.profiles import Profile, ProfileError
 from sim.wire import size_of
@@ -39,6 +39,7 @@ __all__ = [
     "DEFAULT_PROFILE",
     "Crash",
     "Deadlock",
+    "FileParam",
     "Ledger",
     "LinkFault",
     "Message",
@@ -53,6 +54,7 @@ __all__ = [
     "Progress",
     "ProtocolSpec",
     "RenamedParameter",
+    "ResultMissing",
     "RunResult",
     "Simulation",
     "SimulationError",

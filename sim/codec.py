@@ -34,7 +34,7 @@ import numpy as np
 from sim.wire import size_of
 
 # frame kinds
-DATA, HELLO, DONE, STATS, BYE, LOST, ABORT = range(7)
+DATA, HELLO, DONE, STATS, BYE, LOST, ABORT, PING, PONG = range(9)
 OFFLINE = 1  # flag bit
 
 _PREFIX = struct.Struct("<I")
@@ -226,7 +226,10 @@ class _Reader:
 def decode_payload(desc: bytes | memoryview, data: bytes | bytearray | memoryview) -> Any:
     """Rebuild a payload from its descriptor and data (arrays are views on `data`)."""
     reader = _Reader(memoryview(desc), memoryview(data))
-    value = _decode(reader)
+    try:
+        value = _decode(reader)
+    except RecursionError:
+        raise CodecError("descriptor nested too deep") from None
     if reader.i != len(reader.desc) or reader.j != len(reader.data):
         raise CodecError("descriptor or data has trailing bytes")
     return value
@@ -349,7 +352,7 @@ def parse_frame(raw: bytearray) -> Frame:
     if len(raw) < _HEAD.size:
         raise CodecError(f"frame of {len(raw)} bytes is shorter than its header")
     kind, flags, src, dst, depth, name_len, desc_len = _HEAD.unpack_from(raw)
-    if kind > ABORT:
+    if kind > PONG:
         raise CodecError(f"unknown frame kind {kind}")
     view = memoryview(raw)
     a = _HEAD.size

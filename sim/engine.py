@@ -454,6 +454,7 @@ class Simulation:
         self.programs = dict(programs)
         self.crashed: dict[int, float] = {}
         self.offline_time = 0.0
+        self.first_drops: list[Message] = []  # a deadlock names the first lost messages
         self._faults = list(faults)
         self._schedule = self.env.schedule
         self._progress = progress
@@ -496,7 +497,7 @@ class Simulation:
         link = msg.hops[msg.hop]
         arrival = link.transmit(t, msg.size + self.header_bytes)
         if link.loss and self.network.dropped(link):
-            self.ledger.dropped_messages += 1
+            self._drop(msg)
             return
         msg.ready_at = arrival
         msg.callbacks = [self._hop_done]
@@ -509,10 +510,15 @@ class Simulation:
             return
         receiver = self.parties[msg.dst]
         if receiver.crashed:
-            self.ledger.dropped_messages += 1
+            self._drop(msg)
             return
         self.ledger.delivered(msg, self.env.now)
         receiver._arrive(msg)
+
+    def _drop(self, msg: Message) -> None:
+        self.ledger.dropped_messages += 1
+        if len(self.first_drops) < 3:
+            self.first_drops.append(msg)
 
     def _preprocess(self, sender: SimParty, msg: Message, hops: tuple[Link, ...]) -> None:
         """Time an offline message on the idle preprocessing network."""
@@ -562,6 +568,16 @@ class Simulation:
         for party in self.parties:
             if party._coro is not None:
                 party._coro.close()
+
+    def _drops_text(self) -> str:
+        """The lost messages a deadlock may come from: the model never retransmits."""
+        count = self.ledger.dropped_messages
+        if not count:
+            return ""
+        shown = ", ".join(f"party {m.src} -> {m.dst} in phase {m.phase!r} sent at "
+                          f"t={m.sent_at:.6g}s" for m in self.first_drops)
+        return (f"; {count} message(s) were lost on lossy links or to crashed parties and are "
+                f"never retransmitted (first: {shown})")
 
     def end_time(self) -> float:
         """When the last party finished or crashed (timers left pending do not count)."""
@@ -650,6 +666,7 @@ class Simulation:
             crashed = f"; crashed: {sorted(self.crashed)}" if self.crashed else ""
             raise Deadlock(
                 f"deadlock at t={self.env.now:.6g}s: " + "; ".join(lines) + crashed
+                + self._drops_text()
             )
         return RunResult(
             outputs={pid: self.parties[pid].result for pid in self.programs

@@ -13,14 +13,14 @@ the application finds them by name (`ppsim.catalog`), never the other way round.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from sim.costs import costs
-from sim.engine import RunResult
+from sim.engine import RunResult, SimulationError
 from sim.party import Program
 
 
@@ -37,7 +37,8 @@ class RenamedParameter(FutureWarning):
 
 
 class Params(BaseModel):
-    """Base of every protocol's parameters: unknown keys are errors.
+    """Base of every protocol's parameters: unknown keys are errors, and so are
+    ``inf`` and ``nan`` for any float (no parameter means "forever").
 
     Each field's docstring (or ``Field(description=...)``) is its description,
     which ``ppsim list --params NAME`` prints beside its type and default.
@@ -46,7 +47,8 @@ class Params(BaseModel):
     keep working while they are updated.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False,
+                              use_attribute_docstrings=True)
     renamed: ClassVar[Mapping[str, str]] = {}
 
     @model_validator(mode="before")
@@ -65,6 +67,24 @@ class Params(BaseModel):
         return data
 
 
+class FileParam:
+    """Marks a protocol parameter that may name a file: ``Annotated[str, FileParam()]``.
+
+    The application resolves such a value against the scenario file's folder
+    (and refuses one that leaves it), so a scenario names its data beside it. A
+    value with neither a ``/`` nor a file suffix is a name (e.g. a bundled data
+    set) and is left as it is.
+    """
+
+    @staticmethod
+    def is_path(value: object) -> bool:
+        return isinstance(value, str) and ("/" in value or "." in value.rsplit("/", 1)[-1])
+
+
+class ResultMissing(SimulationError):
+    """A run ended but a party whose output is its result did not finish (it crashed)."""
+
+
 @dataclass
 class Plan:
     """What one protocol run needs and how to read its outcome.
@@ -80,6 +100,11 @@ class Plan:
             None; the report prints it.
         reveals: what the protocol makes public by design, for the report.
         hub: the party a star topology should centre on, when it matters.
+        outputs: the parties whose outputs are the run's result (what
+            `summarize` reads). If one of them crashed or did not finish, the
+            result was not produced and the run fails (`check_outputs`); in a
+            run of one process per party, only these parties' own processes
+            hold the result. None: every party with a program.
     """
 
     n_parties: int
@@ -89,6 +114,23 @@ class Plan:
     trust: str | None = None
     reveals: list[str] = field(default_factory=list)
     hub: int = 0
+    outputs: list[int] | None = None
+
+    def output_parties(self) -> list[int]:
+        return sorted(self.programs) if self.outputs is None else list(self.outputs)
+
+    def check_outputs(self, result: Any, finished: Iterable[int] | None = None) -> None:
+        """Raise `ResultMissing` if a party of `output_parties` has no output in `result`
+        (or, given `finished`, is not among the parties known to have finished)."""
+        done = set(result.outputs if finished is None else finished)
+        missing = [p for p in self.output_parties() if p not in done]
+        if not missing:
+            return
+        role = {p: name for name, ids in self.roles.items() for p in ids}
+        why = [f"party {p}" + (f" ({role[p]})" if p in role else "")
+               + (f" crashed at t={result.crashed[p]:.6g} s" if p in result.crashed
+                  else " did not finish") for p in missing]
+        raise ResultMissing(f"the run's result was not produced: {'; '.join(why)}")
 
     def report(self, result: RunResult, summary: dict[str, Any] | None = None
                ) -> dict[str, Any]:
@@ -114,9 +156,16 @@ class Plan:
 
 @dataclass(frozen=True)
 class ProtocolSpec:
-    """A protocol as the application sees it: ``plan(params, seed)`` gives the run."""
+    """A protocol as the application sees it: ``plan(params, seed)`` gives the run.
+
+    `memory`, if given, estimates from the parameters alone (before `plan`
+    builds any data) the bytes a run needs at its peak, so that the
+    application can refuse a run this machine cannot hold instead of failing
+    hours in. An estimate to within a factor of two or so is enough.
+    """
 
     name: str
     summary: str
     params: type[Params]
     plan: Callable[[Any, int], Plan]
+    memory: Callable[[Any], float] | None = None

@@ -1,6 +1,6 @@
 """Small protocols and topologies for the tcp runtime's tests, and a party-process entry.
 
-``python -m tcp_helpers PROGRAM TOPOLOGY N --id K --hosts ... [--timeout S]``
+``python -m tcp_helpers PROGRAM TOPOLOGY N --id K --hosts ... --key HEX [--timeout S]``
 runs party K and prints the run's summary (JSON) on stdout; tests compare it
 with the in-process run.
 """
@@ -102,6 +102,17 @@ async def wait_forever(party: Party) -> Any:
         return await party.recv(last)
 
 
+async def gather(party: Party) -> Any:
+    """Party 2 waits for 0 and 1, party 0 waits for 1, party 1 for 0: stop party 1 to see
+    who is blamed."""
+    if party.id == 1:
+        print("ready", flush=True)
+        return await party.recv(0)
+    if party.id == 0:
+        return await party.recv(1)
+    return await party.recv_many([0, 1])
+
+
 async def bulk(party: Party) -> Any:
     """Each party sends every other one a 3 MB vector, then a burst of small ones.
 
@@ -125,7 +136,8 @@ async def bulk(party: Party) -> Any:
         return sums, in_order
 
 
-PROGRAMS = {f.__name__: f for f in (secure_sum, ping_pong, late_sender, wait_forever, bulk)}
+PROGRAMS = {f.__name__: f for f in (secure_sum, ping_pong, late_sender, wait_forever, gather,
+                                     bulk)}
 
 
 def summary(result: Any) -> dict[str, Any]:
@@ -154,12 +166,14 @@ def main() -> int:
     ap.add_argument("--id", type=int, required=True)
     ap.add_argument("--hosts", required=True)
     ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--key", required=True, help="the run key, hex")
     args = ap.parse_args()
     graph = topology(args.topology, args.n)
     programs = dict.fromkeys(graph.nodes, PROGRAMS[args.program])
     try:
         result = run_party_process(graph, programs, args.id, args.hosts.split(","), seed=5,
-                                   header_bytes=16, timeout_s=args.timeout, tag=args.program)
+                                   header_bytes=16, timeout_s=args.timeout, tag=args.program,
+                                   run_key=bytes.fromhex(args.key))
     except SimulationError as exc:
         print(f"party {args.id}: run failed: {exc}", file=sys.stderr)
         return 1

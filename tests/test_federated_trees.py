@@ -76,7 +76,7 @@ def test_paillier_packing_roundtrip():
     dict(clients=4, dataset="synthetic", n_samples=400, n_features=10, n_estimators=2, max_depth=4),
 ], ids=["breast_cancer-10-parties", "synthetic-5-parties"])
 def test_secureboost_equals_central_hist(kw):
-    report, result = run(sb_plan, SecureBoostParams(key_bits=512, **kw), seed=1)
+    report, result = run(sb_plan, SecureBoostParams(key_bits=512, insecure_keys=True, **kw), seed=1)
     check = report["tree_check"]
     assert check["same_trees"], check["mismatches"]
     assert check["max_prediction_diff"] < 1e-5
@@ -90,7 +90,7 @@ def test_secureboost_equals_central_hist(kw):
 
 def test_secureboost_passive_view_has_no_plaintext_gradients():
     p = SecureBoostParams(clients=3, dataset="synthetic", n_samples=200, n_features=8,
-                          n_estimators=1, max_depth=2, key_bits=512)
+                          n_estimators=1, max_depth=2, key_bits=512, insecure_keys=True)
     pl = sb_plan(p, 0)
     result = simulate(star(4), pl.programs, seed=0, record_views=True)
     for q in (1, 2, 3):
@@ -103,7 +103,7 @@ def test_secureboost_passive_view_has_no_plaintext_gradients():
 
 def test_secureboost_survives_a_passive_party_crash():
     p = SecureBoostParams(clients=5, dataset="synthetic", n_samples=300, n_features=12,
-                          n_estimators=2, key_bits=512, timeout=0.5)
+                          n_estimators=2, key_bits=512, insecure_keys=True, timeout=0.5)
     report, _ = run(sb_plan, p, seed=4, faults=[Crash(2, 0.0)])
     assert [d["party"] for d in report["dropped"]] == [2]
     assert report["result_check"]["ok"] and report["accuracy"]["value"] > 0.7

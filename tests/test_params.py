@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
@@ -92,3 +93,21 @@ def test_every_public_function_and_class_says_what_it_does(package):
             if (inspect.isclass(obj := getattr(module, name)) or inspect.isfunction(obj))
             and not (inspect.getdoc(obj) or "").strip()]
     assert bare == []
+
+
+def test_a_file_parameter_under_its_old_name_resolves_and_reports_as_written(tmp_path):
+    """xorboost's data file is found beside the scenario whether named `dataset` or, as
+    before, `data`; the report shows the new name with the value as written."""
+    from ppsim import load
+    from ppsim.scenario import ScenarioWarning
+
+    rng = np.random.default_rng(0)
+    rows = "\n".join(f"{a:.3f},{b:.3f},{int(a > b)}" for a, b in rng.random((60, 2)))
+    (tmp_path / "d.csv").write_text("a,b,y\n" + rows + "\n")
+    (tmp_path / "s.toml").write_text('[protocol]\nname = "xorboost"\ndata = "d.csv"\n'
+                                     'label = "y"\nn_estimators = 1\nmax_depth = 2\n'
+                                     'max_bin = 4\n[topology]\nkind = "complete"\n')
+    with pytest.warns(ScenarioWarning, match=r"\[protocol.data\] is now called 'dataset'"):
+        scenario = load(tmp_path / "s.toml")
+    assert scenario.as_dict()["protocol"]["dataset"] == "d.csv"
+    assert scenario.params.dataset == str(tmp_path / "d.csv")

@@ -213,9 +213,9 @@ def test_an_interrupted_sweep_resumes_without_rerunning_finished_points(
     ran: list[int] = []
     real = sweep.run_point
 
-    def counting(data, source):
+    def counting(data, source, *limits):
         ran.append(data["seed"])
-        return real(data, source)
+        return real(data, source, *limits)
 
     monkeypatch.setattr(sweep, "run_point", counting)
     result = sweep.run(parsed, out, jobs=1, progress=False)

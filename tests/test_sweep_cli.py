@@ -92,19 +92,19 @@ def test_an_interrupted_run_keeps_its_points_and_resumes(tmp_path, monkeypatch):
     calls: list[int] = []
     real = sweep.run_point
 
-    def interrupted_at_third(data, source):
+    def interrupted_at_third(data, source, *limits):
         calls.append(data["protocol"]["parties"])
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real(data, source)
+        return real(data, source, *limits)
 
     monkeypatch.setattr(sweep, "run_point", interrupted_at_third)
     assert main(["run", str(path), "--out", str(out), "--jobs", "1", "--quiet"]) == 1
     table = pd.read_csv(out / "results.csv")
     assert list(table["status"]) == ["ok", "ok", "missing", "missing"]
     calls.clear()
-    monkeypatch.setattr(sweep, "run_point", lambda data, source: (
-        calls.append(data["protocol"]["parties"]), real(data, source))[1])
+    monkeypatch.setattr(sweep, "run_point", lambda data, source, *limits: (
+        calls.append(data["protocol"]["parties"]), real(data, source, *limits))[1])
     assert main(["run", str(path), "--out", str(out), "--jobs", "1", "--quiet"]) == 0
     assert calls == [5, 6]
     assert set(pd.read_csv(out / "results.csv")["status"]) == {"ok"}

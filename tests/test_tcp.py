@@ -20,7 +20,14 @@ from tcp_helpers import PROGRAMS, summary, topology
 
 from sim.engine import Crash, PartyFailure, simulate
 from sim.party import Party
-from sim.tcp import ConnectError, PeerTimeout, run_party_async, run_tcp, run_tcp_async
+from sim.tcp import (
+    ConnectError,
+    PeerTimeout,
+    new_run_key,
+    run_party_async,
+    run_tcp,
+    run_tcp_async,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EQUAL_CASES = [(p, k) for p in ("secure_sum", "ping_pong", "late_sender", "bulk")
@@ -97,7 +104,7 @@ async def test_a_peer_that_never_connects_is_named() -> None:
     hosts = [f"127.0.0.1:{p}" for p in _free_ports(2)]
     with pytest.raises(ConnectError, match=r"party 0: no connection with party 1 \(127.0.0.1:"):
         await run_party_async(graph, dict.fromkeys(graph.nodes, _both_wait), 0, hosts,
-                              timeout_s=0.3)
+                              timeout_s=0.3, run_key=new_run_key())
 
 
 def test_simulated_faults_are_refused() -> None:
@@ -107,31 +114,44 @@ def test_simulated_faults_are_refused() -> None:
 
 
 def _spawn(program: str, kind: str, n: int, pid: int, hosts: list[str],
-           timeout: float) -> subprocess.Popen:
+           timeout: float, key: bytes) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "tcp_helpers", program, kind, str(n), "--id", str(pid),
-         "--hosts", ",".join(hosts), "--timeout", str(timeout)],
+         "--hosts", ",".join(hosts), "--timeout", str(timeout), "--key", key.hex()],
         cwd=ROOT / "tests", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
 
 def test_three_processes_equal_the_in_process_run() -> None:
+    """Costs equal the in-process run's; each process holds only its own output, and with
+    secrets from the OS the sum differs from the seeded run's but all three agree on it."""
     graph = topology("line", 3)
     hosts = [f"127.0.0.1:{p}" for p in _free_ports(3)]
-    procs = [_spawn("secure_sum", "line", 3, pid, hosts, 20) for pid in range(3)]
+    key = new_run_key()
+    procs = [_spawn("secure_sum", "line", 3, pid, hosts, 20, key) for pid in range(3)]
     outs = [proc.communicate(timeout=60) for proc in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in outs]
     programs = dict.fromkeys(graph.nodes, PROGRAMS["secure_sum"])
     in_process = summary(run_tcp(graph, programs, seed=5, header_bytes=16))
-    for out, _ in outs:
-        assert json.loads(out) == json.loads(json.dumps(in_process))
-    assert in_process == summary(simulate(graph, programs, seed=5, header_bytes=16))
+    seeded_sum = in_process.pop("outputs")["0"]
+    sums = []
+    for pid, (out, _) in enumerate(outs):
+        got = json.loads(out)
+        assert list(got.pop("outputs")) == [str(pid)]
+        sums.append(json.loads(out)["outputs"][str(pid)])
+        assert got == json.loads(json.dumps(in_process))
+    assert sums[0] == sums[1] == sums[2] != seeded_sum
+    in_process["outputs"] = {}
+    simulated = summary(simulate(graph, programs, seed=5, header_bytes=16))
+    simulated["outputs"] = {}
+    assert in_process == simulated
 
 
 def test_a_killed_process_makes_the_others_fail_naming_it() -> None:
     hosts = [f"127.0.0.1:{p}" for p in _free_ports(3)]
+    key = new_run_key()
     # the timeout is long: the failure must come from the lost connection, not from waiting
-    procs = [_spawn("wait_forever", "star", 3, pid, hosts, 30) for pid in range(3)]
+    procs = [_spawn("wait_forever", "star", 3, pid, hosts, 30, key) for pid in range(3)]
     assert procs[2].stdout.readline().strip() == "ready"
     procs[2].kill()
     procs[2].communicate()

@@ -109,22 +109,37 @@ header_bytes = 40
 
 
 def test_three_party_processes_write_the_in_process_report(tmp_path: Path) -> None:
+    """Every process reports the in-process run's costs; only the analyst's (party 0's)
+    process holds the sum and checks it, the others say who holds it."""
     path = tmp_path / "sum3.toml"
     path.write_text(SUM3)
+    key = tmp_path / "run.key"
+    assert subprocess.run([sys.executable, "-m", "ppsim", "key"], stdout=key.open("w"),
+                          check=True).returncode == 0
     socks = [socket.create_server(("127.0.0.1", 0)) for _ in range(3)]
     hosts = ",".join(f"127.0.0.1:{s.getsockname()[1]}" for s in socks)
     for s in socks:
         s.close()
     procs = [
         subprocess.Popen([sys.executable, "-m", "ppsim", "party", str(path), "--id", str(pid),
-                          "--hosts", hosts, "--timeout", "20", "--out", str(tmp_path / str(pid))],
+                          "--hosts", hosts, "--timeout", "20", "--out", str(tmp_path / str(pid)),
+                          "--key-file", str(key)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for pid in range(3)
     ]
     errs = [proc.communicate(timeout=60)[1] for proc in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], errs
     expected = costs(json.loads(json.dumps(run_scenario_tcp(load(path)), default=str)))
+    checked = expected.pop("result_check")
+    assert checked["ok"]
     for pid in range(3):
         rep = json.loads((tmp_path / str(pid) / "report.json").read_text())
         assert rep["runtime"] == "tcp"
-        assert costs(rep) == expected
+        assert rep["transport"]["security_bytes"] > 0
+        got = costs(rep)
+        if pid == 0:
+            assert got.pop("result_check")["ok"]
+        else:
+            assert "result_check" not in got
+            assert got.pop("result_held_by") == [0]
+        assert got == expected

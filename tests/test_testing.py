@@ -209,3 +209,22 @@ def test_the_plugin_runs_one_test_body_on_both_runtimes(pytester):
             result.stdout.fnmatch_lines([f"*test_{test}?{runtime}? PASSED*"])
     only = pytester.runpytest("-v", "-p", "no:cacheprovider", "--ppsim-runtime", "sim")
     only.assert_outcomes(passed=2)
+
+
+def test_a_plan_whose_result_party_crashed_says_so():
+    from sim import Plan, ResultMissing
+
+    async def program(party: Party):
+        if party.id == 1:
+            await party.send(0, np.arange(3))
+            return None
+        got = await party.recv(1)
+        await party.compute(1.0)  # party 0 crashes while it works
+        return got.sum()
+
+    plan = Plan(n_parties=2, programs={0: program, 1: program},
+                summarize=lambda r: {"total": r.outputs[0]}, roles={"analyst": [0]},
+                outputs=[0])
+    assert run(plan).report["total"] == 3
+    with pytest.raises(ResultMissing, match=r"party 0 \(analyst\) crashed at t=0.5"):
+        run(plan, faults=[Crash(0, 0.5)]).report  # noqa: B018 - the property raises

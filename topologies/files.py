@@ -10,6 +10,10 @@ Node labels: the file's labels are mapped to party ids ``0..n-1`` in sorted
 order (numerically when every label is an integer, else as strings), so a file
 numbered ``1..n`` becomes ``0..n-1`` and a file of host names is numbered
 alphabetically. Isolated nodes can be listed in GraphML only.
+
+Errors name the file and line and show at most a short escaped excerpt of the
+offending line: a topology file may be something else by mistake (or by
+malice), and an error must not print its content.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import networkx as nx
 from topologies import checks
 from topologies.checks import TopologyError
 
+MAX_FILE_BYTES = 64 << 20
+
 
 def from_file(
     path: str | Path,
@@ -33,6 +39,9 @@ def from_file(
     path = Path(path)
     if not path.is_file():
         raise checks.bad("path", str(path), "an existing edge-list or GraphML file")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise TopologyError(f"{path}: {path.stat().st_size:,} bytes; a topology file may have "
+                            f"at most {MAX_FILE_BYTES:,}")
     default_lat = None if latency is None else checks.latency("latency", latency)
     default_bw = None if bandwidth is None else checks.bandwidth("bandwidth", bandwidth)
     if path.suffix.lower() in (".graphml", ".xml"):
@@ -46,7 +55,7 @@ def from_file(
     graph = nx.Graph()
     graph.add_nodes_from(range(len(labels)))
     for u, v, attrs in raw.edges(data=True):
-        where = f"{path}: edge ({u}, {v})"
+        where = f"{path}: edge ({_excerpt(str(u), 20)}, {_excerpt(str(v), 20)})"
         lat = attrs.get("latency", default_lat)
         bw = attrs.get("bandwidth", default_bw)
         if lat is None or bw is None:
@@ -74,27 +83,47 @@ def _label_key(labels: Any):
     return lambda label: int(str(label))
 
 
+def _excerpt(text: str, limit: int = 40) -> str:
+    """A short escaped piece of a line for an error message (never the whole file)."""
+    shown = text.strip()
+    return repr(shown[:limit] + ("..." if len(shown) > limit else ""))
+
+
+def _text(path: Path) -> str:
+    raw = path.read_bytes()
+    if b"\0" in raw[:65536]:
+        raise TopologyError(f"{path}: not a text file (it holds NUL bytes); expected an edge "
+                            "list or GraphML")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise TopologyError(f"{path}, line {line}: not a text file (byte 0x{raw[exc.start]:02x} "
+                            "is not UTF-8); expected an edge list or GraphML") from None
+
+
 def _read_edge_list(path: Path) -> nx.Graph:
     graph = nx.Graph()
-    for number, text in enumerate(path.read_text().splitlines(), start=1):
+    for number, text in enumerate(_text(path).splitlines(), start=1):
         fields = text.split("#", 1)[0].split()
         if not fields:
             continue
         where = f"{path}, line {number}"
         if len(fields) not in (2, 4):
             raise TopologyError(
-                f"{where}: got {text.strip()!r}; expected 'u v' or 'u v latency bandwidth'"
+                f"{where}: got {_excerpt(text)}; expected 'u v' or 'u v latency bandwidth'"
             )
         u, v = fields[:2]
         if u == v:
-            raise TopologyError(f"{where}: self-loop {u} -> {v}; expected two different nodes")
+            raise TopologyError(f"{where}: self-loop {_excerpt(u)} -> {_excerpt(v)}; expected two "
+                                "different nodes")
         attrs: dict[str, float] = {}
         if len(fields) == 4:
             try:
                 attrs = {"latency": float(fields[2]), "bandwidth": float(fields[3])}
             except ValueError:
                 raise TopologyError(
-                    f"{where}: got {text.strip()!r}; latency and bandwidth must be numbers"
+                    f"{where}: got {_excerpt(text)}; latency and bandwidth must be numbers"
                 ) from None
         graph.add_edge(u, v, **attrs)
     return graph
@@ -104,7 +133,8 @@ def _read_graphml(path: Path) -> nx.Graph:
     try:
         raw = nx.read_graphml(path)
     except Exception as exc:  # networkx raises several types for malformed XML
-        raise TopologyError(f"{path}: not a readable GraphML file ({exc})") from None
+        raise TopologyError(f"{path}: not a readable GraphML file "
+                            f"({type(exc).__name__}: {_excerpt(str(exc), 80)})") from None
     graph = nx.Graph()
     graph.add_nodes_from(raw.nodes)
     for u, v, attrs in raw.edges(data=True):

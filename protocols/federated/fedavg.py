@@ -212,6 +212,7 @@ def plan(p: FedAvgParams, seed: int) -> Plan:
         f"({clip.dealer}) that colludes with neither",
         reveals=reveals,
         hub=0,
+        outputs=[0],
     )
 
 

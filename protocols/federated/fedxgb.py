@@ -207,4 +207,5 @@ def plan(p: FedXgbParams, seed: int) -> Plan:
         reveals=["the server learns the pooled gradient/hessian histograms of every node "
                  "(hence the trees); clients learn the trees"],
         hub=0,
+        outputs=[0],
     )

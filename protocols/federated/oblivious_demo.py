@@ -115,7 +115,8 @@ def plan(p: ObliviousParams, seed: int) -> Plan:
                 "included": len(out.included),
                 "clients": p.clients,
             },
-            "dropped": dropped_report(result, {u: result.outputs[u]["left_at"] for u in gone}),
+            "dropped": dropped_report(result, {u: result.outputs[u]["left_at"] for u in gone
+                                               if u in result.outputs}),
             "oblivious": {
                 "clip_norm": p.clip_norm,
                 "frac_bits": p.frac_bits,
@@ -145,4 +146,5 @@ def plan(p: ObliviousParams, seed: int) -> Plan:
                  "vectors of the included clients",
                  "the helper and the dealer learn which clients' shares arrived"],
         hub=0,
+        outputs=[0],
     )

@@ -101,4 +101,5 @@ def plan(p: SecAggParams, seed: int) -> Plan:
         reveals=["the server learns the sum of the included clients' vectors and who dropped"]
         if p.aggregation != "plain" else ["the server sees every client's vector"],
         hub=0,
+        outputs=[0],
     )

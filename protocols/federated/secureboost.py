@@ -34,7 +34,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import phe
 import xgboost as xgb
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from protocols.federated import data as fdata
 from protocols.federated import trees
@@ -103,9 +103,21 @@ class SecureBoostParams(Params):
     min_child_weight: Annotated[float, Field(ge=0)] = 1.0
     """Least hessian sum of a child for a split to be valid."""
     key_bits: Annotated[int, Field(ge=256, le=4096)] = 1024
-    """Paillier modulus bits."""
+    """Paillier modulus size: even, and >= 1024 unless `insecure_keys`."""
+    insecure_keys: bool = False
+    """Allow key_bits below 1024 (insecure; quick demos and tests whose costs scale down)."""
     timeout: Annotated[float, Field(gt=0)] = 5.0
     """Seconds the active party waits for a passive party before going on without it."""
+
+    @model_validator(mode="after")
+    def _keys(self) -> SecureBoostParams:
+        if self.key_bits % 2:
+            raise ValueError(f"key_bits = {self.key_bits}: a Paillier modulus needs an even "
+                             "size (two primes of key_bits / 2 bits)")
+        if self.key_bits < 1024 and not self.insecure_keys:
+            raise ValueError(f"key_bits = {self.key_bits} is insecure: use >= 1024 (2048 in "
+                             "earnest), or set insecure_keys = true for a quick demo")
+        return self
 
     @property
     def tree_params(self) -> trees.TreeParams:
@@ -308,4 +320,5 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
         reveals=["active party: per-bin gradient/hessian sums of passive features and "
                  "the instance space of every node; passive parties: instance spaces"],
         hub=0,
+        outputs=[0],
     )

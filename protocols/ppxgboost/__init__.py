@@ -6,9 +6,11 @@ thresholds, Paillier leaf weights); the server evaluates OPE-encrypted queries
 and returns encrypted scores that only the user can decrypt. Modules: `ope`
 (Boldyreva et al.'s OPE, implemented here), `paillier` (phe + gmpy2), `model`
 (the booster's JSON as arrays, the plaintext reference), `scheme` (the four
-steps), `protocol` (parties, phases, report).
+steps), `wire` (the scheme's objects on the TCP runtime), `protocol` (parties,
+phases, report).
 """
 
+from protocols.ppxgboost import wire  # noqa: F401 - registers the codecs
 from protocols.ppxgboost.protocol import PpxgboostParams, plan
 from sim import ProtocolSpec
 

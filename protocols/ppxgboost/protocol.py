@@ -22,17 +22,17 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import xgboost as xgb
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from protocols import data as datasets
 from protocols.ppxgboost import scheme
 from protocols.ppxgboost.model import from_booster
 from protocols.ppxgboost.ope import Ope
-from sim import Params, Party, Plan
+from sim import FileParam, Params, Party, Plan
 
 PROXY, SERVER, FIRST_CLIENT = 0, 1, 2
 TOLERANCE = 1e-6
@@ -50,11 +50,11 @@ SERVER_NEVER_SEES = ["feature names", "feature values", "thresholds", "leaf weig
 
 class PpxgboostParams(Params):
     renamed = {"data": "dataset", "eta": "learning_rate"}
-    dataset: str = "breast_cancer"
+    dataset: Annotated[str, FileParam()] = "breast_cancer"
     """A `protocols.data` source (bundled or generated) or ``digits`` (scikit-learn)."""
     n_features: int = Field(10, ge=1)
     """For generated data sets."""
-    model_path: str | None = None
+    model_path: Annotated[str | None, FileParam()] = None
     """A saved XGBoost model (JSON) to serve instead of training one, e.g. the
     export of a simulator-trained XORBoost model; it must fit `dataset`'s columns."""
     n_estimators: int = Field(10, ge=1)
@@ -71,8 +71,8 @@ class PpxgboostParams(Params):
     """Rows per query message."""
     users: int = Field(1, ge=1)
     """Users, each with its own keys and encrypted model (parties 2..users+1)."""
-    key_bits: int = Field(2048, ge=512)
-    """Paillier modulus bits."""
+    key_bits: int = Field(2048, ge=1024, le=8192)
+    """Paillier modulus size: even (an odd size never finishes key generation), >= 1024."""
     pack: bool = True
     """Pack many scores into one Paillier ciphertext (`scheme.pack`): one
     decryption per ~(key_bits / 64) scores instead of one per score."""
@@ -86,6 +86,13 @@ class PpxgboostParams(Params):
     """Modelled seconds per homomorphic addition (ciphertext product)."""
     paillier_decrypt_s: float = Field(2.85e-3, ge=0)
     """Modelled seconds per Paillier decryption."""
+
+    @model_validator(mode="after")
+    def _even_key(self) -> PpxgboostParams:
+        if self.key_bits % 2:
+            raise ValueError(f"key_bits = {self.key_bits}: a Paillier modulus needs an even "
+                             "size (two primes of key_bits / 2 bits)")
+        return self
 
 
 def _dataset(p: PpxgboostParams, seed: int) -> datasets.Dataset:
@@ -103,7 +110,11 @@ def train_booster(p: PpxgboostParams, train: datasets.Dataset, seed: int) -> xgb
     """The proxy's plaintext model: loaded from `model_path` or trained here."""
     if p.model_path is not None:
         booster = xgb.Booster()
-        booster.load_model(bytearray(Path(p.model_path).read_bytes()))
+        try:
+            booster.load_model(bytearray(Path(p.model_path).read_bytes()))
+        except xgb.core.XGBoostError:  # its message is a native stack trace
+            raise ValueError(f"{p.model_path}: not an XGBoost model file (JSON or UBJSON, as "
+                             "Booster.save_model writes)") from None
         return booster
     if train.task == "regression":
         raise ValueError("ppxgboost serves classification models (binary or multiclass)")
@@ -208,6 +219,7 @@ def plan(p: PpxgboostParams, seed: int) -> Plan:
               "issues every user's keys",
         reveals=[f"to the server: {x}" for x in SERVER_LEARNS],
         hub=SERVER,
+        outputs=[PROXY, *clients] if len(clients) > 1 else clients,  # the proxy's: isolation
     )
 
 

@@ -9,14 +9,26 @@ agree on cuts), `train` (the algorithm, over any arithmetic back end), `plain`
 prediction, XGBoost JSON export), `protocol` (parties, phases, report).
 """
 
+from protocols.data import GENERATED
 from protocols.xorboost.protocol import XorboostParams, plan
 from sim import ProtocolSpec
+
+
+def memory(p: XorboostParams) -> float:
+    """Generated data: the shared one-hot bucket indicators dominate (measured: within 40%),
+    or in cost-only mode (shapes without values) the data set itself. Bundled and file data
+    sets are not counted (their size is known only once read)."""
+    rows = p.n_samples if p.dataset in GENERATED else 0
+    per_value = 8 if p.mode == "cost_only" else 32 * p.max_bin + 8
+    return 8.0 * rows * p.n_features * per_value
+
 
 SPEC = ProtocolSpec(
     name="xorboost",
     summary="XGBoost training on secret-shared data (XORBoost), any owner split",
     params=XorboostParams,
     plan=plan,
+    memory=memory,
 )
 
 __all__ = ["SPEC", "XorboostParams", "plan"]

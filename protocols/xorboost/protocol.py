@@ -19,7 +19,7 @@ training mean and deviation (the squared-error gradient bound assumes it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -38,14 +38,14 @@ from protocols.xorboost.train import (
     threshold_vector,
     train,
 )
-from sim import Params, Party, Plan
+from sim import FileParam, Params, Party, Plan
 
 
 class XorboostParams(Params):
     """Data, split, parties and XGBoost hyper-parameters of one run."""
 
     renamed = {"data": "dataset"}
-    dataset: str = "breast_cancer"
+    dataset: Annotated[str, FileParam()] = "breast_cancer"
     label: str | None = None
     n_samples: int = Field(200, ge=4)
     n_features: int = Field(5, ge=1)
@@ -375,6 +375,7 @@ def plan(params: XorboostParams, seed: int) -> Plan:
               "comparison masks, offline); it must not collude with a computing party",
         reveals=public_facts(prep),
         hub=lay.players[0],
+        outputs=[lay.analyst],
     )
 
 

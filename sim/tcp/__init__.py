@@ -7,6 +7,7 @@
 
 Both return a `TcpRunResult` (a `sim.RunResult`), so `ppsim.report`
 builds the same report as for a simulated run, with measured wall times.
+Links are authenticated and encrypted with a run key (`sim.tcp.secure`).
 """
 
 from sim.tcp.node import ConnectError, PeerLost, PeerTimeout, RemoteFailure, TcpError
@@ -20,16 +21,19 @@ from sim.tcp.run import (
     run_tcp,
     run_tcp_async,
 )
+from sim.tcp.secure import RUN_KEY_BYTES, new_run_key
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "ConnectError",
     "PeerLost",
     "PeerTimeout",
+    "RUN_KEY_BYTES",
     "RemoteFailure",
     "TcpError",
     "TcpParty",
     "TcpRunResult",
+    "new_run_key",
     "parse_hosts",
     "run_party_async",
     "run_party_process",

@@ -26,11 +26,21 @@ Ending a run without losing anything takes two floods over the links:
 Faults: a connection that closes before its ``BYE`` marks the neighbour lost
 (flooded as ``LOST``); a blocking receive from a lost party fails at once, one
 that waits longer than ``timeout_s`` fails naming the peer, and a failing
-party floods ``ABORT`` so that every other one stops with its error.
+party floods ``ABORT`` so that every other one stops with its error. Before a
+receive gives up it probes the parties it waits for (``PING``, answered by
+``PONG`` with what the party itself waits for), so that the error names the
+party that is silent (stopped, hung, cut off), not those that wait for it.
+
+Hostile peers: links are authenticated and encrypted (`sim.tcp.secure`). A
+connection that does not complete the handshake (another run, a port
+scanner, garbage, a frame longer than `HANDSHAKE_MAX` bytes, silence) is
+refused and logged (``sim.tcp`` logger and the run's notes), never fatal;
+authenticated frames are bounded by ``max_frame``.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -42,10 +52,14 @@ import numpy as np
 import trio
 
 from sim import codec
-from sim.codec import ABORT, BYE, DATA, DONE, HELLO, LOST, STATS, Frame
+from sim.codec import ABORT, BYE, DATA, DONE, HELLO, LOST, PING, PONG, STATS, Frame
 from sim.engine import SimulationError
 from sim.ledger import Ledger, Message
 from sim.network import Network
+from sim.tcp import secure
+from sim.tcp.secure import Channel, Handshake, HandshakeError
+
+log = logging.getLogger("sim.tcp")
 
 _BATCH = 1 << 20  # gather queued frames up to this many bytes into one write
 _IOV_MAX = 1024  # buffers per sendmsg (Linux's IOV_MAX)
@@ -53,6 +67,9 @@ _DIRECT = 1 << 16  # frames from this size are received into their own buffer
 _CHUNK = 1 << 16  # receive size for small frames
 _YIELD_EVERY = 64  # a program that only sends yields to the other tasks this often
 _DIAL_RETRY_S = 0.05
+HANDSHAKE_MAX = 4096  # longest frame accepted before a peer is authenticated
+HANDSHAKE_TIMEOUT_S = 5.0  # longest a connecting peer may take to authenticate
+MAX_NOTES = 20
 
 
 class TcpError(SimulationError):
@@ -80,20 +97,33 @@ class FrameReader:
 
     Small frames are cut out of a shared receive buffer; a frame of at least
     `_DIRECT` bytes is received straight into its own buffer (no growing and
-    re-slicing of megabytes), and its arrays are decoded as views on it.
+    re-slicing of megabytes), and its arrays are decoded as views on it. A
+    length above `max_length` is refused before anything is allocated; with a
+    `channel`, each record is opened (authenticated and decrypted).
     """
 
-    def __init__(self, stream: trio.SocketStream):
+    def __init__(self, stream: trio.SocketStream, max_length: int = HANDSHAKE_MAX):
         self.stream = stream
         self.buf = bytearray()
         self.pos = 0
+        self.max_length = max_length
+        self.channel: Channel | None = None
 
     async def next(self) -> bytearray | None:
         """The next frame, or None at a clean end of stream."""
+        record = await self._record()
+        if record is None or self.channel is None:
+            return record
+        return self.channel.open(record)
+
+    async def _record(self) -> bytearray | None:
         while True:
             avail = len(self.buf) - self.pos
             if avail >= codec.PREFIX_SIZE:
                 length = codec.frame_length(memoryview(self.buf)[self.pos:])
+                if length > self.max_length:
+                    raise codec.CodecError(f"a frame of {length:,} bytes announced; at most "
+                                           f"{self.max_length:,} accepted here")
                 start = self.pos + codec.PREFIX_SIZE
                 end = start + length
                 if end <= len(self.buf):
@@ -167,6 +197,25 @@ def _send_parts(frame: Frame) -> list[bytes]:
     return [codec.frame_length_prefix(len(frame.raw)), bytes(frame.raw)]
 
 
+def _why(exc: BaseException) -> str:
+    """A short reason for a failed handshake (a peer's garbage is never echoed at length)."""
+    if isinstance(exc, trio.TooSlowError):
+        return f"no handshake within {HANDSHAKE_TIMEOUT_S:g} s"
+    if isinstance(exc, HandshakeError | codec.CodecError):
+        return str(exc)[:160]
+    if isinstance(exc, trio.BrokenResourceError | OSError):
+        return "the connection broke"
+    return f"malformed handshake ({type(exc).__name__})"
+
+
+def _peer(stream: trio.SocketStream) -> str:
+    try:
+        host, port = stream.socket.getpeername()[:2]
+    except (OSError, ValueError):
+        return "an unknown address"
+    return f"{host}:{port}"
+
+
 class Node:
     """The networking side of one party (see the module docstring).
 
@@ -178,14 +227,26 @@ class Node:
             single blocking receive.
         record_views: keep the payloads this party receives.
         tag: run identity checked when connecting (two runs must not mix).
+        run_key: the secret every party of the run holds (`sim.tcp.secure`).
+        max_frame: the longest frame accepted from an authenticated peer.
     """
 
     def __init__(self, pid: int, graph: nx.Graph, *, header_bytes: int, timeout_s: float,
-                 record_views: bool = False, tag: str = ""):
+                 run_key: bytes, record_views: bool = False, tag: str = "",
+                 max_frame: int = codec.MAX_FRAME):
         self.pid = pid
         self.n = graph.number_of_nodes()
         self.timeout_s = timeout_s
         self.tag = tag
+        self.run_key = run_key
+        self.max_frame = max_frame
+        self.notes: list[str] = []  # refused connections and dropped links, for the report
+        self.handshake_bytes = 0
+        self.waiting_for: list[int] | None = None  # what the program waits for (probes)
+        self._channels: dict[int, Channel] = {}
+        self._failed: dict[int, str] = {}  # the last handshake failure with a neighbour we dial
+        self._probes = 0
+        self._answers: dict[int, dict[int, list[int] | None]] = {}
         self.network = Network(graph, np.random.default_rng(0))
         self.neighbors = sorted(graph.neighbors(pid))
         self.ledger = Ledger(self.n, header_bytes, record_views)
@@ -216,6 +277,10 @@ class Node:
         self._scope: trio.CancelScope | None = None
         self._bye_sent = False
 
+    def security_overhead(self) -> int:
+        """Bytes the secure channel added to what this party sent (record tags)."""
+        return sum(channel.overhead for channel in self._channels.values())
+
     def clock(self) -> float:
         """Seconds since this party's links came up."""
         return time.perf_counter() - self.t0
@@ -241,23 +306,95 @@ class Node:
             for stream in self._streams.values():
                 await stream.aclose()
             where = ", ".join(f"party {v} ({addresses[v][0]}:{addresses[v][1]})" for v in missing)
+            why = "; ".join(f"party {v}: {self._failed[v]}" for v in missing if v in self._failed)
             raise ConnectError(
                 f"party {self.pid}: no connection with {where} within {self.timeout_s:g} s"
+                + (f" (the last handshake failed: {why})" if why else "")
             )
         self._changed = trio.Event()
         self.t0 = time.perf_counter()
+
+    def note(self, text: str) -> None:
+        """Log a refused connection or a dropped link, and keep it for the report."""
+        log.warning(text)
+        if len(self.notes) < MAX_NOTES:
+            self.notes.append(text)
+        elif len(self.notes) == MAX_NOTES:
+            self.notes.append("(further notes omitted; see the sim.tcp log)")
+
+    def _hello(self, dst: int, public: bytes) -> list[bytes]:
+        return codec.encode_frame(HELLO, self.pid, dst,
+                                  (secure.VERSION, self.tag, self.n, public))[0]
+
+    def _check_hello(self, raw: bytearray | None, src: int | None) -> Frame:
+        """A peer's HELLO frame, or `HandshakeError` saying what is wrong with it."""
+        if raw is None:
+            raise HandshakeError("closed before its HELLO")
+        frame = codec.parse_frame(raw)
+        if frame.kind != HELLO or frame.dst != self.pid or (src is not None and
+                                                            frame.src != src):
+            raise HandshakeError(f"frame kind {frame.kind} from {frame.src} to {frame.dst} "
+                                 f"instead of a HELLO from {src if src is not None else 'a peer'}"
+                                 f" to {self.pid}")
+        hello = frame.payload()
+        if (not isinstance(hello, tuple) or len(hello) != 4 or hello[0] != secure.VERSION
+                or not isinstance(hello[3], bytes)):
+            raise HandshakeError("not a HELLO of this runtime's version")
+        if hello[1:3] != (self.tag, self.n):
+            raise HandshakeError(f"another run (tag {str(hello[1])[:32]!r}, "
+                                 f"{str(hello[2])[:12]} parties)")
+        return frame
+
+    async def _confirm(self, stream: trio.SocketStream, reader: FrameReader, channel: Channel,
+                       peer: int) -> None:
+        """Exchange sealed CONFIRMs: proof that both ends hold the run key."""
+        parts = channel.seal(codec.encode_frame(HELLO, self.pid, peer, secure.CONFIRM)[0])
+        await stream.send_all(b"".join(parts))
+        self.handshake_bytes += sum(len(p) for p in parts)
+        reader.channel = channel
+        raw = await reader.next()
+        if raw is None:
+            raise HandshakeError("closed before confirming")
+        frame = codec.parse_frame(raw)
+        if frame.kind != HELLO or frame.src != peer or frame.payload() != secure.CONFIRM:
+            raise HandshakeError("a wrong confirmation")
+        reader.max_length = self.max_frame
 
     async def _dial(self, nbr: int, address: tuple[str, int]) -> None:
         while True:
             try:
                 stream = await trio.open_tcp_stream(*address)
-                break
             except OSError:
                 await trio.sleep(_DIAL_RETRY_S)
-        parts, _ = codec.encode_frame(HELLO, self.pid, nbr, (self.tag, self.n))
-        await stream.send_all(b"".join(parts))
+                continue
+            reader = FrameReader(stream)
+            try:
+                with trio.fail_after(HANDSHAKE_TIMEOUT_S):
+                    mine = Handshake(self.run_key)
+                    hello = b"".join(self._hello(nbr, mine.public))
+                    await stream.send_all(hello)
+                    self.handshake_bytes += len(hello)
+                    answer = self._check_hello(await reader.next(), nbr)
+                    channel = mine.channel(answer.payload()[3], hello[codec.PREFIX_SIZE:],
+                                           answer.raw, dialer=True)
+                    await self._confirm(stream, reader, channel, nbr)
+            except Exception as exc:  # anything the other end did wrong: note it, try again
+                why = _why(exc)
+                if self._failed.get(nbr) != why:  # once per reason, not once per retry
+                    self.note(f"party {self.pid}: the handshake with party {nbr} at "
+                              f"{address[0]}:{address[1]} failed ({why}); retrying")
+                self._failed[nbr] = why
+                await stream.aclose()
+                await trio.sleep(_DIAL_RETRY_S)
+                continue
+            break
+        self._register(nbr, stream, reader, channel)
+
+    def _register(self, nbr: int, stream: trio.SocketStream, reader: FrameReader,
+                  channel: Channel) -> None:
         self._streams[nbr] = stream
-        self._readers[nbr] = FrameReader(stream)
+        self._readers[nbr] = reader
+        self._channels[nbr] = channel
         self._changed.set()
 
     async def _accept(self, listener: trio.SocketListener, expected: set[int]) -> None:
@@ -267,25 +404,32 @@ class Node:
                 nursery.start_soon(self._greet, stream, expected)
 
     async def _greet(self, stream: trio.SocketStream, expected: set[int]) -> None:
+        """Authenticate a connecting peer; refuse (log, close) anything else."""
         reader = FrameReader(stream)
+        src = None
         try:
-            raw = await reader.next()
-            frame = codec.parse_frame(raw) if raw is not None else None
-        except (trio.BrokenResourceError, codec.CodecError):
-            frame = None
-        if frame is None or frame.kind != HELLO or frame.dst != self.pid:
-            await stream.aclose()
+            with trio.fail_after(HANDSHAKE_TIMEOUT_S):
+                frame = self._check_hello(await reader.next(), None)
+                src = frame.src
+                if src not in expected or src in self._streams:
+                    raise HandshakeError(f"claims party {src}, which is not expected here")
+                mine = Handshake(self.run_key)
+                hello = b"".join(self._hello(src, mine.public))
+                channel = mine.channel(frame.payload()[3], frame.raw, hello[codec.PREFIX_SIZE:],
+                                       dialer=False)
+                await stream.send_all(hello)
+                self.handshake_bytes += len(hello)
+                await self._confirm(stream, reader, channel, src)
+                if src in self._streams:
+                    raise HandshakeError(f"party {src} is connected already")
+        except Exception as exc:  # a foreign or broken client: refused, the run goes on
+            self.note(f"party {self.pid}: refused a connection from {_peer(stream)}"
+                      + (f" (claiming party {src})" if src is not None else "")
+                      + f": {_why(exc)}")
+            with trio.CancelScope(shield=True):
+                await stream.aclose()
             return
-        if frame.payload() != (self.tag, self.n):
-            await stream.aclose()
-            raise TcpError(f"party {self.pid}: party {frame.src} belongs to another run "
-                           f"(tag/parties {frame.payload()!r}, expected {(self.tag, self.n)!r})")
-        if frame.src not in expected or frame.src in self._streams:
-            await stream.aclose()
-            raise TcpError(f"party {self.pid}: unexpected connection claiming party {frame.src}")
-        self._streams[frame.src] = stream
-        self._readers[frame.src] = reader
-        self._changed.set()
+        self._register(src, stream, reader, channel)
 
     # -- running -----------------------------------------------------------------
 
@@ -339,10 +483,16 @@ class Node:
     # -- frames out ------------------------------------------------------------------
 
     def _enqueue(self, nbr: int, parts: list[bytes]) -> bool:
+        """Seal a frame for the link to `nbr` and queue it; False if the link is gone."""
+        if nbr in self.lost:
+            return False
+        return self._queue(nbr, self._channels[nbr].seal(parts))
+
+    def _queue(self, nbr: int, sealed: list[bytes | bytearray | memoryview]) -> bool:
         if nbr in self.lost:
             return False
         try:
-            self._queues[nbr].send_nowait(parts)
+            self._queues[nbr].send_nowait(sealed)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             return False
         self._pending[nbr] += 1
@@ -372,21 +522,22 @@ class Node:
         nbr = self.hop(dst)
         self.sent_to[dst] += 1
         if self._carry(nbr, size, sum(len(p) for p in parts)):
+            sealed = self._channels[nbr].seal(parts)
             if (self._pending[nbr] or self._direct.get(nbr) == self._epoch
                     or self.failure is not None or self._bye_sent):
-                self._enqueue(nbr, parts)
+                self._queue(nbr, sealed)
             else:
                 self._direct[nbr] = self._epoch
-                rest = self._write_now(nbr, parts)
+                rest = self._write_now(nbr, sealed)
                 if rest:
-                    self._enqueue(nbr, rest)
+                    self._queue(nbr, rest)
         self._sends += 1
         if self._sends >= _YIELD_EVERY:
             await self.pause()
         else:
             await trio.lowlevel.checkpoint_if_cancelled()
 
-    def _write_now(self, nbr: int, parts: list[bytes]) -> list[bytes | memoryview]:
+    def _write_now(self, nbr: int, parts: list[bytes | bytearray]) -> list[bytes | memoryview]:
         """Write what the kernel takes without waiting; return the rest.
 
         A failed write leaves everything to the sender task, which reports the
@@ -454,6 +605,8 @@ class Node:
                 self._dispatch(nbr, codec.parse_frame(raw))
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass
+        except (codec.CodecError, HandshakeError, TcpError) as exc:
+            self.note(f"party {self.pid}: dropped the link to party {nbr}: {str(exc)[:160]}")
         if nbr not in self.byes:
             self._lose(nbr)
 
@@ -483,8 +636,10 @@ class Node:
                 for queue in self._queues.values():
                     queue.close()
                 self._scope.cancel()
+        elif kind in (PING, PONG):
+            self._probe_frame(frame)
         else:
-            raise TcpError(f"party {self.pid}: unexpected frame kind {kind} from party {nbr}")
+            raise TcpError(f"unexpected frame kind {kind}")
 
     def _arrive(self, frame: Frame) -> None:
         msg = Message(frame.src, self.pid, frame.payload(), frame.size, frame.depth,
@@ -505,6 +660,45 @@ class Node:
             return
         self.lost[pid] = self.clock()
         self._flood(LOST, pid, None, came_from, frame)
+
+    # -- probes: who is silent -------------------------------------------------------
+
+    def _route(self, kind: int, dst: int, payload: Any) -> None:
+        """Send a control frame of ours towards `dst`, hop by hop (a probe, its answer)."""
+        parts = codec.encode_frame(kind, self.pid, dst, payload)[0]
+        nbr = self.hop(dst)
+        if self._enqueue(nbr, parts):
+            self.control_bytes += sum(len(p) for p in parts)
+
+    def _probe_frame(self, frame: Frame) -> None:
+        if frame.dst != self.pid:  # pass it on
+            nbr = self.hop(frame.dst)
+            if self._enqueue(nbr, _send_parts(frame)):
+                self.control_bytes += frame.wire_bytes
+            return
+        if frame.kind == PING:
+            self._route(PONG, frame.src, (frame.payload(), self.waiting_for))
+            return
+        nonce, waiting = frame.payload()
+        answers = self._answers.get(nonce)
+        if answers is not None:
+            answers[frame.src] = waiting
+            self._progress()
+
+    async def probe(self, parties: list[int], wait_s: float) -> dict[int, list[int] | None]:
+        """Ask `parties` whether they are alive; within `wait_s`, what each that answered
+        waits for (None: it is not waiting). Silent parties are absent from the result."""
+        self._probes += 1
+        nonce = self._probes
+        answers = self._answers[nonce] = {}
+        asked = [p for p in parties if p not in self.lost and p != self.pid]
+        for p in asked:
+            self._route(PING, p, nonce)
+        with trio.move_on_after(wait_s):
+            while len(answers) < len(asked):
+                await self._changed.wait()
+        del self._answers[nonce]
+        return dict(answers)
 
     # -- waiting and shutdown --------------------------------------------------------
 

@@ -5,7 +5,15 @@ the same seeded generator, causal depths (online and offline apart) carried in
 each frame's header, the same ledger entries; `compute(seconds)` only charges
 the ledger (the real work already took its real time); a receive with a
 timeout returns what arrived. A blocking receive fails at once if its peer is
-lost, and after the run's ``timeout_s`` otherwise, naming the peer.
+lost, and after the run's ``timeout_s`` otherwise, naming the silent party
+(`Node.probe` tells it from the parties that wait for it in turn).
+
+Secrets: with ``os_random`` the party's generator (`Party.rng`, which
+protocols draw shares, masks and keys from) is seeded by the operating
+system, not by the scenario's public seed: the runtime sets it whenever the
+parties are separate processes, since a seed every party knows would let any
+of them recompute another's secrets. The data a plan builds from the seed stays
+fixed.
 """
 
 from __future__ import annotations
@@ -25,11 +33,12 @@ from sim.tcp.node import Node, PeerLost, PeerTimeout
 class TcpParty(Party):
     """A party of a real-network run. Protocols see only the `Party` interface."""
 
-    def __init__(self, node: Node, seed: int, element_time_s: float):
+    def __init__(self, node: Node, seed: int, element_time_s: float, os_random: bool = False):
         super().__init__()
         self.id = node.pid
         self.n = node.n
-        self.rng = np.random.default_rng(np.random.SeedSequence([seed, node.pid]))
+        self.rng = np.random.default_rng(
+            np.random.SeedSequence() if os_random else np.random.SeedSequence([seed, node.pid]))
         self.element_time_s = element_time_s
         self.depth = 0
         self.offline_depth = 0
@@ -70,9 +79,12 @@ class TcpParty(Party):
             if src in node.lost:
                 raise PeerLost(f"party {src} disconnected; party {self.id} was waiting "
                                f"for a message from it")
-            if not await node.wait_change(deadline):
+            node.waiting_for = [src]
+            changed = await node.wait_change(deadline)
+            node.waiting_for = None
+            if not changed:
                 raise PeerTimeout(f"party {self.id} waited {node.timeout_s:g} s for a message "
-                                  f"from party {src}")
+                                  f"from party {src}" + await self._blame([src]))
 
     async def recv_many(self, srcs: Iterable[int], timeout: float | None = None,
                         kind: str | None = None) -> dict[int, Any]:
@@ -102,12 +114,34 @@ class TcpParty(Party):
                                f"for messages from parties {missing}")
             if len(lost) == len(missing):
                 break
-            if not await node.wait_change(deadline):
+            node.waiting_for = missing
+            changed = await node.wait_change(deadline)
+            node.waiting_for = None
+            if not changed:
                 if timeout is None:
                     raise PeerTimeout(f"party {self.id} waited {node.timeout_s:g} s for "
-                                      f"messages from parties {missing}")
+                                      f"messages from parties {missing}"
+                                      + await self._blame(missing))
                 break
         return {k: got[k] for k in sorted(got)}
+
+    async def _blame(self, waited: list[int]) -> str:
+        """Who is to blame for a wait that timed out: the parties that do not answer a
+        probe (stopped, hung, cut off), told apart from those that answer but wait too."""
+        node = self._node
+        answers = await node.probe(waited, min(node.timeout_s, 1.0))
+        silent = [p for p in waited if p not in answers and p not in node.lost]
+        text = ""
+        if silent:
+            who = f"party {silent[0]} is" if len(silent) == 1 else f"parties {silent} are"
+            text += (f": {who} silent (no answer to a probe within "
+                     f"{min(node.timeout_s, 1.0):g} s: stopped, hung or cut off)")
+        waiting = [f"party {p} waits for " + (f"party {answers[p][0]}" if len(answers[p]) == 1
+                                              else f"parties {answers[p]}")
+                   for p in waited if answers.get(p)]
+        if waiting:
+            text += ("; " if text else ": ") + "alive but waiting: " + ", ".join(waiting)
+        return text
 
     async def compute(self, seconds: float) -> None:
         if seconds < 0:

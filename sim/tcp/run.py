@@ -1,13 +1,19 @@
 """Running party programs over TCP: all in one process, or one party per process.
 
 Both ways end the same: every party floods its final record (ledger, link
-totals, frame overhead, and in the one-per-process case its output), and the
+totals, frame and channel overhead, whether its program finished), and the
 records are merged by `sim.tcp.merge` into the `RunResult` the simulator
 returns, so `ppsim.report` builds the same report from either runtime. Times in
 it are measured wall-clock seconds since the party's links came up; bytes are
 payload bytes plus the scenario's modelled ``header_bytes`` (as in the
-simulator), while the real frame overhead is reported apart
-(`TcpRunResult.frame_bytes`).
+simulator), while the real frame overhead (`TcpRunResult.frame_bytes`) and the
+secure channel's (`TcpRunResult.security_bytes`) are reported apart.
+
+A party's output never leaves its process: with one process per party, each
+result holds that party's own output only (`TcpRunResult.outputs`), and which
+parties finished (`TcpRunResult.finished`). Links are authenticated and
+encrypted with the run key (`sim.tcp.secure`); with one process per party the
+parties' secrets come from the operating system's random source.
 """
 
 from __future__ import annotations
@@ -21,13 +27,13 @@ from typing import Any
 import networkx as nx
 import trio
 
-from sim import codec
 from sim.engine import DEFAULT_ELEMENT_TIME_S, Crash, LinkFault, PartyFailure, Program, RunResult
 from sim.ledger import Ledger, union_length
 from sim.network import Network
 from sim.tcp.merge import export_ledger, import_ledger, merge_ledgers
 from sim.tcp.node import Node, RemoteFailure, TcpError
 from sim.tcp.party import TcpParty
+from sim.tcp.secure import new_run_key
 
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -39,13 +45,17 @@ class TcpRunResult(RunResult):
     Attributes:
         frame_bytes: real frame overhead of the data messages (every hop), beyond payloads.
         frame_bytes_by_link: the same per directed link.
-        control_bytes: bytes of the runtime's own frames (hello, shutdown, faults).
-        notes: what could not be carried (an output the codec cannot encode).
+        control_bytes: bytes of the runtime's own frames (shutdown, faults, probes).
+        security_bytes: what the secure channel added: handshakes and record tags.
+        finished: the parties whose programs ran to their end.
+        notes: refused connections and dropped links (also logged by ``sim.tcp``).
     """
 
     frame_bytes: int = 0
     frame_bytes_by_link: dict[tuple[int, int], int] = field(default_factory=dict)
     control_bytes: int = 0
+    security_bytes: int = 0
+    finished: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -56,8 +66,8 @@ def parse_hosts(hosts: Sequence[str], n: int) -> list[tuple[str, int]]:
     out = []
     for item in hosts:
         host, sep, port = item.rpartition(":")
-        if not sep or not host or not port.isdigit():
-            raise ValueError(f"expected host:port, got {item!r}")
+        if not sep or not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"expected host:port with a port in 1..65535, got {item[:60]!r}")
         out.append((host.strip("[]"), int(port)))
     return out
 
@@ -78,8 +88,8 @@ def _check(graph: nx.Graph, programs: Mapping[int, Program],
     return len(nodes)
 
 
-def _bind(node: Node, party: TcpParty, program: Program | None, with_output: bool) -> Any:
-    """Give `node` its program body and record builder."""
+def _bind(node: Node, party: TcpParty, program: Program | None) -> Any:
+    """Give `node` its program body and record builder (the record holds no output)."""
 
     async def body() -> None:
         if program is not None:
@@ -101,15 +111,9 @@ def _bind(node: Node, party: TcpParty, program: Program | None, with_output: boo
             "finished_at": party.finished_at,
             "lost": [[p, t] for p, t in sorted(node.lost.items())],
             "done": party.done,
-            "output": None,
-            "output_error": None,
+            "security": node.handshake_bytes + node.security_overhead(),
+            "notes": node.notes,
         }
-        if with_output and party.done:
-            try:
-                codec.encode_payload(party.result)
-                rec["output"] = party.result
-            except (TypeError, ValueError) as exc:
-                rec["output_error"] = f"party {party.id}'s output was not sent: {exc}"
         return rec
 
     node.final_record = record  # type: ignore[method-assign]
@@ -124,7 +128,7 @@ def _merge(graph: nx.Graph, records: Mapping[int, dict[str, Any]], ledgers: Mapp
     network = Network(graph, parties[0]._node.network.rng)
     overhead: dict[tuple[int, int], int] = {}
     crashed: dict[int, float] = {}
-    control = 0
+    control = security = 0
     notes = []
     for pid in sorted(records):
         rec = records[pid]
@@ -136,8 +140,8 @@ def _merge(graph: nx.Graph, records: Mapping[int, dict[str, Any]], ledgers: Mapp
         for p, t in rec["lost"]:
             crashed[p] = min(t, crashed.get(p, t))
         control += rec["control"]
-        if rec["output_error"]:
-            notes.append(rec["output_error"])
+        security += rec["security"]
+        notes.extend(rec["notes"])
     offline = [iv for s in ledger.phases.values() if s.offline for iv in s.intervals]
     return TcpRunResult(
         outputs=dict(sorted(outputs.items())),
@@ -151,6 +155,8 @@ def _merge(graph: nx.Graph, records: Mapping[int, dict[str, Any]], ledgers: Mapp
         frame_bytes=sum(overhead.values()),
         frame_bytes_by_link=dict(sorted(overhead.items())),
         control_bytes=control,
+        security_bytes=security,
+        finished=sorted(p for p, rec in records.items() if rec["done"]),
         notes=notes,
     )
 
@@ -204,10 +210,11 @@ async def run_tcp_async(
         for host, port in addresses:
             listeners.append((await trio.open_tcp_listeners(port, host=host))[0])
     tag = secrets.token_hex(8)
-    nodes = [Node(p, graph, header_bytes=header_bytes, timeout_s=timeout_s,
+    key = new_run_key()
+    nodes = [Node(p, graph, header_bytes=header_bytes, timeout_s=timeout_s, run_key=key,
                   record_views=record_views, tag=tag) for p in range(n)]
     parties = [TcpParty(node, seed, element_time_s) for node in nodes]
-    bodies = [_bind(node, party, programs.get(node.pid), with_output=False)
+    bodies = [_bind(node, party, programs.get(node.pid))
               for node, party in zip(nodes, parties, strict=True)]
 
     async def one(pid: int) -> None:
@@ -237,6 +244,9 @@ def run_tcp(graph: nx.Graph, programs: Mapping[int, Program], **options: Any) ->
     ``element_time_s``, ``record_views``; ``faults`` must be empty) plus
     ``timeout_s`` (connecting, and any one blocking receive) and ``hosts``
     (``"host:port"`` per party id to listen on; default: free loopback ports).
+    The links are secured with a run key made for the run; in one process the
+    parties' generators keep the scenario's seed, so the run repeats the
+    simulator's exactly.
     """
     return trio.run(lambda: run_tcp_async(graph, programs, **options))
 
@@ -255,6 +265,7 @@ async def run_party_async(
     element_time_s: float = DEFAULT_ELEMENT_TIME_S,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     tag: str = "",
+    run_key: bytes,
     faults: Iterable[Crash | LinkFault] = (),
 ) -> TcpRunResult:
     """`run_party_process` inside a running trio loop."""
@@ -265,9 +276,10 @@ async def run_party_async(
     wall = time.perf_counter()
     host, port = addresses[party_id]
     listener = (await trio.open_tcp_listeners(port, host=host))[0]
-    node = Node(party_id, graph, header_bytes=header_bytes, timeout_s=timeout_s, tag=tag)
-    party = TcpParty(node, seed, element_time_s)
-    body = _bind(node, party, programs.get(party_id), with_output=True)
+    node = Node(party_id, graph, header_bytes=header_bytes, timeout_s=timeout_s, tag=tag,
+                run_key=run_key)
+    party = TcpParty(node, seed, element_time_s, os_random=True)
+    body = _bind(node, party, programs.get(party_id))
     try:
         await node.connect(listener, addresses)
     finally:
@@ -277,10 +289,7 @@ async def run_party_async(
     ledgers = {p: import_ledger(rec["ledger"], n, header_bytes)
                for p, rec in records.items() if p != party_id}
     ledgers[party_id] = node.ledger
-    outputs = {p: rec["output"] for p, rec in records.items()
-               if p in programs and rec["done"] and not rec["output_error"]}
-    if party.done:
-        outputs[party_id] = party.result
+    outputs = {party_id: party.result} if party.done and party_id in programs else {}
     return _merge(graph, records, ledgers, outputs, [party], header_bytes, False,
                   time.perf_counter() - wall)
 
@@ -290,9 +299,10 @@ def run_party_process(graph: nx.Graph, programs: Mapping[int, Program], party_id
     """Run party `party_id` of a run whose parties listen at `hosts` (one per id).
 
     Every party of the topology needs its own process (relays too). Each one
-    returns the whole run's merged result, built from every party's record.
-    Options: ``seed``, ``header_bytes``, ``element_time_s``, ``timeout_s``,
-    ``tag`` (a run identity every process must share; connections from another
-    run are refused).
+    returns the whole run's merged result, built from every party's record,
+    with its own output only. Options: ``seed``, ``header_bytes``,
+    ``element_time_s``, ``timeout_s``, ``tag`` (a run identity every process
+    must share; connections from another run are refused) and ``run_key``
+    (required: the secret every process shares, `sim.tcp.new_run_key`).
     """
     return trio.run(lambda: run_party_async(graph, programs, party_id, hosts, **options))

@@ -72,8 +72,10 @@ class Outcome:
     def report(self) -> dict[str, Any]:
         """The keys of ``report.json`` that need no scenario: ``runtime``, the costs
         (``totals``, ``offline``, ``phases``, ``parties``, ``links``, ...) and, for a
-        plan, ``mode``, ``roles``, ``trust``, ``reveals`` and the protocol's own keys."""
+        plan, ``mode``, ``roles``, ``trust``, ``reveals`` and the protocol's own keys.
+        Raises `sim.ResultMissing` if a party whose output is the result crashed."""
         if self.plan is not None:
+            self.plan.check_outputs(self.result)
             return {"runtime": self.runtime, **self.plan.report(self.result)}
         return {"runtime": self.runtime, **costs(self.result, programs=self.programs)}
 

@@ -77,6 +77,7 @@ def plan_for(params: DotProductParams, x: np.ndarray, y: np.ndarray) -> Plan:
         trust=f"a trusted dealer (party {dealer}) deals Beaver triples and masks; "
               "it must not collude with a player",
         reveals=["x . y to party 0", "the vector length"],
+        outputs=[0],  # the party whose output is the result
     )
 
 
