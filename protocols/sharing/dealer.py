@@ -142,7 +142,7 @@ class Correlations:
             out += _unpack(correction, derived)
         else:
             out += [gen.draw(spec) for spec in derived]
-        return out
+        return [np.asarray(a) for a in out]  # 0-d results of ring arithmetic are scalars
 
     def _dealer_correction(self, free: Sequence[Spec], derived: Sequence[Spec],
                            derive: Derive) -> tuple[np.ndarray, ...] | np.ndarray:
