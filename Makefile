@@ -15,9 +15,11 @@ $(CORE): pyproject.toml
 	$(BIN)/python -m pip install -q -e .
 	touch $(CORE)
 
-# The core with every extra and the test tools.
-$(STAMP): $(CORE)
+# The core with every extra and the test tools, and the example protocol package
+# (examples/dot_product, found by its entry point; the tests run it).
+$(STAMP): $(CORE) examples/dot_product/pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e examples/dot_product
 	touch $(STAMP)
 
 run: $(CORE)
@@ -25,13 +27,13 @@ run: $(CORE)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
-	$(BIN)/ruff check sim ppsim protocols topologies tests benchmarks
+	$(BIN)/ruff check sim ppsim protocols topologies tests benchmarks examples
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
-	$(BIN)/ruff check sim ppsim protocols topologies tests benchmarks
+	$(BIN)/ruff check sim ppsim protocols topologies tests benchmarks examples
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done

@@ -28,7 +28,7 @@ def star(n_parties: int) -> nx.Graph:
 
 def measure(n: int, aggregation: str) -> tuple[float, float, float]:
     """(mean bytes per client, server bytes, wall seconds) of one aggregation of M values."""
-    p = SecAggParams(clients=n, length=M, bits=BITS, aggregation=aggregation)
+    p = SecAggParams(clients=n, vector_length=M, bits=BITS, aggregation=aggregation)
     pl = plan(p, 0)
     t0 = time.perf_counter()
     result = simulate(star(pl.n_parties), pl.programs, seed=0, header_bytes=HEADER)

@@ -53,23 +53,23 @@ CASES: dict[str, dict[str, Any]] = {
     "sum 3 parties 1e6": _case({"name": "secure_sum", "parties": 3, "vector_length": 10**6}),
     "sum 5 parties shamir 1e5": _case({"name": "secure_sum", "parties": 5, "scheme": "shamir",
                                         "vector_length": 10**5}),
-    "mul+cmp 3 players 1e4": _case({"name": "secure_mul_cmp", "players": 3,
+    "mul+cmp 3 players 1e4": _case({"name": "secure_mul_cmp", "parties": 3,
                                     "vector_length": 10**4}),
-    "mul+cmp 3 players 1e5": _case({"name": "secure_mul_cmp", "players": 3,
+    "mul+cmp 3 players 1e5": _case({"name": "secure_mul_cmp", "parties": 3,
                                     "vector_length": 10**5}),
     "xorboost vertical 2 owners": _case({
-        "name": "xorboost", "data": "synthetic", "n_samples": 400, "n_features": 6,
+        "name": "xorboost", "dataset": "synthetic", "n_samples": 400, "n_features": 6,
         "split": "vertical", "owners": 2, "n_estimators": 1, "max_depth": 2, "max_bin": 8}),
     "secagg 100 clients": _case(
-        {"name": "secagg", "clients": 100, "aggregation": "secagg", "length": 1000,
+        {"name": "secagg", "clients": 100, "aggregation": "secagg", "vector_length": 1000,
          "timeout": 60.0},
         {"kind": "star", "latency": 0.0, "bandwidth": 1e12}),
     "ppxgboost batch 64 rows": _case({
-        "name": "ppxgboost", "data": "breast_cancer", "n_estimators": 10, "max_depth": 3,
+        "name": "ppxgboost", "dataset": "breast_cancer", "n_estimators": 10, "max_depth": 3,
         "queries": 64, "batch": 64, "key_bits": 1024}),
 }
 LARGE: dict[str, dict[str, Any]] = {
-    "mul+cmp 3 players 1e6": _case({"name": "secure_mul_cmp", "players": 3,
+    "mul+cmp 3 players 1e6": _case({"name": "secure_mul_cmp", "parties": 3,
                                     "vector_length": 10**6}),
 }
 

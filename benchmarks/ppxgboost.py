@@ -65,7 +65,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=20000, help="synthetic training rows")
     args = ap.parse_args()
 
-    p = PpxgboostParams(data="synthetic", n_estimators=args.trees, max_depth=args.depth,
+    p = PpxgboostParams(dataset="synthetic", n_estimators=args.trees, max_depth=args.depth,
                         key_bits=args.bits)
     ds = datasets.load("synthetic", n_samples=args.rows, n_features=30, seed=0)
     train, _ = datasets.train_test_split(ds, p.test_fraction, 0)

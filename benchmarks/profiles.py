@@ -56,7 +56,7 @@ STAGE_KINDS = {  # Flower's stage: (its instruction, its reply) as ppsim message
 
 def degree_and_threshold(n: int) -> tuple[int, int]:
     """ppsim's SecAgg+ degree k (n - 1 when the graph is complete) and threshold t."""
-    agg = SecAggParams(clients=n, length=M, bits=BITS).aggregation_for(0)
+    agg = SecAggParams(clients=n, vector_length=M, bits=BITS).aggregation_for(0)
     cfg = agg.config(M)
     return (n - 1 if cfg.degree is None else cfg.degree), cfg.t
 
@@ -87,7 +87,7 @@ def ppsim_bytes(n: int, seed: int = 0) -> tuple[dict[str, float], float]:
     """ppsim's prediction under the Flower profile: mean bytes per client by Flower
     stage (from the profile's sizes of each message the run sent), server's total."""
     tally: dict[str, float] = defaultdict(float)
-    p = SecAggParams(clients=n, length=M, bits=BITS, aggregation="secagg+")
+    p = SecAggParams(clients=n, vector_length=M, bits=BITS, aggregation="secagg+")
     pl = plan(p, seed)
     graph = nx.star_graph(pl.n_parties - 1)
     nx.set_edge_attributes(graph, 0.01, "latency")

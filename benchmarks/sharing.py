@@ -45,9 +45,9 @@ def bench(name: str, n: int, op: str, repeat: int) -> float:
         check = f"max abs error {err:.2e}"
     else:
         check = f"mismatches {int(np.sum(z != (decode(encode(x)) < decode(encode(y)))))}"
-    stats = result.ledger.phases[op]
+    row = result.phase(op)
     print(f"{name:<38} best {min(walls):6.3f} s  median {float(np.median(walls)):6.3f} s  "
-          f"rounds {result.ledger.phase_rounds()[op]}  online {stats.bytes / 1e6:7.2f} MB  {check}")
+          f"rounds {row['rounds']}  online {row['bytes'] / 1e6:7.2f} MB  {check}")
     return min(walls)
 
 

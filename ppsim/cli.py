@@ -1,5 +1,5 @@
-"""The command line: ``ppsim run``, ``validate``, ``list``, ``report``, ``compare``,
-``examples``, ``party``, ``calibrate``.
+"""The command line: ``ppsim run``, ``validate``, ``list``, ``new``, ``report``,
+``compare``, ``examples``, ``party``, ``calibrate``.
 
 Exit codes: 0 success; 1 the run failed (a party raised, a deadlock, a result
 that was not produced because its party crashed) or, for ``compare``, a cost
@@ -9,6 +9,9 @@ option, an optional dependency not installed): one clear message, no traceback.
 Output: tables on a terminal, plain unwrapped text anywhere else
 (`ppsim.console`); ``--format json`` prints JSON on standard output instead
 (messages go to standard error).
+
+A scenario that works but should change (an old parameter name) prints a
+``warning:`` line on standard error.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,12 +29,12 @@ from rich.markup import escape
 from rich.table import Table
 
 import topologies
-from ppsim import cli_sweep, examples, extras, report
-from ppsim.catalog import known
+from ppsim import catalog, cli_sweep, describe, examples, extras, report
 from ppsim.console import make_console
 from ppsim.limits import Limits, byte_size, interval, seconds
 from ppsim.progress import RunProgress
-from ppsim.scenario import Scenario, ScenarioError, load, read
+from ppsim.scaffold import ScaffoldError, new_protocol
+from ppsim.scenario import Scenario, ScenarioError, ScenarioWarning, load, read
 from sim import SimulationError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -168,14 +172,16 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
 
 
 def _list(args: argparse.Namespace, console: Console) -> int:
+    if args.params:
+        return _params(args.params, args.format, console)
     if args.format == "json":
-        print(json.dumps({"protocols": {n: s.summary for n, s in known().items()},
+        print(json.dumps({"protocols": {n: s.summary for n, s in catalog.known().items()},
                           "topologies": topologies.KINDS}, indent=2))
         return EXIT_OK
     protocols = Table(title="protocols")
     protocols.add_column("name", style="bold")
     protocols.add_column("what it does")
-    for name, spec in known().items():
+    for name, spec in catalog.known().items():
         protocols.add_row(name, escape(spec.summary))
     console.print(protocols)
     kinds = Table(title="topologies")
@@ -203,6 +209,40 @@ def _calibrate(args: argparse.Namespace, console: Console) -> int:
         console.print(table)
     console.print(f"cost model written to {path}; use it with "
                   + escape(f'[cost] model = "{path}"'))
+    return EXIT_OK
+
+
+def _params(name: str, fmt: str, console: Console) -> int:
+    """The parameters of protocol `name` (registered, or ``module:attr`` from here)."""
+    try:
+        spec = catalog.find(name, Path.cwd())
+    except catalog.UnknownProtocol as exc:
+        raise ScenarioError("", "", str(exc)) from None
+    if fmt == "json":
+        print(json.dumps({"name": spec.name, "summary": spec.summary,
+                          "parameters": describe.parameters(spec)}, indent=2))
+        return EXIT_OK
+    table = Table(title=f"{escape(spec.name)}: {escape(spec.summary)}", title_justify="left")
+    for column in ("parameter", "type", "default", "description"):
+        table.add_column(column, style="bold" if column == "parameter" else None,
+                         overflow="fold")
+    for row in describe.parameters(spec):
+        table.add_row(*(escape(row[k]) for k in ("name", "type", "default", "description")))
+    table.caption = escape(f'a scenario\'s [protocol] table: name = "{name}" and these keys')
+    console.print(table)
+    return EXIT_OK
+
+
+def _new(args: argparse.Namespace, console: Console) -> int:
+    folder = Path(args.dir) if args.dir else Path(args.name)
+    try:
+        written = new_protocol(args.name, folder)
+    except ScaffoldError as exc:
+        raise ScenarioError("", "", str(exc)) from None
+    for path in written:
+        console.print(f"wrote {path}")
+    console.print(f"next: cd {folder} && ppsim run {args.name}.toml && pytest "
+                  "(see docs/writing-a-protocol.md)", highlight=False)
     return EXIT_OK
 
 
@@ -245,6 +285,7 @@ def parser() -> argparse.ArgumentParser:
         prog="ppsim",
         description="Simulate privacy-preserving ML protocols and report what they cost.",
     )
+    ap.add_argument("--version", action="version", version=f"ppsim {report.package_version()}")
     sub = ap.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a scenario; print its costs and write report.json")
     run.add_argument("scenario", help="a scenario file (TOML)")
@@ -279,7 +320,10 @@ def parser() -> argparse.ArgumentParser:
     _input_options(val)
     cli_sweep.add_sweep_limit(val)
     val.set_defaults(func=_validate)
-    lst = sub.add_parser("list", help="list the protocols and topologies")
+    lst = sub.add_parser("list", help="list the protocols and topologies, or one protocol's "
+                         "parameters")
+    lst.add_argument("--params", metavar="NAME", help="the parameters of protocol NAME "
+                     "(a registered name or package.module:attr): type, default, description")
     _format_option(lst)
     lst.set_defaults(func=_list)
     cal = sub.add_parser("calibrate", help="measure the cost model's constants on this machine "
@@ -288,6 +332,12 @@ def parser() -> argparse.ArgumentParser:
                      help="the model file to write (default: cost_model.toml)")
     cal.add_argument("--quiet", action="store_true", help="no progress bar and table")
     cal.set_defaults(func=_calibrate)
+    new = sub.add_parser("new", help="write a new protocol's folder: module, scenario, "
+                         "sweep, tests, pyproject (a secure dot product to start from)")
+    new.add_argument("what", choices=["protocol"], help="what to create")
+    new.add_argument("name", help="the protocol's name, a Python module name")
+    new.add_argument("dir", nargs="?", help="where to write (default: ./NAME)")
+    new.set_defaults(func=_new)
     exa = sub.add_parser("examples", help="copy the shipped example scenarios into a folder")
     exa.add_argument("dir", nargs="?", default="scenarios",
                      help="where to copy them (default: ./scenarios)")
@@ -301,7 +351,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     console = make_console()
     err = make_console(stderr=True)  # an error is one line, however narrow the terminal
+    shown = warnings.showwarning
+
+    def show(message, category, *rest, **kw):  # noqa: ANN001, ANN202 - warnings' hook
+        if issubclass(category, ScenarioWarning):
+            err.print(f"[bold yellow]warning:[/] {escape(str(message))}", highlight=False)
+        else:
+            shown(message, category, *rest, **kw)
+
     try:
+        warnings.showwarning = show
         return args.func(args, console)
     except ScenarioError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
@@ -319,6 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
         return EXIT_BAD_INPUT
+    finally:
+        warnings.showwarning = shown
 
 
 if __name__ == "__main__":

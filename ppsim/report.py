@@ -76,7 +76,7 @@ from rich.table import Table
 
 from ppsim.console import make_console
 from ppsim.scenario import Scenario
-from sim import RunResult, costs
+from sim import RunResult
 
 SCHEMA_VERSION = 2
 
@@ -92,20 +92,6 @@ def build(scenario: Scenario, result: RunResult) -> dict[str, Any]:
     """The report of one run of `scenario`: its costs (`sim.costs`) with the scenario,
     roles, trust and the protocol's own keys around them."""
     plan = scenario.plan
-    report: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "version": package_version(),
-        "runtime": "sim",
-        "scenario": scenario.as_dict(),
-        "mode": "full",
-        "roles": plan.roles,
-        "trust": plan.trust,
-        "reveals": plan.reveals,
-        **costs(result, plan.roles, plan.programs),
-    }
-    if not scenario.profile.is_default:
-        report["wire_profile"] = {"name": scenario.profile.name,
-                                  "setting": scenario.profile.setting}
     extra = plan.summarize(result)
     check_shape(scenario.spec.name, extra)
     if not scenario.model.output.accuracy and "accuracy" in extra:
@@ -114,10 +100,13 @@ def build(scenario: Scenario, result: RunResult) -> dict[str, Any]:
         extra["absent"] = {**extra.get("absent", {}), "accuracy": (
             "not shown: this scenario is a cost demonstration ([output] accuracy = false), "
             "its data is not meant to be learned")}
-    clash = set(extra) & set(report) - {"mode"}
-    if clash:
-        raise ValueError(f"protocol {scenario.spec.name!r} overrides report keys {sorted(clash)}")
-    report.update(extra)
+    if not scenario.profile.is_default and "wire_profile" in extra:
+        raise ValueError(f"protocol {scenario.spec.name!r} overrides report key wire_profile")
+    report = {"schema_version": SCHEMA_VERSION, "version": package_version(), "runtime": "sim",
+              "scenario": scenario.as_dict(), **plan.report(result, extra)}
+    if not scenario.profile.is_default:
+        report["wire_profile"] = {"name": scenario.profile.name,
+                                  "setting": scenario.profile.setting}
     return report
 
 

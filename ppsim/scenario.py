@@ -47,6 +47,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -78,6 +79,7 @@ from sim import (
     Plan,
     Profile,
     ProtocolSpec,
+    RenamedParameter,
 )
 
 
@@ -88,6 +90,11 @@ class ScenarioError(ValueError):
         self.source, self.key = source, key
         where = f"{source}: " if source else ""
         super().__init__(f"{where}[{key}] {message}" if key else f"{where}{message}")
+
+
+class ScenarioWarning(UserWarning):
+    """Something a scenario file should change although it still works (an old
+    parameter name); the message names the file and the key."""
 
 
 class _Table(BaseModel):
@@ -232,9 +239,11 @@ class Scenario:
         machine they were measured on) and the hosts."""
         data = self.model.model_dump(mode="json")
         params = self.params.model_dump(mode="json")
+        formerly = {new: old for old, new in self.params.renamed.items()}
         for key in _file_params(self.spec):  # as written, not resolved on this machine
-            if key in self.model.protocol:
-                params[key] = self.model.protocol[key]
+            for name in (key, formerly.get(key)):
+                if name in self.model.protocol:
+                    params[key] = self.model.protocol[name]
         data["protocol"] = {"name": self.model.protocol["name"], **params}
         data["topology"] = {"kind": self.model.topology.kind, **self.topology,
                             "nic_bandwidth": self.model.topology.nic_bandwidth}
@@ -293,22 +302,27 @@ def from_dict(data: dict[str, Any], source: str = "", limits: Limits = DEFAULT) 
         raise _first_error(exc, source, prefix="") from None
     name = model.protocol["name"]
     try:
-        spec = catalog.find(name)
+        spec = catalog.find(name, Path(source).parent if source else None)
     except catalog.UnknownProtocol as exc:
         raise ScenarioError(source, "protocol.name", str(exc)) from None
     given = {k: v for k, v in model.protocol.items() if k != "name"}
     files = {}
+    formerly = {new: old for old, new in spec.params.renamed.items()}
     try:
         for key in _file_params(spec):
-            if FileParam.is_path(given.get(key)):
-                given[key] = files[key] = _limits.resolve(given[key], source, f"protocol.{key}",
-                                                           limits)
+            for name in (key, formerly.get(key)):  # under its old name too
+                if name is not None and FileParam.is_path(given.get(name)):
+                    given[name] = files[key] = _limits.resolve(given[name], source,
+                                                                f"protocol.{name}", limits)
     except InputError as exc:
         raise ScenarioError(source, exc.key, str(exc)) from None
     try:
-        params = spec.params.model_validate(given)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RenamedParameter)
+            params = spec.params.model_validate(given)
     except ValidationError as exc:
-        raise _first_error(exc, source, prefix="protocol.") from None
+        raise _first_error(exc, source, prefix="protocol.", params=spec.params) from None
+    _repeat(caught, source)
     if spec.memory is not None:
         try:
             _limits.check_memory(spec.memory(params), params, limits)
@@ -332,7 +346,7 @@ def from_dict(data: dict[str, Any], source: str = "", limits: Limits = DEFAULT) 
 def _profile(model: ScenarioModel, spec: ProtocolSpec, params: Params, source: str) -> Profile:
     name = model.network.profile
     try:
-        profile = catalog.profile(name)
+        profile = catalog.profile(name, Path(source).parent if source else None)
     except catalog.UnknownProtocol as exc:
         raise ScenarioError(source, "network.profile", str(exc)) from None
     reason = profile.refusal(spec.name, params)
@@ -449,11 +463,56 @@ def _check_faults(faults: list[Any], graph: nx.Graph, source: str) -> None:
             )
 
 
-def _first_error(exc: ValidationError, source: str, prefix: str) -> ScenarioError:
-    err = exc.errors()[0]
+def _repeat(caught: list[warnings.WarningMessage], source: str) -> None:
+    """Warn again what validating the parameters warned, with the file and key."""
+    where = f"{source}: " if source else ""
+    for w in caught:
+        if isinstance(w.message, RenamedParameter):
+            old, new = w.message.old, w.message.new
+            warnings.warn(ScenarioWarning(f"{where}[protocol.{old}] is now called {new!r}: "
+                                          "rename it (the old name still works, for now)"),
+                          stacklevel=3)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+FAULT_KINDS = {"crash": CrashFault, "drop": DropFault, "delay": DelayFault}
+
+
+def _keys_at(loc: list[str], params: type[Params] | None) -> list[str]:
+    """The keys a table accepts, at the location of an unknown key."""
+    if params is not None:
+        return ["name", *params.model_fields]
+    model: Any = ScenarioModel
+    for part in loc[:-1]:
+        if part.isdigit():  # an item of a list (faults)
+            continue
+        if part in FAULT_KINDS:  # the tag pydantic puts in a tagged union's location
+            model = FAULT_KINDS[part]
+            continue
+        field = model.model_fields.get(part) if model is not None else None
+        model = field.annotation if field is not None else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            model = None
+    return list(model.model_fields) if model is not None else []
+
+
+def _unknown_key(key: str, valid: list[str]) -> str:
+    """``unknown key (did you mean 'x'?); expected one of: ...``"""
+    if not valid:
+        return "unknown key"
+    return (f"unknown key{catalog.suggest(key, valid)}; expected one of: "
+            f"{', '.join(sorted(valid))}")
+
+
+def _first_error(exc: ValidationError, source: str, prefix: str,
+                 params: type[Params] | None = None) -> ScenarioError:
+    # an unknown key first: a misspelt key is also a missing one, and explains it
+    err = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
     loc = [str(part) for part in err["loc"]]
+    valid = _keys_at(loc, params) if err["type"] == "extra_forbidden" else []
     # Drop the discriminator tag pydantic inserts for tagged unions: faults.0.crash.party
-    if len(loc) >= 3 and loc[0] == "faults" and loc[2] in ("crash", "drop", "delay"):
+    if len(loc) >= 3 and loc[0] == "faults" and loc[2] in FAULT_KINDS:
         del loc[2]
     key = prefix + ".".join(
         f"[{p}]" if p.isdigit() else p for p in loc
@@ -462,7 +521,7 @@ def _first_error(exc: ValidationError, source: str, prefix: str) -> ScenarioErro
     if kind == "missing":
         message = "missing: this key is required"
     elif kind == "extra_forbidden":
-        message = "unknown key"
+        message = _unknown_key(loc[-1], valid)
     elif not loc:  # a check of several keys together: its message names them and their values
         message = err["msg"].removeprefix("Value error, ")
     else:

@@ -358,16 +358,19 @@ def _check_name(name: str, source: str) -> None:
 
 def _check_protocol_names(sweep: Sweep, data: dict[str, Any]) -> None:
     try:
-        spec = catalog.find(data["protocol"]["name"])
+        spec = catalog.find(data["protocol"]["name"],
+                            Path(sweep.source).parent if sweep.source else None)
     except (TypeError, KeyError, catalog.UnknownProtocol):  # from_dict names the problem
         return
-    allowed = set(spec.params.model_fields) | {"name"}
+    allowed = set(spec.params.model_fields) | set(spec.params.renamed) | {"name"}
     for name in sweep.names:
         parts = name.split(".")
         if parts[0] == "protocol" and len(parts) > 1 and parts[1] not in allowed:
+            current = sorted(set(spec.params.model_fields) | {"name"})
             raise ScenarioError(sweep.source, f"sweep.{name}", (
                 f"unknown parameter {name!r}: protocol {spec.name!r} has no parameter "
-                f"{parts[1]!r} (it has {', '.join(sorted(allowed))})"))
+                f"{parts[1]!r}{catalog.suggest(parts[1], current)} (it has "
+                f"{', '.join(current)})"))
 
 
 def _assign(data: dict[str, Any], name: str, value: Any, source: str) -> None:
@@ -551,7 +554,10 @@ def _stop_signals() -> Iterator[None]:
 def _on_dask(sweep: Sweep, todo: list[Point], client: Any) -> Outcomes:
     from distributed import as_completed
 
-    futures = {client.submit(run_point, sweep.data(p), sweep.source, sweep.limits, pure=False,
+    # workers have their own working folder: give them the file's absolute path, from
+    # which a protocol module beside the scenario is found (see ppsim.catalog)
+    source = str(Path(sweep.source).resolve()) if sweep.source else sweep.source
+    futures = {client.submit(run_point, sweep.data(p), source, sweep.limits, pure=False,
                              key=f"ppsim-{p.name}-{p.seed}"): p for p in todo}
     try:
         for future in as_completed(futures, loop=client.loop):

@@ -31,7 +31,7 @@ from sim.hosts import Host
 from sim.ledger import Ledger, Message
 from sim.network import Network
 from sim.party import Party, Program
-from sim.plan import FileParam, Params, Plan, ProtocolSpec, ResultMissing
+from sim.plan import FileParam, Params, Plan, ProtocolSpec, RenamedParameter, ResultMissing
 from sim.profiles import PPSIM as DEFAULT_PROFILE
 from sim.profiles import Profile, ProfileError
 from sim.wire import size_of
@@ -59,6 +59,7 @@ __all__ = [
     "Program",
     "Progress",
     "ProtocolSpec",
+    "RenamedParameter",
     "ResultMissing",
     "RunResult",
     "Simulation",

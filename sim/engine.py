@@ -258,6 +258,7 @@ class SimParty(Party):
             raise ValueError(f"party {self.id} cannot send to {dst!r}")
         if self.crashed:
             return _DONE
+        sim.ledger.use(self._phase, self._offline)  # first used now, though posted later
         size = sim.size(kind, payload)
         cost = sim.cost_model.message_time(size + sim.header_bytes)
         if self._offline:  # serialized on the preprocessing clock

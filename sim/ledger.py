@@ -103,6 +103,10 @@ class Ledger:
             raise ValueError(f"phase {name!r} is used both online and offline")
         return stats
 
+    def use(self, name: str, offline: bool) -> None:
+        """Note that a phase is in use (phases are listed in order of first use)."""
+        self._phase(name, offline)
+
     def sent(self, msg: Message) -> None:
         wire = msg.size + self.header_bytes
         stats = self.phases.get(msg.phase)

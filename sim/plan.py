@@ -12,21 +12,59 @@ the application finds them by name (`ppsim.catalog`), never the other way round.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import warnings
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
-from sim.engine import SimulationError
+from sim.costs import costs
+from sim.engine import RunResult, SimulationError
 from sim.party import Program
+
+
+class RenamedParameter(FutureWarning):
+    """A parameter given by a name the protocol no longer uses (still accepted).
+
+    A FutureWarning, so that users see it by default; `ppsim.scenario` repeats it
+    with the scenario file and key.
+    """
+
+    def __init__(self, old: str, new: str):
+        self.old, self.new = old, new
+        super().__init__(f"parameter {old!r} is now called {new!r}; the old name will go")
 
 
 class Params(BaseModel):
     """Base of every protocol's parameters: unknown keys are errors, and so are
-    ``inf`` and ``nan`` for any float (no parameter means "forever")."""
+    ``inf`` and ``nan`` for any float (no parameter means "forever").
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    Each field's docstring (or ``Field(description=...)``) is its description,
+    which ``ppsim list --params NAME`` prints beside its type and default.
+    `renamed` maps old parameter names to current ones: an old name is accepted
+    with a `RenamedParameter` warning, so scenario files written before a rename
+    keep working while they are updated.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False,
+                              use_attribute_docstrings=True)
+    renamed: ClassVar[Mapping[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_old_names(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or not cls.renamed.keys() & data.keys():
+            return data
+        data = dict(data)
+        for old, new in cls.renamed.items():
+            if old not in data:
+                continue
+            if new in data:
+                raise ValueError(f"{old!r} and {new!r} name the same parameter; give {new!r} only")
+            data[new] = data.pop(old)
+            warnings.warn(RenamedParameter(old, new), stacklevel=3)  # past pydantic: the caller
+        return data
 
 
 class FileParam:
@@ -93,6 +131,27 @@ class Plan:
                + (f" crashed at t={result.crashed[p]:.6g} s" if p in result.crashed
                   else " did not finish") for p in missing]
         raise ResultMissing(f"the run's result was not produced: {'; '.join(why)}")
+
+    def report(self, result: RunResult, summary: dict[str, Any] | None = None
+               ) -> dict[str, Any]:
+        """The run's report keys that do not depend on a scenario: ``mode``, roles,
+        trust, reveals, the costs (`sim.costs`) and the protocol's own keys
+        (`summary`, by default ``summarize(result)``; it may set ``mode`` but
+        override nothing else).
+
+        `ppsim.report.build` adds the scenario and versions around these (and
+        passes the summary it has checked); `sim.testing.run` returns them as
+        they are.
+        """
+        out: dict[str, Any] = {"mode": "full", "roles": self.roles, "trust": self.trust,
+                               "reveals": self.reveals,
+                               **costs(result, self.roles, self.programs)}
+        extra = self.summarize(result) if summary is None else summary
+        clash = set(extra) & set(out) - {"mode"}
+        if clash:
+            raise ValueError(f"the protocol's summary overrides report keys {sorted(clash)}")
+        out.update(extra)
+        return out
 
 
 @dataclass(frozen=True)

@@ -92,3 +92,29 @@ def test_list_names_protocols_and_topologies(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "secure_sum" in out and "two_level" in out
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    (GOOD.replace("parties = 4", "parties = 4\nvector_len = 3"),
+     "[protocol.vector_len] unknown key (did you mean 'vector_length'?); expected one of: "
+     "frac_bits, name, parties, reveal_timeout_s, scheme, threshold, value_range, vector_length"),
+    (GOOD.replace("[topology]", "[topolgy]"),
+     "[topolgy] unknown key (did you mean 'topology'?); expected one of: cost, description"),
+    (GOOD + "[network]\nheader_byte = 4\n",
+     "[network.header_byte] unknown key (did you mean 'header_bytes'?)"),
+    (GOOD + "[[faults]]\nkind='crash'\nparty=1\nat=0.1\nwhen=3\n",
+     "[faults[0].when] unknown key; expected one of: at, kind, party"),
+])
+def test_an_unknown_key_lists_the_valid_ones_and_the_nearest(tmp_path, capsys, text, needle):
+    assert main(["validate", str(_write(tmp_path, text))]) == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_an_old_parameter_name_works_with_a_warning(tmp_path, capsys):
+    path = _write(tmp_path, GOOD.replace('"secure_sum"', '"secure_mul_cmp"').replace(
+        "parties = 4", "players = 2"))
+    assert main(["run", str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {path}: [protocol.players] is now called 'parties'" in err
+    written = json.loads((tmp_path / "o" / "report.json").read_text())["scenario"]["protocol"]
+    assert written["parties"] == 2 and "players" not in written

@@ -67,13 +67,16 @@ def test_shamir_sum_survives_crashes_after_sharing():
 
 def test_mul_cmp_is_correct_and_trusts_a_dealer():
     rep = run_scenario(from_dict(_scenario(
-        {"name": "secure_mul_cmp", "players": 3, "vector_length": 300},
+        {"name": "secure_mul_cmp", "parties": 3, "vector_length": 300},
     )))
     assert rep["result_check"]["ok"], rep["result_check"]
     assert "dealer" in rep["trust"]
     assert rep["roles"]["dealer"] == [3]
     assert rep["offline"]["bytes"] > 0
     phases = {p["name"]: p for p in rep["phases"]}
+    # both owners share at once: 1 round, 2 owners x 2 other players x 8L bytes
+    assert phases["input sharing"]["rounds"] == 1
+    assert phases["input sharing"]["bytes"] == 2 * 2 * 8 * 300
     # Beaver product (1 round) then truncation (1 round); comparison 2 + ceil(log2 63) = 8
     assert phases["multiply"]["rounds"] == 2
     assert phases["compare"]["rounds"] == 8

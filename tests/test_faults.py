@@ -28,14 +28,14 @@ SUM = _scenario("name = 'secure_sum'\nparties = 4\nvector_length = 10\n")
 SHAMIR = _scenario("name = 'secure_sum'\nparties = 5\nvector_length = 10\nscheme = 'shamir'\n"
                    "threshold = 1\nreveal_timeout_s = 0.1\n")
 MUL = _scenario("name = 'secure_mul_cmp'\nvector_length = 10\n")
-SECAGG = _scenario("name = 'secagg'\nclients = 5\nlength = 20\n", "star")
-FEDAVG = _scenario("name = 'fedavg'\nclients = 3\nsamples = 300\nrounds = 2\n"
+SECAGG = _scenario("name = 'secagg'\nclients = 5\nvector_length = 20\n", "star")
+FEDAVG = _scenario("name = 'fedavg'\nclients = 3\nn_samples = 300\nrounds = 2\n"
                    "local_epochs = 1\n", "star")
-FEDXGB = _scenario("name = 'fed_xgboost'\nclients = 3\nsamples = 300\ntrees = 1\n"
+FEDXGB = _scenario("name = 'fed_xgboost'\nclients = 3\nn_samples = 300\nn_estimators = 1\n"
                    "max_depth = 2\n", "star")
-SECUREBOOST = _scenario("name = 'secureboost'\nclients = 2\nsamples = 100\nfeatures = 6\n"
-                        "trees = 1\nmax_depth = 2\nkey_bits = 1024\n", "star")
-OBLIVIOUS = _scenario("name = 'fed_oblivious'\nclients = 4\nlength = 50\n", "star")
+SECUREBOOST = _scenario("name = 'secureboost'\nclients = 2\nn_samples = 100\nn_features = 6\n"
+                        "n_estimators = 1\nmax_depth = 2\nkey_bits = 1024\n", "star")
+OBLIVIOUS = _scenario("name = 'fed_oblivious'\nclients = 4\nvector_length = 50\n", "star")
 XORBOOST = _scenario("name = 'xorboost'\nn_estimators = 1\nmax_depth = 2\nmax_bin = 4\n")
 PPX = "seed = 2\n[protocol]\nname = 'ppxgboost'\nqueries = 4\nbatch = 2\nn_estimators = 2\n" \
       "key_bits = 1024\n[topology]\nkind = 'star'\nhub = 1\nlatency = 0.001\nbandwidth = 1e8\n"

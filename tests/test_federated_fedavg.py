@@ -58,7 +58,7 @@ def test_mlp_gradient_matches_finite_differences():
 
 
 @pytest.mark.parametrize("kw", [
-    dict(dataset="synthetic", samples=8000, rounds=20, local_epochs=2),
+    dict(dataset="synthetic", n_samples=8000, rounds=20, local_epochs=2),
     dict(model="mlp", dataset="digits", rounds=30, local_epochs=3),
 ], ids=["logreg-synthetic", "mlp-digits"])
 def test_fedavg_iid_is_within_one_point_of_central(kw):
@@ -78,7 +78,7 @@ def test_one_round_is_the_weighted_mean_of_local_models():
     net = Net((d.x_train.shape[1], d.classes))
     w0 = net.init(np.random.default_rng([2, 23]))
     parts = fdata.shards(d.y_train, 5, "iid", 0.5, 2)
-    local = [sgd(net, w0, d.x_train[r], d.y_train[r], 1, p.batch_size, p.lr,
+    local = [sgd(net, w0, d.x_train[r], d.y_train[r], 1, p.batch_size, p.learning_rate,
                  np.random.default_rng([2, 25, k + 1])) for k, r in enumerate(parts)]
     want = sum(len(r) * w for r, w in zip(parts, local, strict=True)) / len(d.y_train)
     assert np.allclose(result.outputs[0]["model"], want, atol=1e-6)

@@ -69,7 +69,7 @@ def test_sum_is_exact_or_fails_clearly(n, bits, plus, crash, seed):
     """For any dropouts, the server returns exactly the sum of the clients it includes (all
     that never crashed among them), or fails with SecAggError; it never returns a wrong sum.
     Large n use SecAgg+ to keep the test fast (n^2 key agreements otherwise)."""
-    p = SecAggParams(clients=n, length=16, bits=bits,
+    p = SecAggParams(clients=n, vector_length=16, bits=bits,
                      aggregation="secagg+" if plus or n > 40 else "secagg")
     faults = {u: t for u, t in crash if u <= n}
     try:
@@ -88,7 +88,7 @@ def test_sum_is_exact_or_fails_clearly(n, bits, plus, crash, seed):
 
 
 def test_complete_graph_tolerates_n_minus_t_dropouts_and_no_more():
-    p = SecAggParams(clients=10, length=50, aggregation="secagg")
+    p = SecAggParams(clients=10, vector_length=50, aggregation="secagg")
     t = 10 // 2 + 1
     _, result = run(p, faults=[Crash(u, 0.0) for u in range(1, 10 - t + 1)])
     assert len(result.outputs[0].included) == t
@@ -125,7 +125,7 @@ def _with_input(p: SecAggParams, x: np.ndarray):
     agg = p.aggregation_for(0)
 
     async def program(party):
-        return {"included": await secagg.client(party, x, agg.config(p.length)),
+        return {"included": await secagg.client(party, x, agg.config(p.vector_length)),
                 "left_at": None}
     return program
 
@@ -140,7 +140,7 @@ def _unmasked_of(view, client: int, t: int, length: int, bits: int) -> np.ndarra
 
 
 def test_server_view_never_holds_an_input_and_never_both_secrets():
-    p = SecAggParams(clients=6, length=64, bits=16, aggregation="secagg", dropout_rate=0.34)
+    p = SecAggParams(clients=6, vector_length=64, bits=16, aggregation="secagg", dropout_rate=0.34)
     view, result = _server_view(p, 4)
     xs = inputs(p, 4)
     arrays = [e.payload for e in view if isinstance(e.payload, np.ndarray)]
@@ -159,7 +159,7 @@ def test_server_view_distribution_depends_only_on_the_sum():
     """Inputs A and B with the same sum: what the server sees of client 1 (its masked input
     less its revealed self mask) has the same distribution; with 3 bits it is uniform.
     Chi-square homogeneity over 40 runs x 128 values each."""
-    p = SecAggParams(clients=3, length=128, bits=3, aggregation="secagg")
+    p = SecAggParams(clients=3, vector_length=128, bits=3, aggregation="secagg")
     a = {1: np.full(128, 1, np.uint64), 2: np.full(128, 5, np.uint64), 3: np.zeros(128, np.uint64)}
     b = {1: np.full(128, 6, np.uint64), 2: np.full(128, 0, np.uint64), 3: np.zeros(128, np.uint64)}
     t = secagg.SecAggConfig((1, 2, 3), 128, 3).t
@@ -180,7 +180,7 @@ def test_bytes_match_the_papers_counts(n, aggregation, degree):
     (Bonawitz et al. 2017, Sec. 7.1: O(n + m) per client for SecAgg; Bell et al. 2020,
     Thm. 1: O(log n + m) for SecAgg+, d = k), and the server the sum over clients."""
     header = 40
-    p = SecAggParams(clients=n, length=100, bits=20, aggregation=aggregation, degree=degree)
+    p = SecAggParams(clients=n, vector_length=100, bits=20, aggregation=aggregation, degree=degree)
     _, result = run(p, header_bytes=header)
     parties = result.ledger.parties
     if aggregation == "plain":
@@ -212,7 +212,7 @@ def test_secagg_plus_graph_is_k_regular_and_symmetric():
 
 
 def test_same_seed_same_run():
-    p = SecAggParams(clients=12, length=32, dropout_rate=0.25)
+    p = SecAggParams(clients=12, vector_length=32, dropout_rate=0.25)
     _, r1 = run(p, 9)
     _, r2 = run(p, 9)
     assert np.array_equal(r1.outputs[0].total, r2.outputs[0].total)

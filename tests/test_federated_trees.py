@@ -30,9 +30,9 @@ def run(plan_fn, p, seed=0, **options):
 
 
 @pytest.mark.parametrize("kw", [
-    dict(dataset="breast_cancer", trees=4, max_depth=3, aggregation="secagg"),
-    dict(dataset="synthetic", samples=1500, trees=3, max_depth=4, eta=0.5, reg_lambda=2.0,
-         shards="label_skew", aggregation="secagg+", clients=12, degree=6),
+    dict(dataset="breast_cancer", n_estimators=4, max_depth=3, aggregation="secagg"),
+    dict(dataset="synthetic", n_samples=1500, n_estimators=3, max_depth=4, learning_rate=0.5,
+         reg_lambda=2.0, shards="label_skew", aggregation="secagg+", clients=12, degree=6),
 ], ids=["breast_cancer-secagg", "synthetic-skew-secagg+"])
 def test_federated_histogram_xgboost_equals_central_hist(kw):
     report, _ = run(fed_plan, FedXgbParams(**kw), seed=1)
@@ -40,15 +40,15 @@ def test_federated_histogram_xgboost_equals_central_hist(kw):
     assert check["same_trees"], check["mismatches"]
     assert check["max_prediction_diff"] < 1e-5
     assert report["accuracy"]["value"] == report["accuracy"]["baseline"]
-    assert len(report["accuracy_per_round"]) == kw["trees"]
+    assert len(report["accuracy_per_round"]) == kw["n_estimators"]
 
 
 def test_tree_check_detects_a_different_forest():
     """The comparison can fail: a forest grown with another lambda is not xgboost's."""
-    p = FedXgbParams(trees=2, aggregation="plain")
+    p = FedXgbParams(n_estimators=2, aggregation="plain")
     report, result = run(fed_plan, p, seed=2)
     assert report["tree_check"]["same_trees"]
-    other = FedXgbParams(trees=2, aggregation="plain", reg_lambda=50.0)
+    other = FedXgbParams(n_estimators=2, aggregation="plain", reg_lambda=50.0)
     from protocols.federated.fedxgb import binned, central
     xtr = binned(p, 2)[0]
     assert not trees.compare_with_xgboost(result.outputs[0]["forest"], central(other, 2),
@@ -56,7 +56,7 @@ def test_tree_check_detects_a_different_forest():
 
 
 def test_federated_xgboost_with_dropouts_still_trains():
-    p = FedXgbParams(trees=3, dropout_rate=0.2)
+    p = FedXgbParams(n_estimators=3, dropout_rate=0.2)
     report, _ = run(fed_plan, p, seed=3, faults=[Crash(7, 0.0)])
     assert {d["party"] for d in report["dropped"]} >= {7}
     assert not report["tree_check"]["expected_equal"] and report["result_check"]["ok"]
@@ -72,8 +72,8 @@ def test_paillier_packing_roundtrip():
 
 
 @pytest.mark.parametrize("kw", [
-    dict(clients=9, dataset="breast_cancer", trees=2, max_depth=3),
-    dict(clients=4, dataset="synthetic", samples=400, features=10, trees=2, max_depth=4),
+    dict(clients=9, dataset="breast_cancer", n_estimators=2, max_depth=3),
+    dict(clients=4, dataset="synthetic", n_samples=400, n_features=10, n_estimators=2, max_depth=4),
 ], ids=["breast_cancer-10-parties", "synthetic-5-parties"])
 def test_secureboost_equals_central_hist(kw):
     report, result = run(sb_plan, SecureBoostParams(key_bits=512, insecure_keys=True, **kw), seed=1)
@@ -89,8 +89,8 @@ def test_secureboost_equals_central_hist(kw):
 
 
 def test_secureboost_passive_view_has_no_plaintext_gradients():
-    p = SecureBoostParams(clients=3, dataset="synthetic", samples=200, features=8, trees=1,
-                          max_depth=2, key_bits=512, insecure_keys=True)
+    p = SecureBoostParams(clients=3, dataset="synthetic", n_samples=200, n_features=8,
+                          n_estimators=1, max_depth=2, key_bits=512, insecure_keys=True)
     pl = sb_plan(p, 0)
     result = simulate(star(4), pl.programs, seed=0, record_views=True)
     for q in (1, 2, 3):
@@ -102,8 +102,8 @@ def test_secureboost_passive_view_has_no_plaintext_gradients():
 
 
 def test_secureboost_survives_a_passive_party_crash():
-    p = SecureBoostParams(clients=5, dataset="synthetic", samples=300, features=12, trees=2,
-                          key_bits=512, insecure_keys=True, timeout=0.5)
+    p = SecureBoostParams(clients=5, dataset="synthetic", n_samples=300, n_features=12,
+                          n_estimators=2, key_bits=512, insecure_keys=True, timeout=0.5)
     report, _ = run(sb_plan, p, seed=4, faults=[Crash(2, 0.0)])
     assert [d["party"] for d in report["dropped"]] == [2]
     assert report["result_check"]["ok"] and report["accuracy"]["value"] > 0.7

@@ -35,7 +35,7 @@ bandwidth = 1e6
 XOR = """seed = 1
 [protocol]
 name = "xorboost"
-data = "d.csv"
+dataset = "d.csv"
 label = "y"
 owners = 2
 n_estimators = 1
@@ -158,14 +158,14 @@ CASES = [
     case("sum needs more than --memory-limit", SUM.replace("vector_length = 8",
          "vector_length = 100000"), "[protocol]", "vector_length = 100000", "the limit is 1.0 MiB",
          argv=["validate", "{s}", "--memory-limit", "1M"]),
-    case("xorboost n_samples = 1e12", "[protocol]\nname='xorboost'\ndata='synthetic'\n"
+    case("xorboost n_samples = 1e12", "[protocol]\nname='xorboost'\ndataset='synthetic'\n"
          "n_samples=1000000000000\n[topology]\nkind='complete'\n", "[protocol]",
          "n_samples = 1000000000000", "needs about"),
     case("secagg of a billion elements", "[protocol]\nname='secagg'\nclients=1000\n"
-         "length=10000000\n[topology]\nkind='star'\n", "[protocol]", "clients = 1000",
-         "length = 10000000", "needs about"),
+         "vector_length=10000000\n[topology]\nkind='star'\n", "[protocol]", "clients = 1000",
+         "vector_length = 10000000", "needs about"),
     case("fedavg of 100,000 clients", "[protocol]\nname='fedavg'\nclients=100000\n"
-         "samples=100000000\nfeatures=1000\n[topology]\nkind='star'\n", "[protocol]",
+         "n_samples=100000000\nn_features=1000\n[topology]\nkind='star'\n", "[protocol]",
          "clients = 100000", "needs about"),
     case("parallel training too large", "[protocol]\nname='parallel_training'\nworkers=4096\n"
          "groups=1\ntrain_samples=100000000\nhidden=[100000]\n[topology]\nkind='complete'\n",
@@ -203,20 +203,20 @@ CASES = [
     case("a garbage topology line", SUM.replace('kind = "star"', 'kind = "file"\n'
          'path = "t.txt"'), "[topology]", "line 1", "t.txt",
          files={"t.txt": "secret-token-" + "x" * 200 + "\n"}),
-    case("data outside the folder", _sub(XOR, 'data = "d.csv"', 'data = "/etc/d.csv"'),
-         "[protocol.data]", "/etc/d.csv", "scenario's folder"),
-    case("data file missing", XOR, "[protocol.data]", "d.csv", "does not exist"),
-    case("empty CSV", XOR, "[protocol.data]", "d.csv", "empty", files={"d.csv": ""}),
-    case("garbage CSV", XOR, "[protocol.data]", "d.csv", files={"d.csv": bytes(range(256)) * 8}),
-    case("CSV without rows", XOR, "[protocol.data]", "d.csv", "no rows",
+    case("data outside the folder", _sub(XOR, 'dataset = "d.csv"', 'dataset = "/etc/d.csv"'),
+         "[protocol.dataset]", "/etc/d.csv", "scenario's folder"),
+    case("data file missing", XOR, "[protocol.dataset]", "d.csv", "does not exist"),
+    case("empty CSV", XOR, "[protocol.dataset]", "d.csv", "empty", files={"d.csv": ""}),
+    case("garbage CSV", XOR, "[protocol.dataset]", "d.csv", files={"d.csv": bytes(range(256)) * 8}),
+    case("CSV without rows", XOR, "[protocol.dataset]", "d.csv", "no rows",
          files={"d.csv": "a,b,y\n"}),
-    case("CSV with inf", XOR, "[protocol.data]", "d.csv", "inf", "'a'",
+    case("CSV with inf", XOR, "[protocol.dataset]", "d.csv", "inf", "'a'",
          files={"d.csv": _csv() + "inf,1.0,1\n"}),
-    case("CSV with one class", XOR, "[protocol.data]", "d.csv", "one class", "'y'",
+    case("CSV with one class", XOR, "[protocol.dataset]", "d.csv", "one class", "'y'",
          files={"d.csv": _csv().replace(",1\n", ",0\n")}),
     case("CSV without the label column", _sub(XOR, 'label = "y"', 'label = "z"'),
-         "[protocol.data]", "d.csv", "'z'", files={"d.csv": _csv()}),
-    case("garbage Parquet", _sub(XOR, "d.csv", "d.parquet"), "[protocol.data]", "d.parquet",
+         "[protocol.dataset]", "d.csv", "'z'", files={"d.csv": _csv()}),
+    case("garbage Parquet", _sub(XOR, "d.csv", "d.parquet"), "[protocol.dataset]", "d.parquet",
          "not a Parquet file", files={"d.parquet": b"PAR1" + bytes(range(200))}),
     case("model file that is not a model", _sub(PPX, "key_bits = 1024",
          'key_bits = 1024\nmodel_path = "m.json"'), "[protocol.model_path]", "m.json",
@@ -333,7 +333,7 @@ def test_a_data_file_beside_the_scenario_is_found_from_any_folder(tmp_path, monk
     monkeypatch.chdir(tmp_path)
     assert main(["run", "sub/s.toml", "--out", "o", "--quiet"]) == 0
     rep = json.loads((tmp_path / "o" / "report.json").read_text())
-    assert rep["scenario"]["protocol"]["data"] == "d.csv"  # as written, not this machine's path
+    assert rep["scenario"]["protocol"]["dataset"] == "d.csv"  # as written, not this machine's path
 
 
 def test_validating_a_sweep_at_the_cap_is_quick(tmp_path):

@@ -199,7 +199,7 @@ def test_timeouts_and_busy_cores_are_waiting_on_the_path():
 def test_a_scenario_on_one_host_shares_its_core(tmp_path):
     """On links with no latency and ample bandwidth the only difference is the core
     the four parties then share: the run takes longer, bytes are the same."""
-    data = {"seed": 2, "protocol": {"name": "secure_mul_cmp", "players": 3,
+    data = {"seed": 2, "protocol": {"name": "secure_mul_cmp", "parties": 3,
                                     "vector_length": 2000},
             "topology": {"kind": "complete", "latency": 0.0, "bandwidth": 1e12}}
     apart = run_scenario(from_dict(data))
@@ -255,7 +255,7 @@ def test_many_phases_print_rolled_up_within_a_screenful():
 
     from ppsim.report import SCREEN_PHASES, print_table
 
-    data = {"seed": 1, "protocol": {"name": "xorboost", "mode": "cost_only", "data": "synthetic",
+    data = {"seed": 1, "protocol": {"name": "xorboost", "mode": "cost_only", "dataset": "synthetic",
                                     "n_samples": 200, "n_features": 4, "split": "vertical",
                                     "n_estimators": 8, "max_depth": 3, "max_bin": 4},
             "topology": {"kind": "complete"}}

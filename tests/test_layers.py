@@ -125,3 +125,29 @@ def test_the_kernel_and_protocols_load_without_the_application():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True).stdout
     assert out.strip() == "[]"
+
+
+TEST_TOOLS = ("pytest", "hypothesis", "_pytest")
+TOOL_MODULES = {"sim/testing/plugin.py", "sim/testing/strategies.py"}
+
+
+def test_only_the_plugin_and_the_strategies_import_test_tools():
+    """pytest and hypothesis stay out of the kernel, so `import sim` stays lean."""
+    found = [f"{path.relative_to(ROOT)}:{line}: imports {module}"
+             for floor in ("sim", "topologies", "protocols", "ppsim")
+             for path in sorted((ROOT / floor).rglob("*.py"))
+             if str(path.relative_to(ROOT)) not in TOOL_MODULES
+             for line, module in imported(path, ROOT)
+             if any(_under(module, tool) for tool in TEST_TOOLS)]
+    assert found == []
+
+
+def test_the_testing_module_loads_no_test_tool():
+    import subprocess
+    import sys
+
+    code = ("import sys, sim, sim.testing; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'pytest', 'hypothesis'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout
+    assert out.strip() == "[]"

@@ -16,7 +16,7 @@ from sim.engine import simulate
 from sim.wire import size_of
 
 SMALL = {"dataset": "digits", "train_samples": 1280, "test_samples": 500, "hidden": [32],
-         "epochs": 1, "batch_size": 16, "lr": 0.05, "compute_s_per_batch": 0.001}
+         "epochs": 1, "batch_size": 16, "learning_rate": 0.05, "compute_s_per_batch": 0.001}
 
 
 def _run(seed: int = 5, header: int = 0, views: bool = False, **kw):

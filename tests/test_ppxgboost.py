@@ -145,7 +145,7 @@ def test_float32_thresholds_trap():
 @pytest.mark.parametrize(("data", "pack"), [("breast_cancer", True), ("wine", True),
                                             ("wine", False)])
 def test_predictions_equal_booster_predict(data, pack):
-    _, result, summary = _run(data=data, n_estimators=5, max_depth=3, queries=15, batch=6,
+    _, result, summary = _run(dataset=data, n_estimators=5, max_depth=3, queries=15, batch=6,
                               missing_fraction=0.1, pack=pack)
     check = summary["prediction_check"]
     assert check["queries"] == 15 and check["ok"]
@@ -179,7 +179,7 @@ def _atoms(payload):
 
 
 def test_server_view_holds_no_plaintext():
-    pl, result, _ = _run(record_views=True, data="breast_cancer", n_estimators=4, max_depth=3,
+    pl, result, _ = _run(record_views=True, dataset="breast_cancer", n_estimators=4, max_depth=3,
                          queries=8, batch=4)
     from protocols import data as datasets
 
@@ -213,7 +213,7 @@ def _booster_of(pl):
 
 
 def test_two_users_keys_are_isolated():
-    _, result, summary = _run(data="wine", n_estimators=3, max_depth=2, queries=4, batch=4,
+    _, result, summary = _run(dataset="wine", n_estimators=3, max_depth=2, queries=4, batch=4,
                                users=2)
     assert summary["prediction_check"]["ok"]
     iso = summary["key_isolation"]
@@ -233,7 +233,7 @@ def test_message_sizes_follow_the_scheme():
     ciphertexts mod n**2, slots = floor((bits(n) - 1) / 64), each of a fixed width.
     Keys: two 32-byte keys and the two primes at a fixed width."""
     rows, batch = 12, 6
-    _, result, _ = _run(record_views=True, data="wine", n_estimators=3, max_depth=2,
+    _, result, _ = _run(record_views=True, dataset="wine", n_estimators=3, max_depth=2,
                         queries=rows, batch=batch)
     d, groups, per = 13, 3, (KEY_BITS - 1) // scheme.SLOT_BITS
     queries = [e.payload for e in result.ledger.views[SERVER] if e.phase == "query"]
@@ -254,11 +254,11 @@ def test_serves_a_simulator_trained_xorboost_model(tmp_path):
     from protocols.xorboost.protocol import XorboostParams, layout
     from protocols.xorboost.protocol import plan as xorboost_plan
 
-    xp = XorboostParams(data="synthetic", split="vertical", owners=2, n_samples=200,
+    xp = XorboostParams(dataset="synthetic", split="vertical", owners=2, n_samples=200,
                         n_features=5, max_depth=2, n_estimators=2, max_bin=8)
     result, _ = run_plan(xorboost_plan(xp, 1), seed=1, latency=5e-4)
     path = tmp_path / "xorboost.json"
     path.write_bytes(result.outputs[layout(xp).analyst].to_xgboost_json())
-    _, _, summary = _run(data="synthetic", n_features=5, model_path=str(path), queries=10,
+    _, _, summary = _run(dataset="synthetic", n_features=5, model_path=str(path), queries=10,
                          batch=5)
     assert summary["prediction_check"]["ok"], summary["prediction_check"]

@@ -30,7 +30,7 @@ def _star(n: int) -> nx.Graph:
 
 
 def _secagg_run(n: int = 8, **options):
-    pl = plan(SecAggParams(clients=n, length=50, bits=32, aggregation="secagg+"), 3)
+    pl = plan(SecAggParams(clients=n, vector_length=50, bits=32, aggregation="secagg+"), 3)
     result = simulate(_star(pl.n_parties), pl.programs, seed=3, header_bytes=40, **options)
     assert pl.summarize(result)["result_check"]["ok"]
     return result
@@ -81,7 +81,8 @@ def test_profile_refuses_untagged_messages():
 
 
 def _scenario(**network) -> dict:
-    return {"seed": 1, "protocol": {"name": "secagg", "clients": 6, "length": 20, "bits": 32},
+    return {"seed": 1,
+            "protocol": {"name": "secagg", "clients": 6, "vector_length": 20, "bits": 32},
             "topology": {"kind": "star", "latency": 0.01, "bandwidth": 1e6},
             "network": {"header_bytes": 40, **network}}
 
@@ -163,7 +164,7 @@ def test_flower_profile_within_5_percent_of_flower_secaggplus():
 
 def _fedavg(aggregation: str) -> dict:
     return {"seed": 2, "protocol": {"name": "fedavg", "clients": 5, "rounds": 2,
-                                    "samples": 200, "aggregation": aggregation},
+                                    "n_samples": 200, "aggregation": aggregation},
             "topology": {"kind": "star", "latency": 0.01, "bandwidth": 1e6},
             "network": {"header_bytes": 40, "profile": "flower-1.42"}}
 

@@ -22,13 +22,13 @@ CASES = {
     "secure_sum additive": {"name": "secure_sum", "parties": 4, "vector_length": 100},
     "secure_sum shamir": {"name": "secure_sum", "parties": 5, "scheme": "shamir",
                           "vector_length": 100},
-    "secure_mul_cmp": {"name": "secure_mul_cmp", "players": 3, "vector_length": 100},
-    "secagg": {"name": "secagg", "clients": 8, "aggregation": "secagg+", "length": 50},
-    "fedavg": {"name": "fedavg", "clients": 4, "rounds": 2, "samples": 400,
+    "secure_mul_cmp": {"name": "secure_mul_cmp", "parties": 3, "vector_length": 100},
+    "secagg": {"name": "secagg", "clients": 8, "aggregation": "secagg+", "vector_length": 50},
+    "fedavg": {"name": "fedavg", "clients": 4, "rounds": 2, "n_samples": 400,
                "aggregation": "secagg"},
-    "fedavg clipped": {"name": "fedavg", "clients": 4, "rounds": 1, "samples": 400,
+    "fedavg clipped": {"name": "fedavg", "clients": 4, "rounds": 1, "n_samples": 400,
                        "clip_norm": 1.0},
-    "fed_oblivious": {"name": "fed_oblivious", "clients": 4, "length": 20},
+    "fed_oblivious": {"name": "fed_oblivious", "clients": 4, "vector_length": 20},
 }
 
 

@@ -18,14 +18,14 @@ STAR = {"kind": "star", "latency": 0.001, "bandwidth": 1e7}
 
 FAMILIES = {
     "fedavg": {"name": "fedavg", "clients": 3, "model": "logreg", "dataset": "synthetic",
-               "samples": 200, "features": 6, "rounds": 2, "local_epochs": 1},
+               "n_samples": 200, "n_features": 6, "rounds": 2, "local_epochs": 1},
     "secureboost": {"name": "secureboost", "clients": 2, "dataset": "synthetic",
-                    "samples": 120, "features": 6, "trees": 1, "max_depth": 2, "key_bits": 512,
-                    "insecure_keys": True},
-    "xorboost": {"name": "xorboost", "data": "synthetic", "n_samples": 120, "n_features": 4,
+                    "n_samples": 120, "n_features": 6, "n_estimators": 1, "max_depth": 2,
+                    "key_bits": 512, "insecure_keys": True},
+    "xorboost": {"name": "xorboost", "dataset": "synthetic", "n_samples": 120, "n_features": 4,
                  "split": "mixed", "owners": 3, "servers": 2, "max_depth": 2,
                  "n_estimators": 1, "max_bin": 4},
-    "secagg": {"name": "secagg", "clients": 4, "length": 16},
+    "secagg": {"name": "secagg", "clients": 4, "vector_length": 16},
 }
 
 
@@ -106,7 +106,7 @@ seed = 1
 [protocol]
 name = "xorboost"
 mode = "cost_only"
-data = "synthetic"
+dataset = "synthetic"
 n_samples = 100
 n_features = 3
 split = "vertical"

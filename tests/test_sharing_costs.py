@@ -23,13 +23,22 @@ comparison by masked bit decomposition with a log-depth prefix tree):
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 
-from protocols.sharing import Mpc, ShamirMpc, to_field, to_ring, tree_and_counts
+from protocols.sharing import (
+    Mpc,
+    ShamirMpc,
+    decode,
+    encode,
+    to_field,
+    to_ring,
+    tree_and_counts,
+)
 from protocols.sharing.harness import run_mpc
-from sim.testing import run
+from sim.testing import assert_costs, run
 
 H = 40  # header bytes per message
 
@@ -46,7 +55,7 @@ def costs(p: int, L: int, op):
         with m.party.phase("op"):
             return await op(m, x, y)
 
-    return run_mpc(p, body, header_bytes=H).ledger
+    return run_mpc(p, body, header_bytes=H).result.ledger
 
 
 def online(ledger):
@@ -161,5 +170,69 @@ def test_share_reveal_and_shamir_mul(p):
         with party.phase("op"):
             return await s.mul(x, x)
 
-    ledger = run(program, n=p, header_bytes=H).ledger
+    ledger = run(program, n=p, header_bytes=H).result.ledger
     assert online(ledger) == (pairs, pairs * (4 * L + H), 1)
+
+
+@pytest.mark.parametrize(("p", "owners", "one_by_one"), [
+    (2, [0, 1], 2), (3, [0, 1, 2], 3), (3, [1, 4, 1, 0], 3)])
+def test_share_all_is_one_round_whatever_the_owners(p, owners, one_by_one):
+    """Several owners' inputs (4 is an input party, neither player nor dealer) go in one
+    round, one message per owner and other player carrying all its shares (8L bytes per
+    input). One `share` after another measures `one_by_one` rounds: an owner that is a
+    player sends after it has received the earlier owners' shares."""
+    L = 5
+    values = [np.arange(L) * (k + 1) for k in range(len(owners))]
+
+    async def body(m: Mpc, batched: bool):
+        me = m.party.id
+        inputs = [(o, to_ring(v) if me == o else None, (L,))
+                  for o, v in zip(owners, values, strict=True)]
+        with m.party.phase("input"):
+            if batched:
+                shares = await m.share_all(inputs)
+            else:
+                shares = [await m.share(*item) for item in inputs]
+        with m.party.phase("open"):
+            return [await m.reveal(s) for s in shares]
+
+    runs = {batched: run_mpc(p, lambda m, b=batched: body(m, b), extra=2, header_bytes=H)
+            for batched in (True, False)}
+    for out in runs.values():
+        for got, want in zip(out.outputs[0], values, strict=True):
+            assert np.array_equal(got, to_ring(want))
+
+    def receivers(owner):
+        return p - 1 if owner < p else p
+
+    payload = sum(8 * L * receivers(o) for o in owners)
+    messages = sum(receivers(o) for o in set(owners))
+    assert_costs(runs[True], "input", rounds=1, messages=messages,
+                 bytes=payload + messages * H)
+    assert_costs(runs[False], "input", rounds=one_by_one,
+                 bytes=payload + sum(receivers(o) for o in owners) * H)
+
+
+def test_dot_fx_of_vectors_and_comparisons_of_its_result_warn_nothing():
+    """A 1-D dot product is a 0-d share; numpy turns 0-d results into scalars, whose
+    wrap-around warned (7 seeds in 40 for dot_fx). Every seed, warnings as errors."""
+    L, f = 7, 16
+
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        x, y = rng.uniform(-10, 10, (2, L))
+
+        async def body(m: Mpc, x=x, y=y):
+            me = m.party.id
+            xs, ys = await m.share_all_fx([(0, x if me == 0 else None, (L,)),
+                                           (1, y if me == 1 else None, (L,))])
+            d, e = await m.dot_fx(xs, ys), await m.dot_fx(ys, xs)
+            less = await m.lt(d, m.add_public_fx(e, 1.0))
+            return [await m.reveal_fx(d), await m.reveal(less), await m.reveal(await m.eq(d, d))]
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            dot, less, same = run_mpc(3, body, frac_bits=f, seed=seed).outputs[0]
+        exact = decode(encode(x, f), f) @ decode(encode(y, f), f)
+        assert np.shape(dot) == () and abs(dot - exact) <= 2.0**-f
+        assert int(less) == 1 and int(same) == 1

@@ -26,7 +26,7 @@ from protocols.sharing import (
 )
 from protocols.sharing.harness import run_mpc
 from sim import PartyFailure
-from sim.testing import run
+from sim.testing import bits_balanced, run
 
 SETTINGS = settings(max_examples=25, deadline=None)
 players = st.integers(2, 7)
@@ -198,9 +198,9 @@ def test_dealer_receives_nothing_online():
         return await m.lt(x, m.add_public(m.zeros((4,)), 2))
 
     result = run_mpc(3, body, record_views=True)
-    assert result.ledger.views[3] == []
+    assert result.views[3] == []
     for pid in range(3):
-        from_dealer = [v for v in result.ledger.views[pid] if v.src == 3]
+        from_dealer = [v for v in result.views[pid] if v.src == 3]
         assert from_dealer and all(v.phase.startswith("offline:") for v in from_dealer)
 
 
@@ -216,19 +216,14 @@ def test_opened_masked_values_are_uniform(op):
         with m.party.phase("op"):
             return await (m.trunc(x) if op == "trunc" else m.lt(x, x))
 
-    views = run_mpc(p, body, record_views=True).ledger.views
+    views = run_mpc(p, body, record_views=True).views
     opened = {(pid, v.src): v.payload for pid in range(2) for v in views[pid]
               if v.phase == "op" and v.payload.dtype == np.uint64}  # the first round only
     assert len(opened) == 2 * (p - 1)
     # player 0 received the openings of players 1..p-1, player 1 that of player 0
     c = opened[(1, 0)] + sum(opened[(0, src)] for src in range(1, p))
-
-    def balanced(u):
-        freq = np.unpackbits(u.view(np.uint8)).reshape(L, 64).mean(axis=0)
-        return bool(np.all(np.abs(freq - 0.5) <= 6 * 0.5 / np.sqrt(L)))
-
-    assert balanced(c)
-    assert not balanced(np.full(L, 5 + 2**62, np.uint64))  # an unmasked opening would fail
+    assert bits_balanced(c)
+    assert not bits_balanced(np.full(L, 5 + 2**62, np.uint64))  # an unmasked opening would fail
 
 
 def test_operations_needing_a_dealer_fail_clearly_without_one():

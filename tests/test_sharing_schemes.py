@@ -22,34 +22,21 @@ from protocols.sharing import (
     to_field,
     xor_split,
 )
-from protocols.sharing.ring import RING, bits_msb_first
+from protocols.sharing.ring import RING
+from sim.testing import bits_balanced, looks_uniform
 
 SETTINGS = settings(max_examples=25, deadline=None)
 SAMPLES = 20_000
-SIGMAS = 6.0  # per-check false alarm ~1e-9; many checks stay far below 1e-5 overall
-
-
-def bits_balanced(u: np.ndarray) -> bool:
-    """Every one of the 64 bit positions is set in half the samples (within SIGMAS)."""
-    freq = bits_msb_first(u).mean(axis=0)
-    return bool(np.all(np.abs(freq - 0.5) <= SIGMAS * 0.5 / np.sqrt(u.shape[0])))
-
-
-def chi_square_uniform(values: np.ndarray, bins: int) -> bool:
-    """Chi-square of `values` (already in 0..bins-1) against uniform, normal approximation."""
-    counts = np.bincount(values, minlength=bins)
-    expected = values.size / bins
-    stat = ((counts - expected) ** 2 / expected).sum()
-    return bool(stat <= (bins - 1) + SIGMAS * np.sqrt(2 * (bins - 1)))
 
 
 def ring_uniform(u: np.ndarray) -> bool:
-    return bits_balanced(u) and chi_square_uniform((u & np.uint64(255)).astype(np.int64), 256)
+    """Uniform over Z_2^64: every bit balanced, the low byte even (sim.testing's check)."""
+    return looks_uniform(u)
 
 
 def field_uniform(u: np.ndarray) -> bool:
-    return chi_square_uniform((u * 256 // PRIME).astype(np.int64), 256) and chi_square_uniform(
-        (u % 256).astype(np.int64), 256)
+    """Uniform over GF(PRIME): the high and the low byte even."""
+    return looks_uniform(u, modulus=PRIME)
 
 
 ring_values = st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=16)
@@ -155,10 +142,9 @@ def test_fewer_xor_shares_are_uniform(n):
         for subset in itertools.combinations(range(n), n - 1):
             part = shares[list(subset)]
             for bits in (*part, np.bitwise_xor.reduce(part, axis=0)):
-                freq = bits.mean(axis=0)
-                assert np.all(np.abs(freq - 0.5) <= SIGMAS * 0.5 / np.sqrt(SAMPLES))
+                assert all(bits_balanced(column) for column in bits.T)
     broken = np.full(SAMPLES, True)  # a "share" equal to the secret
-    assert abs(broken.mean() - 0.5) > SIGMAS * 0.5 / np.sqrt(SAMPLES)
+    assert not bits_balanced(broken)
 
 
 @pytest.mark.parametrize(("t", "n"), [(1, 3), (2, 5), (3, 4)])

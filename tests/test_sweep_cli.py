@@ -175,9 +175,8 @@ def test_shipped_sweep_validates_every_point(path):
 def test_shipped_sweep_runs_reduced(path, tmp_path):
     """Each shipped sweep on every topology, with the two smallest sizes and short vectors."""
     data = tomllib.loads(path.read_text())
-    for key in ("vector_length", "length"):
-        if key in data["protocol"]:
-            data["protocol"][key] = 8
+    if "vector_length" in data["protocol"]:
+        data["protocol"]["vector_length"] = 8
     for table in (data["sweep"], data["sweep"].get("zip", {})):
         for name, values in table.items():
             if isinstance(values, list) and not isinstance(values[0], dict):
@@ -201,7 +200,7 @@ name = "fedavg"
 clients = 3
 model = "logreg"
 dataset = "synthetic"
-samples = 300
+n_samples = 300
 rounds = 3
 local_epochs = 1
 [topology]

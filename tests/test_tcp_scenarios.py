@@ -86,7 +86,7 @@ def test_secure_aggregation_equals_the_simulator(aggregation: str, clients: int,
     scenario = from_dict({
         "name": f"tcp_{aggregation}", "seed": 4,
         "protocol": {"name": "secagg", "clients": clients, "aggregation": aggregation,
-                     "length": 300, "bits": 32, "timeout": WALL_TIMEOUT_S},
+                     "vector_length": 300, "bits": 32, "timeout": WALL_TIMEOUT_S},
         "topology": {"kind": "star", "hub": 0, "latency": 0.01, "bandwidth": 1.25e6},
         "network": {"header_bytes": 40},
     })

@@ -8,13 +8,13 @@ from sim import ProtocolSpec
 
 def _secagg_memory(p: secure_sum.SecAggParams) -> float:
     """Each client's input and masked vector plus the server's copies (measured: within 10%)."""
-    return 24.0 * p.length * (p.clients + 2)
+    return 24.0 * p.vector_length * (p.clients + 2)
 
 
 def _fedavg_memory(p: fedavg.FedAvgParams) -> float:
     """The data set (a few copies) and every client's update in flight."""
-    params = (p.features + 1) * (p.hidden + 2 if p.model == "mlp" else 2)
-    return 32.0 * p.samples * p.features + 24.0 * params * (p.clients + 2)
+    params = (p.n_features + 1) * (p.hidden + 2 if p.model == "mlp" else 2)
+    return 32.0 * p.n_samples * p.n_features + 24.0 * params * (p.clients + 2)
 
 SECAGG = ProtocolSpec(
     name="secagg",

@@ -29,13 +29,23 @@ class AggregationParams(Params):
     """The aggregation keys every federated protocol's ``[protocol]`` table shares."""
 
     clients: Annotated[int, Field(ge=2, le=100_000)] = 10
+    """Clients (parties 1..clients); party 0 is the server."""
     aggregation: Mode = "secagg+"
+    """How the server sums the clients' vectors: secagg (Bonawitz et al. 2017, complete graph),
+    secagg+ (Bell et al. 2020, sparse graph) or plain (in the clear, a cost baseline)."""
     degree: Annotated[int, Field(ge=2)] | None = None
+    """secagg+ only: neighbours per client (default 2 ceil(1.5 log2 clients))."""
     threshold: Annotated[float, Field(ge=0, lt=1)] = 0.5
+    """Fraction of a client's neighbours whose shares reconstruct its secrets: t =
+    floor(threshold * neighbours) + 1."""
     bits: Annotated[int, Field(ge=8, le=64)] = 64
+    """Width k of the ring Z_2^k the vectors are summed in."""
     frac_bits: Annotated[int, Field(ge=0, le=48)] = 24
+    """Fractional bits of the fixed-point encoding of real vectors."""
     timeout: Annotated[float, Field(gt=0)] = 1.0
+    """Seconds the server waits for the clients at each step before going on without them."""
     dropout_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Fraction of the clients that leave, each at a random round and step."""
 
     def aggregation_for(self, seed: int) -> Aggregation:
         clients = tuple(range(1, self.clients + 1))

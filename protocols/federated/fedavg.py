@@ -45,16 +45,28 @@ class FedAvgParams(AggregationParams):
     """``[protocol]`` of a ``fedavg`` scenario."""
 
     model: Literal["logreg", "mlp"] = "logreg"
+    """logreg: multinomial logistic regression; mlp: one hidden layer."""
     hidden: Annotated[int, Field(ge=1)] = 32
+    """Hidden units of the mlp."""
+    renamed = {"samples": "n_samples", "features": "n_features", "lr": "learning_rate"}
     dataset: fdata.Source = "breast_cancer"
-    samples: Annotated[int, Field(ge=10)] = 20_000
-    features: Annotated[int, Field(ge=2)] = 20
+    """breast_cancer, digits (scikit-learn's bundled sets) or synthetic."""
+    n_samples: Annotated[int, Field(ge=10)] = 20_000
+    """Rows of the synthetic data set."""
+    n_features: Annotated[int, Field(ge=2)] = 20
+    """Features of the synthetic data set."""
     shards: Literal["iid", "label_skew"] = "iid"
+    """iid: equal random shards; label_skew: class proportions from Dirichlet(skew_alpha)."""
     skew_alpha: Annotated[float, Field(gt=0)] = 0.5
+    """Dirichlet concentration of label_skew shards (smaller: more skewed)."""
     rounds: Annotated[int, Field(ge=1)] = 10
+    """Training rounds (one aggregation each)."""
     local_epochs: Annotated[int, Field(ge=1)] = 2
+    """Epochs of minibatch SGD each client runs per round."""
     batch_size: Annotated[int, Field(ge=1)] = 16
-    lr: Annotated[float, Field(gt=0)] = 0.05
+    """Minibatch rows."""
+    learning_rate: Annotated[float, Field(gt=0)] = 0.05
+    """SGD step size."""
     clip_norm: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     """Clip each update to this L2 norm on secret shares (then `aggregation` is unused)."""
 
@@ -68,7 +80,7 @@ class FedAvgParams(AggregationParams):
 
 
 def _setup(p: FedAvgParams, seed: int) -> tuple[fdata.Data, Net, np.ndarray]:
-    d = fdata.load(p.dataset, seed, p.samples, p.features)
+    d = fdata.load(p.dataset, seed, p.n_samples, p.n_features)
     hidden = (p.hidden,) if p.model == "mlp" else ()
     net = Net((d.x_train.shape[1], *hidden, d.classes))
     return d, net, net.init(np.random.default_rng([seed, 23]))
@@ -78,8 +90,8 @@ def _setup(p: FedAvgParams, seed: int) -> tuple[fdata.Data, Net, np.ndarray]:
 def central_accuracy(p: FedAvgParams, seed: int) -> float:
     """The baseline: the same model and SGD on the pooled rows, R * E epochs."""
     d, net, w0 = _setup(p, seed)
-    w = sgd(net, w0, d.x_train, d.y_train, p.rounds * p.local_epochs, p.batch_size, p.lr,
-            np.random.default_rng([seed, 24]))
+    w = sgd(net, w0, d.x_train, d.y_train, p.rounds * p.local_epochs, p.batch_size,
+            p.learning_rate, np.random.default_rng([seed, 24]))
     return net.accuracy(w, d.x_test, d.y_test)
 
 
@@ -127,7 +139,7 @@ def plan(p: FedAvgParams, seed: int) -> Plan:
             if got.get(0) is None:
                 break
             with party.phase("fedavg.local_training"):
-                w = sgd(net, got[0], x, y, p.local_epochs, p.batch_size, p.lr, rng)
+                w = sgd(net, got[0], x, y, p.local_epochs, p.batch_size, p.learning_rate, rng)
                 await party.work(**net.sgd_work(len(y), p.local_epochs, p.batch_size))
             step = leave[1] if leave is not None and leave[0] == r else None
             if clip:

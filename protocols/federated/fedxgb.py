@@ -33,29 +33,43 @@ from sim import Party, Plan
 class FedXgbParams(AggregationParams):
     """``[protocol]`` of a ``fed_xgboost`` scenario (binary classification)."""
 
+    renamed = trees.RENAMED
     dataset: Literal["breast_cancer", "synthetic"] = "breast_cancer"
-    samples: Annotated[int, Field(ge=10)] = 4000
-    features: Annotated[int, Field(ge=2)] = 20
+    """breast_cancer (scikit-learn's bundled set) or synthetic."""
+    n_samples: Annotated[int, Field(ge=10)] = 4000
+    """Rows of the synthetic data set."""
+    n_features: Annotated[int, Field(ge=2)] = 20
+    """Features of the synthetic data set."""
     shards: Literal["iid", "label_skew"] = "iid"
+    """iid: equal random shards; label_skew: class proportions from Dirichlet(skew_alpha)."""
     skew_alpha: Annotated[float, Field(gt=0)] = 0.5
-    bins: Annotated[int, Field(ge=2, le=256)] = 32
-    trees: Annotated[int, Field(ge=1)] = 5
+    """Dirichlet concentration of label_skew shards (smaller: more skewed)."""
+    max_bin: Annotated[int, Field(ge=2, le=256)] = 32
+    """Equal-width histogram bins per feature."""
+    n_estimators: Annotated[int, Field(ge=1)] = 5
+    """Trees (boosting rounds)."""
     max_depth: Annotated[int, Field(ge=1, le=10)] = 3
-    eta: Annotated[float, Field(gt=0)] = 0.3
+    """Depth of each tree."""
+    learning_rate: Annotated[float, Field(gt=0)] = 0.3
+    """Shrinkage of each leaf value (XGBoost's eta)."""
     reg_lambda: Annotated[float, Field(ge=0)] = 1.0
+    """L2 regularisation of leaf values."""
     min_child_weight: Annotated[float, Field(ge=0)] = 1.0
+    """Least hessian sum of a child for a split to be valid."""
     frac_bits: Annotated[int, Field(ge=0, le=48)] = 32
+    """Fractional bits of the fixed-point gradient histograms."""
 
     @property
     def tree_params(self) -> trees.TreeParams:
-        return trees.TreeParams(self.max_depth, self.eta, self.reg_lambda, self.min_child_weight)
+        return trees.TreeParams(self.max_depth, self.learning_rate, self.reg_lambda,
+                                self.min_child_weight)
 
 
 @lru_cache(maxsize=8)
 def binned(p: FedXgbParams, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Train and test bin ids and labels."""
-    d = fdata.load(p.dataset, seed, p.samples, p.features)
-    edges = trees.equal_width_bins(d.x_train, p.bins)
+    d = fdata.load(p.dataset, seed, p.n_samples, p.n_features)
+    edges = trees.equal_width_bins(d.x_train, p.max_bin)
     return trees.to_bins(d.x_train, edges), d.y_train, trees.to_bins(d.x_test, edges), d.y_test
 
 
@@ -64,7 +78,7 @@ def central(p: FedXgbParams, seed: int) -> xgb.Booster:
     """XGBoost ``hist`` on the pooled binned rows: the baseline and the trees to match."""
     xtr, ytr, _, _ = binned(p, seed)
     return xgb.train(p.tree_params.xgboost(), xgb.DMatrix(xtr, label=ytr),
-                     num_boost_round=p.trees)
+                     num_boost_round=p.n_estimators)
 
 
 def accuracy(prob: np.ndarray, y: np.ndarray) -> float:
@@ -76,13 +90,13 @@ def plan(p: FedXgbParams, seed: int) -> Plan:
     parts = fdata.shards(ytr, p.clients, p.shards, p.skew_alpha, seed)
     agg = p.aggregation_for(seed)
     tp = p.tree_params
-    n_feat, n_bins = xtr.shape[1], p.bins
-    leaving = planned_dropouts(p.clients, p.dropout_rate, p.trees, seed)
+    n_feat, n_bins = xtr.shape[1], p.max_bin
+    leaving = planned_dropouts(p.clients, p.dropout_rate, p.n_estimators, seed)
     wait = 20 * p.timeout
 
     async def server(party: Party) -> dict[str, Any]:
         live, forest, per_tree = agg.clients, [], []
-        for _ in range(p.trees):
+        for _ in range(p.n_estimators):
             nodes, active = [trees.Node(0)], [0]
             while active:
                 total, out = await agg.server(party, len(active) * n_feat * n_bins * 2, live)
@@ -117,7 +131,7 @@ def plan(p: FedXgbParams, seed: int) -> Plan:
         margin = np.zeros(len(y))
         leave = leaving.get(party.id)
         cols = np.arange(n_feat) * n_bins
-        for t in range(p.trees):
+        for t in range(p.n_estimators):
             g, h = trees.gh(margin, y)
             at = np.zeros(len(y), dtype=np.int64)  # index among the level's active nodes
             n_active, level = 1, 0
@@ -175,8 +189,8 @@ def plan(p: FedXgbParams, seed: int) -> Plan:
             "fed_xgboost": {
                 "aggregation": agg.variant,
                 "clients": p.clients,
-                "trees": p.trees,
-                "bins": p.bins,
+                "n_estimators": p.n_estimators,
+                "max_bin": p.max_bin,
                 "client_bytes_mean": float(np.mean(
                     [ledger.parties[u].bytes_sent + ledger.parties[u].bytes_received
                      for u in agg.clients])),

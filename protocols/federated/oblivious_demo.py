@@ -26,13 +26,23 @@ class ObliviousParams(Params):
     """``[protocol]`` of a ``fed_oblivious`` scenario."""
 
     clients: Annotated[int, Field(ge=2, le=10_000)] = 10
-    length: Annotated[int, Field(ge=1, le=1_000_000)] = 100
+    """Clients (parties 1..clients); the server is party 0, the helper server clients+1, the
+    dealer clients+2."""
+    renamed = {"length": "vector_length"}
+    vector_length: Annotated[int, Field(ge=1, le=1_000_000)] = 100
+    """Elements of each client's vector."""
     clip_norm: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
+    """L2 norm C every vector is clipped to, on shares."""
     spread: Annotated[float, Field(ge=0, le=5)] = 1.0
+    """Input norms are C exp(u), u uniform in [-spread, spread]: some get clipped."""
     frac_bits: Annotated[int, Field(ge=8, le=26)] = 16
+    """Fractional bits of the fixed-point encoding."""
     iterations: Annotated[int, Field(ge=1, le=8)] = 3
+    """Newton steps of the shared inverse square root."""
     timeout: Annotated[float, Field(gt=0)] = 1.0
+    """Seconds the servers wait for the clients' shares."""
     dropout_rate: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    """Fraction of the clients that never send their shares."""
 
     @model_validator(mode="after")
     def _fits(self) -> ObliviousParams:
@@ -52,7 +62,7 @@ def inputs(p: ObliviousParams, seed: int) -> dict[int, np.ndarray]:
     rng = np.random.default_rng([seed, 31])
     out = {}
     for u in range(1, p.clients + 1):
-        v = rng.normal(size=p.length)
+        v = rng.normal(size=p.vector_length)
         out[u] = v * (p.clip_norm * np.exp(rng.uniform(-p.spread, p.spread)) / np.linalg.norm(v))
     return out
 
@@ -79,7 +89,7 @@ def plan(p: ObliviousParams, seed: int) -> Plan:
     gone = leaving(p, seed)
 
     async def aggregator(party: Party) -> obl.Outcome:
-        return await obl.aggregate(cfg.mpc(party), cfg, p.length, cfg.clients)
+        return await obl.aggregate(cfg.mpc(party), cfg, p.vector_length, cfg.clients)
 
     async def client(party: Party) -> dict[str, Any]:
         if party.id in gone:
@@ -96,7 +106,7 @@ def plan(p: ObliviousParams, seed: int) -> Plan:
         ledger = result.ledger
         rounds = ledger.phase_rounds()
         return {
-            "split": fdata.vector_split(p.clients, p.length),
+            "split": fdata.vector_split(p.clients, p.vector_length),
             "result_check": {
                 "ok": exact and error <= bound and set(out.included) == set(cfg.clients) - gone,
                 "max_exact": exact,
@@ -110,7 +120,7 @@ def plan(p: ObliviousParams, seed: int) -> Plan:
             "oblivious": {
                 "clip_norm": p.clip_norm,
                 "frac_bits": p.frac_bits,
-                "length": p.length,
+                "vector_length": p.vector_length,
                 "clipped_clients_plaintext": clipped,
                 "rounds_max": rounds.get(obl.PHASE_MAX, 0),
                 "rounds_clip": rounds.get(obl.PHASE_CLIP, 0),

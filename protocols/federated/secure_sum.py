@@ -23,16 +23,20 @@ from sim import Party, Plan
 class SecAggParams(AggregationParams):
     """``[protocol]`` of a ``secagg`` scenario (the inputs are integers, not fixed-point)."""
 
-    length: Annotated[int, Field(ge=1, le=10_000_000)] = 1000
+    renamed = {"length": "vector_length"}
+    vector_length: Annotated[int, Field(ge=1, le=10_000_000)] = 1000
+    """Elements of each client's vector."""
     bits: Annotated[int, Field(ge=1, le=64)] = 32
+    """Width k of the ring Z_2^k: inputs are uniform k-bit integers."""
     frac_bits: Annotated[int, Field(ge=0, le=0)] = 0
+    """Always 0: the inputs are integers."""
 
 
 def inputs(p: SecAggParams, seed: int) -> dict[int, np.ndarray]:
     """Each client's vector in [0, 2^bits), from the seed (the test's plaintext)."""
     rng = np.random.default_rng([seed, 12])
     high = np.uint64((1 << p.bits) - 1)
-    return {u: rng.integers(0, high, p.length, dtype=np.uint64, endpoint=True)
+    return {u: rng.integers(0, high, p.vector_length, dtype=np.uint64, endpoint=True)
             for u in range(1, p.clients + 1)}
 
 
@@ -42,7 +46,7 @@ def plan(p: SecAggParams, seed: int) -> Plan:
     leaving = planned_dropouts(p.clients, p.dropout_rate, 1, seed)
 
     async def server(party: Party) -> Any:
-        _, out = await agg.server(party, p.length, agg.clients)
+        _, out = await agg.server(party, p.vector_length, agg.clients)
         return out
 
     async def client(party: Party) -> Any:
@@ -52,7 +56,7 @@ def plan(p: SecAggParams, seed: int) -> Plan:
 
     def summarize(result: Any) -> dict[str, Any]:
         out: secagg.SecAggOutcome = result.outputs[0]
-        want = np.zeros(p.length, dtype=np.uint64)
+        want = np.zeros(p.vector_length, dtype=np.uint64)
         for u in out.included:
             want += xs[u]
         if p.bits < 64:
@@ -60,11 +64,11 @@ def plan(p: SecAggParams, seed: int) -> Plan:
         ledger = result.ledger
         clients = range(1, p.clients + 1)
         d = len(agg.clients) - 1 if agg.degree is None else agg.degree
-        sent, received = secagg.client_bytes(d, p.length, p.bits, ledger.header_bytes)
+        sent, received = secagg.client_bytes(d, p.vector_length, p.bits, ledger.header_bytes)
         left = {u: o["left_at"] for u, o in result.outputs.items()
                 if u != 0 and o["left_at"] is not None and u in leaving}
         return {
-            "split": fdata.vector_split(p.clients, p.length),
+            "split": fdata.vector_split(p.clients, p.vector_length),
             "result_check": {
                 "ok": bool(np.array_equal(out.total.astype(np.uint64), want)),
                 "included": len(out.included),
@@ -75,8 +79,8 @@ def plan(p: SecAggParams, seed: int) -> Plan:
                 "variant": agg.variant,
                 "clients": p.clients,
                 "degree": d,
-                "threshold_t": agg.config(p.length).t if agg.mode != "plain" else None,
-                "length": p.length,
+                "threshold_t": agg.config(p.vector_length).t if agg.mode != "plain" else None,
+                "vector_length": p.vector_length,
                 "bits": p.bits,
                 "client_bytes_sent_mean": float(np.mean(
                     [ledger.parties[u].bytes_sent for u in clients])),

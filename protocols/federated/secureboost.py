@@ -48,21 +48,34 @@ FRAC = 32
 class SecureBoostParams(Params):
     """``[protocol]`` of a ``secureboost`` scenario: `clients` passive parties."""
 
+    renamed = trees.RENAMED
     clients: Annotated[int, Field(ge=1, le=10_000)] = 9
+    """Passive parties (parties 1..clients), each holding a block of features; party 0 holds
+    the labels and a block too."""
     dataset: Literal["breast_cancer", "synthetic"] = "breast_cancer"
-    samples: Annotated[int, Field(ge=10)] = 1000
-    features: Annotated[int, Field(ge=2)] = 20
-    bins: Annotated[int, Field(ge=2, le=256)] = 16
-    trees: Annotated[int, Field(ge=1)] = 3
+    """breast_cancer (scikit-learn's bundled set) or synthetic."""
+    n_samples: Annotated[int, Field(ge=10)] = 1000
+    """Rows of the synthetic data set."""
+    n_features: Annotated[int, Field(ge=2)] = 20
+    """Features of the synthetic data set."""
+    max_bin: Annotated[int, Field(ge=2, le=256)] = 16
+    """Equal-width histogram bins per feature."""
+    n_estimators: Annotated[int, Field(ge=1)] = 3
+    """Trees (boosting rounds)."""
     max_depth: Annotated[int, Field(ge=1, le=10)] = 3
-    eta: Annotated[float, Field(gt=0)] = 0.3
+    """Depth of each tree."""
+    learning_rate: Annotated[float, Field(gt=0)] = 0.3
+    """Shrinkage of each leaf value (XGBoost's eta)."""
     reg_lambda: Annotated[float, Field(ge=0)] = 1.0
+    """L2 regularisation of leaf values."""
     min_child_weight: Annotated[float, Field(ge=0)] = 1.0
+    """Least hessian sum of a child for a split to be valid."""
     key_bits: Annotated[int, Field(ge=256, le=4096)] = 1024
     """Paillier modulus size: even, and >= 1024 unless `insecure_keys`."""
     insecure_keys: bool = False
     """Allow key_bits below 1024 (insecure; quick demos and tests whose costs scale down)."""
     timeout: Annotated[float, Field(gt=0)] = 5.0
+    """Seconds the active party waits for a passive party before going on without it."""
 
     @model_validator(mode="after")
     def _keys(self) -> SecureBoostParams:
@@ -76,17 +89,18 @@ class SecureBoostParams(Params):
 
     @property
     def tree_params(self) -> trees.TreeParams:
-        return trees.TreeParams(self.max_depth, self.eta, self.reg_lambda, self.min_child_weight)
+        return trees.TreeParams(self.max_depth, self.learning_rate, self.reg_lambda,
+                                self.min_child_weight)
 
 
 @lru_cache(maxsize=8)
 def columns(p: SecureBoostParams, seed: int):
     """Binned train/test columns, labels, and each party's block of feature ids."""
-    d = fdata.load(p.dataset, seed, p.samples, p.features)
+    d = fdata.load(p.dataset, seed, p.n_samples, p.n_features)
     n_feat = d.x_train.shape[1]
     if n_feat < p.clients + 1:
         raise ValueError(f"{n_feat} features cannot be split among {p.clients + 1} parties")
-    edges = trees.equal_width_bins(d.x_train, p.bins)  # per feature: each owner's own bins
+    edges = trees.equal_width_bins(d.x_train, p.max_bin)  # per feature: each owner's own bins
     blocks = np.array_split(np.arange(n_feat), p.clients + 1)
     return (trees.to_bins(d.x_train, edges), d.y_train, trees.to_bins(d.x_test, edges),
             d.y_test, blocks)
@@ -96,7 +110,7 @@ def columns(p: SecureBoostParams, seed: int):
 def central(p: SecureBoostParams, seed: int) -> xgb.Booster:
     xtr, ytr, _, _, _ = columns(p, seed)
     return xgb.train(p.tree_params.xgboost(), xgb.DMatrix(xtr, label=ytr),
-                     num_boost_round=p.trees)
+                     num_boost_round=p.n_estimators)
 
 
 def _pack(g: np.ndarray, h: np.ndarray) -> list[int]:
@@ -116,7 +130,7 @@ def _unpack(plain: int) -> tuple[float, float]:
 
 def plan(p: SecureBoostParams, seed: int) -> Plan:
     xtr, ytr, xte, yte, blocks = columns(p, seed)
-    tp, n_rows, n_bins = p.tree_params, len(ytr), p.bins
+    tp, n_rows, n_bins = p.tree_params, len(ytr), p.max_bin
     passive = tuple(range(1, p.clients + 1))
 
     async def active(party: Party) -> dict[str, Any]:
@@ -125,7 +139,7 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
         y = ytr.astype(np.float64)
         margin, forest, per_tree, live = np.zeros(n_rows), [], [], passive
         dropped_at: dict[int, float] = {}
-        for _ in range(p.trees):
+        for _ in range(p.n_estimators):
             g, h = trees.gh(margin, y)
             with party.phase("sb.encrypt_gradients"):
                 cts = Ciphertexts([pk.raw_encrypt(v) for v in _pack(g, h)], p.key_bits)
@@ -209,7 +223,7 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
     async def passive_party(party: Party) -> dict[str, Any]:
         cols = xtr[:, blocks[party.id]]
         lookup = []  # (feature, bin) of each split this party owns: its private table
-        for _ in range(p.trees):
+        for _ in range(p.n_estimators):
             n, cts = await party.recv(0)
             nsq = n * n
             while True:
@@ -259,8 +273,8 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
                 "passive_parties": p.clients,
                 "features_per_party": [len(b) for b in blocks],
                 "key_bits": p.key_bits,
-                "trees": p.trees,
-                "bins": p.bins,
+                "n_estimators": p.n_estimators,
+                "max_bin": p.max_bin,
                 "active_bytes": ledger.parties[0].bytes_sent + ledger.parties[0].bytes_received,
                 "passive_bytes_mean": float(np.mean(
                     [ledger.parties[q].bytes_sent + ledger.parties[q].bytes_received

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 
 RT_EPS = 1e-6
+RENAMED = {"samples": "n_samples", "features": "n_features", "bins": "max_bin",
+           "trees": "n_estimators", "eta": "learning_rate"}
+"""Old names of the tree protocols' parameters (see `sim.Params.renamed`)."""
 
 
 @dataclass(frozen=True)

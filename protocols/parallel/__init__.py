@@ -7,9 +7,9 @@ from sim import ProtocolSpec
 def memory(p: ParallelParams) -> float:
     """The data set (a few copies) and, per worker, the model, its momentum, gradient and
     the messages in flight."""
-    sizes = (p.features, *p.hidden, p.classes)
+    sizes = (p.n_features, *p.hidden, p.classes)
     params = sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
-    return 24.0 * (p.train_samples + p.test_samples) * p.features + 48.0 * params * p.workers
+    return 24.0 * (p.train_samples + p.test_samples) * p.n_features + 48.0 * params * p.workers
 
 
 SPEC = ProtocolSpec(

@@ -55,27 +55,49 @@ class ParallelParams(Params):
     averages models (``allreduce`` needs a power of two of them, else it broadcasts).
     """
 
+    renamed = {"features": "n_features", "lr": "learning_rate"}
     method: Method = "hybrid"
+    """gtc, bmuf, their hybrid, or dense synchronous sgd (see the module docstring)."""
     workers: Annotated[int, Field(ge=1, le=4096)] = 8
+    """Workers, each training on its own shard of the rows."""
     groups: Annotated[int, Field(ge=1)] = 1
+    """hybrid: groups of consecutive workers running GTC inside, BMUF across."""
     dataset: Literal["synthetic", "digits"] = "synthetic"
+    """synthetic (a generated classification task) or digits (scikit-learn's)."""
     train_samples: Annotated[int, Field(ge=1)] = 32768
+    """Training rows, split evenly among the workers."""
     test_samples: Annotated[int, Field(ge=1)] = 16384
-    features: Annotated[int, Field(ge=2)] = 32
+    """Held-out rows the error is measured on."""
+    n_features: Annotated[int, Field(ge=2)] = 32
+    """Features of the synthetic data set."""
     classes: Annotated[int, Field(ge=2)] = 10
+    """Classes of the synthetic data set."""
     hidden: tuple[Annotated[int, Field(ge=1)], ...] = (128,)
+    """Hidden layer widths of the MLP."""
     epochs: Annotated[int, Field(ge=1)] = 16
+    """Passes over the training rows."""
     batch_size: Annotated[int, Field(ge=1)] = 16
-    lr: Annotated[float, Field(gt=0)] = 0.05
+    """Minibatch rows per worker."""
+    learning_rate: Annotated[float, Field(gt=0)] = 0.05
+    """SGD step size."""
     momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    """Local momentum of every method."""
     tau: Annotated[float, Field(gt=0)] = 0.003
+    """GTC threshold: residual entries beyond +-tau are sent as quanta."""
     max_quanta: Annotated[int, Field(ge=1, le=2**40)] = 1
+    """GTC: most quanta one entry may carry in one message."""
     block: Annotated[int, Field(ge=1)] = 8
+    """BMUF: minibatches between model averagings."""
     block_momentum: Annotated[float, Field(ge=0, lt=1)] | None = None
+    """BMUF block momentum (default 1 - 1/N for N models averaged)."""
     block_lr: Annotated[float, Field(gt=0)] = 1.0
+    """BMUF block learning rate."""
     nesterov: bool = True
+    """BMUF: Nesterov block momentum (else classical)."""
     averaging: Literal["allreduce", "broadcast"] = "allreduce"
+    """BMUF: allreduce (power-of-two models) or broadcast."""
     compute_s_per_batch: Annotated[float, Field(ge=0)] = 0.005
+    """Modelled seconds a worker computes one minibatch's gradient."""
 
     @model_validator(mode="after")
     def _consistent(self) -> ParallelParams:
@@ -107,7 +129,7 @@ class ParallelParams(Params):
 
 @lru_cache(maxsize=4)
 def _data(p: ParallelParams, seed: int) -> Data:
-    return load(p.dataset, p.train_samples, p.test_samples, p.features, p.classes, seed)
+    return load(p.dataset, p.train_samples, p.test_samples, p.n_features, p.classes, seed)
 
 
 def _net(p: ParallelParams, data: Data) -> MLP:
@@ -142,7 +164,7 @@ def central_error(p: ParallelParams, seed: int) -> float:
     x, y = data.shard(0, 1)
     for rows in _batches(one, seed, 0, len(y)):
         v *= one.momentum
-        v += one.lr * net.gradient(w, x[rows], y[rows])
+        v += one.learning_rate * net.gradient(w, x[rows], y[rows])
         w -= v
     return net.error_rate(w, data.x_test, data.y_test)
 
@@ -174,7 +196,7 @@ class _Worker:
 
     async def gtc_step(self, grad: np.ndarray, peers: tuple[int, ...]) -> None:
         party, p = self.party, self.p
-        self.residual += p.lr * grad
+        self.residual += p.learning_rate * grad
         msg = gtc.encode(self.residual, p.tau, p.max_quanta)
         self.entries_sent += msg.size
         others = tuple(i for i in peers if i != party.id)
@@ -188,7 +210,7 @@ class _Worker:
 
     async def sgd_step(self, grad: np.ndarray) -> None:
         party = self.party
-        mine = (self.p.lr * grad).astype(DTYPE)
+        mine = (self.p.learning_rate * grad).astype(DTYPE)
         others = party.others
         await party.broadcast(mine, others)
         got = await party.recv_many(others)
@@ -229,7 +251,7 @@ def _program(p: ParallelParams, seed: int) -> Callable[[Party], Any]:
                 with party.phase("gtc"):
                     await me.gtc_step(grad, me.group)
             else:
-                me.apply(p.lr * grad)
+                me.apply(p.learning_rate * grad)
             if p.method in ("bmuf", "hybrid") and (t % p.block == 0 or t == final):
                 with party.phase("bmuf"):
                     if filt is not None:

@@ -51,22 +51,28 @@ SERVER_NEVER_SEES = ["feature names", "feature values", "thresholds", "leaf weig
 
 
 class PpxgboostParams(Params):
-    data: Annotated[str, FileParam()] = "breast_cancer"
+    renamed = {"data": "dataset", "eta": "learning_rate"}
+    dataset: Annotated[str, FileParam()] = "breast_cancer"
     """A `protocols.data` source (bundled or generated) or ``digits`` (scikit-learn)."""
     n_features: int = Field(10, ge=1)
     """For generated data sets."""
     model_path: Annotated[str | None, FileParam()] = None
     """A saved XGBoost model (JSON) to serve instead of training one, e.g. the
-    export of a simulator-trained XORBoost model; it must fit `data`'s columns."""
+    export of a simulator-trained XORBoost model; it must fit `dataset`'s columns."""
     n_estimators: int = Field(10, ge=1)
+    """Trees of the model trained here (unused with model_path)."""
     max_depth: int = Field(3, ge=1, le=12)
-    eta: float = Field(0.3, gt=0)
+    """Depth of each tree trained here."""
+    learning_rate: float = Field(0.3, gt=0)
+    """Shrinkage of the trees trained here (XGBoost's eta)."""
     test_fraction: float = Field(0.3, gt=0, lt=1)
+    """Share of the rows held out; queries come from them."""
     queries: int = Field(20, ge=1)
     """Test rows each user queries (at most the test set)."""
     batch: int = Field(10, ge=1)
     """Rows per query message."""
     users: int = Field(1, ge=1)
+    """Users, each with its own keys and encrypted model (parties 2..users+1)."""
     key_bits: int = Field(2048, ge=1024, le=8192)
     """Paillier modulus size: even (an odd size never finishes key generation), >= 1024."""
     pack: bool = True
@@ -84,14 +90,14 @@ class PpxgboostParams(Params):
 
 
 def _dataset(p: PpxgboostParams, seed: int) -> datasets.Dataset:
-    if p.data == "digits":
+    if p.dataset == "digits":
         from sklearn.datasets import load_digits
 
         x, y = load_digits(return_X_y=True)
         d = x.shape[1]
         return datasets.Dataset(x.astype(np.float64), y, tuple(f"pixel{i}" for i in range(d)),
                                 np.zeros(d, dtype=bool), "multiclass")
-    return datasets.load(p.data, n_features=p.n_features, seed=seed)
+    return datasets.load(p.dataset, n_features=p.n_features, seed=seed)
 
 
 def train_booster(p: PpxgboostParams, train: datasets.Dataset, seed: int) -> xgb.Booster:
@@ -109,7 +115,7 @@ def train_booster(p: PpxgboostParams, train: datasets.Dataset, seed: int) -> xgb
     classes = int(train.y.max()) + 1
     obj = {"objective": "binary:logistic"} if classes <= 2 else {
         "objective": "multi:softprob", "num_class": classes}
-    params = {**obj, "max_depth": p.max_depth, "eta": p.eta, "nthread": 1, "seed": seed}
+    params = {**obj, "max_depth": p.max_depth, "eta": p.learning_rate, "nthread": 1, "seed": seed}
     return xgb.train(params, xgb.DMatrix(train.x, label=train.y), p.n_estimators)
 
 

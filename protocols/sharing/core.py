@@ -44,12 +44,21 @@ from sim import Party
 _TWO_62 = const(2**62)
 _ONE = const(1)
 
+Input = tuple[int, ArrayLike | None, tuple[int, ...] | None]
+"""One input to share: (owner, the value at the owner or None elsewhere, its shape)."""
+
 
 def _combine_into(total: np.ndarray, part: np.ndarray) -> None:
     if total.dtype == np.bool_:
         np.bitwise_xor(total, part, out=total)
     else:
         np.add(total, part, out=total)
+
+
+def _array(x: np.ndarray) -> np.ndarray:
+    """A 0-d share as a 0-d array: numpy gives 0-d results as scalars, which cannot
+    be added into in place and warn on wrap-around."""
+    return np.asarray(x) if isinstance(x, np.generic) else x
 
 
 class MpcCore:
@@ -143,6 +152,7 @@ class MpcCore:
         Returns the sum (ring) or XOR (bits) of every player's array; placeholders
         for other parties.
         """
+        mine = _array(mine)
         if not self.is_player:
             return np.zeros_like(mine)
         party = self.party
@@ -162,34 +172,71 @@ class MpcCore:
 
         The owner (a player or not) splits with its own rng and sends one share to
         each other player: 1 round, p or p-1 messages of 8L bytes (L/8 for bits).
-        Parties other than the owner must give `shape`.
+        Parties other than the owner must give `shape`. Several owners' inputs
+        go in one round with `share_all`.
         """
-        party = self.party
-        if party.id == owner:
-            value = np.asarray(value, dtype=np.bool_ if bits else RING)
-            if shape is not None and tuple(shape) != value.shape:
-                raise ValueError(f"share: value has shape {value.shape}, not {tuple(shape)}")
-            split = xor_split if bits else additive_split
-            shares = split(value, len(self.players), party.rng)
-            mine = self.zeros(value.shape, bits)
-            for k, pid in enumerate(self.players):
-                if pid == owner:
-                    mine = shares[k]
-                else:
-                    await party.send(pid, shares[k])
-            await party.work(**split_work(value.size, len(self.players), bits))
-            return mine
-        if shape is None:
-            raise ValueError("share: parties other than the owner must give the shape")
-        if self.is_player:
-            return await party.recv(owner)
-        return self.zeros(tuple(shape), bits)
+        return (await self.share_all([(owner, value, shape)], bits))[0]
 
     async def share_fx(self, owner: int, value: ArrayLike | None = None,
                        shape: tuple[int, ...] | None = None) -> np.ndarray:
         """Shares of a real-valued input, fixed-point encoded with `frac_bits`."""
-        encoded = encode(value, self.frac_bits) if self.party.id == owner else None
-        return await self.share(owner, encoded, shape)
+        return (await self.share_all_fx([(owner, value, shape)]))[0]
+
+    async def share_all(self, inputs: Sequence[Input], bits: bool = False) -> list[np.ndarray]:
+        """Shares of several inputs, of one owner or many, in ONE round.
+
+        `inputs` lists ``(owner, value, shape)``: the owner gives its value (the
+        other parties None) and every other party the shape. Each owner first
+        sends every other player one message holding its shares of all its
+        inputs (a tuple when it owns several), then each player receives from
+        every owner: 1 round, p-1 (or p) messages per owner, the bytes of one
+        `share` per input. Sharing the same inputs one `share` after another
+        measures a round per owner that is also a player, since it receives the
+        earlier owners' shares before it sends its own.
+        """
+        party, me = self.party, self.party.id
+        inputs = [(int(o), v, None if s is None else tuple(s)) for o, v, s in inputs]
+        missing = [k for k, (o, _, s) in enumerate(inputs) if o != me and s is None]
+        if missing:
+            raise ValueError(f"share: parties other than the owner must give the shape "
+                             f"(input {missing[0]}, owner {inputs[missing[0]][0]})")
+        out: list[np.ndarray] = [self.zeros(s or (), bits) if o != me else None
+                                 for o, _, s in inputs]
+        own = [k for k, (o, _, _) in enumerate(inputs) if o == me]
+        if own:
+            split = xor_split if bits else additive_split
+            pieces = []
+            for k in own:
+                _, value, shape = inputs[k]
+                value = np.asarray(value, dtype=np.bool_ if bits else RING)
+                if shape is not None and shape != value.shape:
+                    raise ValueError(f"share: value has shape {value.shape}, not {shape}")
+                pieces.append(split(value, len(self.players), party.rng))
+                out[k] = (pieces[-1][self.players.index(me)] if self.is_player
+                          else self.zeros(value.shape, bits))
+            for j, pid in enumerate(self.players):
+                if pid != me:
+                    batch = tuple(shares[j] for shares in pieces)
+                    await party.send(pid, batch[0] if len(batch) == 1 else batch)
+            work: Counter = Counter()
+            for shares in pieces:
+                work += split_work(shares[0].size, len(self.players), bits)
+            await party.work(**work)
+        owners = sorted({o for o, _, _ in inputs} - {me})
+        if self.is_player and owners:
+            got = await party.recv_many(owners)
+            for owner in owners:
+                theirs = [k for k, (o, _, _) in enumerate(inputs) if o == owner]
+                parts = got[owner] if len(theirs) > 1 else (got[owner],)
+                for k, part in zip(theirs, parts, strict=True):
+                    out[k] = part
+        return out
+
+    async def share_all_fx(self, inputs: Sequence[Input]) -> list[np.ndarray]:
+        """`share_all` of real-valued inputs, fixed-point encoded with `frac_bits`."""
+        me = self.party.id
+        return await self.share_all([(o, encode(v, self.frac_bits) if o == me else None, s)
+                                     for o, v, s in inputs])
 
     async def reveal(self, x: np.ndarray, to: int | Iterable[int] | None = None
                      ) -> np.ndarray | None:
@@ -202,6 +249,7 @@ class MpcCore:
         """
         receivers = self.players if to is None else ([to] if isinstance(to, int) else list(to))
         party = self.party
+        x = _array(x)
         if self.is_player:
             for pid in receivers:
                 if pid != party.id:
@@ -351,8 +399,9 @@ class MpcCore:
         out *= r_msb
         out <<= const(64 - f)
         out -= r_shift
-        if self.is_first:
-            out += (c >> shift) - const(2 ** (62 - f))
+        if self.is_first:  # in place: on a 0-d share, `(c >> shift) - k` is scalar math
+            out += c >> shift
+            out -= const(2 ** (62 - f))
         await self._work(**self._trunc_work(x.size))
         return out
 

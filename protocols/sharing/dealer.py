@@ -182,7 +182,7 @@ class Correlations:
         else:
             out += [gen.draw(spec) for spec in derived]
         await party.work(**prg_work(free if first else (*free, *derived)))
-        return out
+        return [np.asarray(a) for a in out]  # 0-d results of ring arithmetic are scalars
 
     def _dealer_correction(self, free: Sequence[Spec], derived: Sequence[Spec],
                            derive: Derive) -> tuple[np.ndarray, ...] | np.ndarray:

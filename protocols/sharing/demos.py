@@ -48,12 +48,18 @@ def _inputs(seed: int, count: int, length: int, value_range: float) -> np.ndarra
 
 class SecureSumParams(Params):
     parties: Annotated[int, Field(ge=2, le=10_000)]
+    """Parties, each holding one private vector; party 0 (the analyst) learns the sum."""
     vector_length: Annotated[int, Field(ge=1, le=100_000_000)] = 1000
+    """Elements of each party's vector."""
     scheme: Literal["additive", "shamir"] = "additive"
+    """additive: shares over Z_2^64, every party needed; shamir: (t, n) shares over
+    GF(2^31 - 1), any t+1 reveal the sum."""
     threshold: Annotated[int, Field(ge=0)] | None = None
     """Shamir only: degree t; any t+1 shares reveal (default (parties-1)//2)."""
     value_range: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 100.0
+    """Inputs are drawn uniform in [-value_range, value_range]."""
     frac_bits: Annotated[int, Field(ge=0, le=39)] = DEFAULT_FRAC_BITS
+    """Fractional bits of the fixed-point encoding."""
     reveal_timeout_s: Annotated[float, Field(gt=0)] | None = None
     """Shamir only: how long the analyst waits for shares before reconstructing."""
 
@@ -179,10 +185,16 @@ SUM = ProtocolSpec(
 
 
 class MulCmpParams(Params):
-    players: Annotated[int, Field(ge=2, le=64)] = 3
+    renamed = {"players": "parties"}
+    parties: Annotated[int, Field(ge=2, le=64)] = 3
+    """Players computing on shares (a trusted dealer is added as party `parties`); party 0
+    holds x, party 1 holds y."""
     vector_length: Annotated[int, Field(ge=1, le=100_000_000)] = 1000
+    """Elements of x and y."""
     value_range: Annotated[float, Field(gt=0, le=2.0**20, allow_inf_nan=False)] = 100.0
+    """Inputs are drawn uniform in [-value_range, value_range]."""
     frac_bits: Annotated[int, Field(ge=1, le=32)] = DEFAULT_FRAC_BITS
+    """Fractional bits of the fixed-point encoding."""
 
     @model_validator(mode="after")
     def _fits(self) -> MulCmpParams:
@@ -198,16 +210,17 @@ class MulCmpParams(Params):
 
 
 def _plan_mul_cmp(params: MulCmpParams, seed: int) -> Plan:
-    p, f, length = params.players, params.frac_bits, params.vector_length
+    p, f, length = params.parties, params.frac_bits, params.vector_length
     x, y = _inputs(seed, 2, length, params.value_range)
     dealer = p
     shape = (length,)
 
     async def program(party: Party) -> dict[str, np.ndarray] | None:
         mpc = Mpc(party, list(range(p)), dealer, f)
-        with party.phase("input sharing"):
-            xs = await mpc.share_fx(0, x if party.id == 0 else None, shape)
-            ys = await mpc.share_fx(1, y if party.id == 1 else None, shape)
+        me = party.id
+        with party.phase("input sharing"):  # both owners at once: 1 round
+            xs, ys = await mpc.share_all_fx([(0, x if me == 0 else None, shape),
+                                             (1, y if me == 1 else None, shape)])
         with party.phase("multiply"):
             product = await mpc.mul_fx(xs, ys)
         with party.phase("compare"):
@@ -248,7 +261,7 @@ def _plan_mul_cmp(params: MulCmpParams, seed: int) -> Plan:
 
 def _mul_cmp_memory(p: MulCmpParams) -> float:
     """The comparison's 64 bit shares per element dominate (measured: within 40%)."""
-    return 8.0 * 64 * p.vector_length * (2 * p.players + 2)
+    return 8.0 * 64 * p.vector_length * (2 * p.parties + 2)
 
 
 MUL_CMP = ProtocolSpec(

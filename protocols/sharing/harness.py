@@ -11,12 +11,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from protocols.sharing.mpc import Mpc
-from sim import Party, RunResult
-from sim.testing import run
+from sim import Party
+from sim.testing import Outcome, run
 
 
 def run_mpc(n_players: int, body: Callable[[Mpc], Awaitable[Any]], *, dealer: bool = True,
-            frac_bits: int = 16, extra: int = 0, **options: Any) -> RunResult:
+            frac_bits: int = 16, extra: int = 0, **options: Any) -> Outcome:
     """Run `body` at every party; `options` go to `sim.testing.run` (``runtime``,
     ``seed``, ``latency``, ``record_views``, ...)."""
     players = list(range(n_players))

@@ -18,7 +18,7 @@ def memory(p: XorboostParams) -> float:
     """Generated data: the shared one-hot bucket indicators dominate (measured: within 40%),
     or in cost-only mode (shapes without values) the data set itself. Bundled and file data
     sets are not counted (their size is known only once read)."""
-    rows = p.n_samples if p.data in GENERATED else 0
+    rows = p.n_samples if p.dataset in GENERATED else 0
     per_value = 8 if p.mode == "cost_only" else 32 * p.max_bin + 8
     return 8.0 * rows * p.n_features * per_value
 

@@ -44,7 +44,8 @@ from sim import FileParam, Params, Party, Plan
 class XorboostParams(Params):
     """Data, split, parties and XGBoost hyper-parameters of one run."""
 
-    data: Annotated[str, FileParam()] = "breast_cancer"
+    renamed = {"data": "dataset"}
+    dataset: Annotated[str, FileParam()] = "breast_cancer"
     label: str | None = None
     n_samples: int = Field(200, ge=4)
     n_features: int = Field(5, ge=1)
@@ -138,24 +139,24 @@ def _shapes_only(params: XorboostParams) -> Prepared:
     n = params.n_samples - n_test
     d = params.n_features
     categorical = [False] * d
-    if params.data == "health":
+    if params.dataset == "health":
         d = max(8, d)
         categorical = [j in (0, 2) for j in range(d)]
-    task = "regression" if params.data == "synthetic_regression" else "binary"
+    task = "regression" if params.dataset == "synthetic_regression" else "binary"
     split = datamod.split_owners(n, d, params.split, params.owners, params.fractions,
                                  params.row_groups)
     return Prepared(None, None, split, _hyper(params, task), Shape(n, tuple(categorical)), task)
 
 
 def prepare(params: XorboostParams, seed: int) -> Prepared:
-    if params.mode == "cost_only" and params.data in datamod.GENERATED:
+    if params.mode == "cost_only" and params.dataset in datamod.GENERATED:
         return _shapes_only(params)
     data_seed = seed if params.data_seed is None else params.data_seed
-    ds = datamod.load(params.data, label=params.label, n_samples=params.n_samples,
+    ds = datamod.load(params.dataset, label=params.label, n_samples=params.n_samples,
                       n_features=params.n_features, seed=data_seed, nan=params.nan,
                       binary=params.binary)
     if ds.task == "multiclass":
-        raise ValueError(f"data {params.data!r} is multiclass: XORBoost here trains binary "
+        raise ValueError(f"data {params.dataset!r} is multiclass: XORBoost here trains binary "
                          "or regression models (set binary = true)")
     hp = _hyper(params, ds.task)
     train_ds, test_ds = datamod.train_test_split(ds, params.test_fraction, data_seed)
