@@ -24,7 +24,8 @@ from protocols.ppxgboost.ope import Ope, float32_order
 from protocols.sharing.dealer import SeedPrg
 from protocols.sharing.harness import run_mpc
 from protocols.sharing.mpc import Mpc
-from sim import CalibrationFit, CostModel, RunResult
+from sim import CalibrationFit, CostModel
+from sim.testing import Outcome
 
 Workload = tuple[Callable[[], object], float]
 
@@ -39,9 +40,9 @@ RING_ELEMENTS, BIT_ELEMENTS, CALL_ELEMENTS = 1 << 18, 1 << 15, 4
 element-wise classes; a few elements for the fixed cost of a step."""
 
 
-def _counts(result: RunResult) -> Counter:
+def _counts(outcome: Outcome) -> Counter:
     counts: Counter = Counter()
-    for stats in result.ledger.phases.values():
+    for stats in outcome.result.ledger.phases.values():
         counts.update(stats.ops)
     return counts
 

@@ -154,3 +154,14 @@ def test_time_is_linear_in_the_counts(counts):
     model = CostModel.default()
     doubled = {k: 2 * v for k, v in counts.items()}
     assert model.time(doubled) == pytest.approx(2 * model.time(counts), rel=1e-12, abs=1e-300)
+
+
+def test_the_protocol_fits_run_protocol_code_and_report_its_charges():
+    """The workloads `ppsim calibrate` fits ring, bit and call on (run here small)."""
+    from protocols import calibration
+
+    small = calibration._fit(16, lambda mpc, x, y: mpc.lt(x, y), "bit")
+    counts = small.run()
+    assert counts["bit"] > 0 and counts["ring"] > 0 and counts["call"] > 0
+    assert calibration.call().run()["call"] > 0
+    assert {"ring", "bit", "call"} <= set(calibration.MEASURES)
