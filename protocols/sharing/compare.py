@@ -52,7 +52,7 @@ class Comparisons(MpcCore):
         r, r_bits = await self.corr.draw([("ring", a.shape)], [("bits", a.shape + (BITS,))],
                                          lambda v: [bits_msb_first(v[0])])
         c = await self._open(a + r)
-        await self._work(a.size * (BITS + 2))
+        await self._work(**self._masked_work(a.size))
         return bits_msb_first(c), r_bits
 
     async def _prefix_lt(self, lt: np.ndarray, eq: np.ndarray) -> np.ndarray:
@@ -66,7 +66,10 @@ class Comparisons(MpcCore):
             eq_hi, eq_lo = eq[..., 0:2 * pairs:2], eq[..., 1:2 * pairs:2]
             if last:
                 anded = await self.and_(eq_hi, lt_lo)
+                self._local(bit=anded.size, call=1)
                 return (lt_hi ^ anded)[..., 0]
+            rows = lt.size // width
+            self._local(bit=5 * rows * pairs, call=4)  # the operands, then the new lt
             anded = await self.and_(np.concatenate([eq_hi, eq_hi], axis=-1),
                                     np.concatenate([lt_lo, eq_lo], axis=-1))
             new_lt, new_eq = lt_hi ^ anded[..., :pairs], anded[..., pairs:]
@@ -82,6 +85,8 @@ class Comparisons(MpcCore):
             width = bits.shape[-1]
             pairs = width // 2
             anded = await self.and_(bits[..., 0:2 * pairs:2], bits[..., 1:2 * pairs:2])
+            if width % 2:
+                self._local(bit=bits.size // width * (pairs + 1), call=1)
             bits = np.concatenate([anded, bits[..., -1:]], axis=-1) if width % 2 else anded
         return bits[..., 0]
 
@@ -89,6 +94,7 @@ class Comparisons(MpcCore):
         """XOR shares of the sign bit of `a`: 7 rounds (see the module docstring)."""
         c_bits, r_bits = await self._masked_bits(a)
         c_low, r_low = c_bits[..., 1:], r_bits[..., 1:]
+        self._local(bit=(4 + 2 * self.is_first) * c_low.size, call=6)  # lt, eq and the carry's xor
         lt = r_low & ~c_low
         eq = r_low ^ ~c_low if self.is_first else r_low.copy()
         carry = await self._prefix_lt(lt, eq)
@@ -123,6 +129,7 @@ class Comparisons(MpcCore):
         of 64 local equalities: tree_and_counts(64, False) = [32, 16, 8, 4, 2, 1].
         """
         c_bits, r_bits = await self._masked_bits(self.sub(x, y))
+        self._local(bit=2 * c_bits.size * self.is_first, call=2)
         same = r_bits ^ ~c_bits if self.is_first else r_bits
         return await self.b2a(await self._all(same))
 
@@ -159,6 +166,7 @@ class Comparisons(MpcCore):
             lose = self.sub(one, win)
             factor = np.where(node % 2 == 1, win, lose)
             factor = np.where(paired, factor, one)
+            self._local(ring=4 * x.size // k * width, call=8)  # the winners' factors
             diff = self.sub(right, left)
             if onehot is None:
                 picked = await self.mul(right_wins, diff)

@@ -25,7 +25,9 @@ overhead: about 1 ms per million ring elements here against 2.4 ms for
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -72,6 +74,42 @@ class SeedPrg:
         return np.unpackbits(raw, count=n).view(np.bool_).reshape(shape)
 
 
+def prg_work(specs: Sequence[Spec]) -> Counter:
+    """What drawing `specs` from a `SeedPrg` costs, by cost class: 8 keystream bytes
+    per ring element or per 64 bits, written into a fresh array, and unpacking each bit."""
+    work = Counter(call=2 * len(specs))
+    for kind, shape in specs:
+        n = math.prod(shape)
+        if kind == "ring":
+            work["aes_byte"] += 8 * n
+            work["ring"] += n
+        else:
+            work["aes_byte"] += 8 * -(-n // 64)
+            work["bit"] += n
+    return work
+
+
+def dealer_work(free: Sequence[Spec], derived: Sequence[Spec], players: int,
+                derive: Mapping[str, float] | None = None) -> Counter:
+    """The dealer's work for one correlation: every player's draws of the free
+    components (combined), the derived values (`derive`: default one element
+    operation each), the other players' draws of them and the correction."""
+    def elements(specs: Sequence[Spec]) -> Counter:
+        work = Counter()
+        for kind, shape in specs:
+            work["ring" if kind == "ring" else "bit"] += math.prod(shape)
+        return work
+
+    work = Counter()
+    for _ in range(players):
+        work += prg_work(free)
+    for _ in range(players - 1):
+        work += prg_work(derived)
+    for _ in range(players):  # combining free draws, then derived ones, then the correction
+        work += elements(free) + elements(derived)
+    return work + (Counter(derive) if derive is not None else elements(derived))
+
+
 def _combine(acc: np.ndarray, part: np.ndarray) -> None:
     """acc += part in the component's group (addition mod 2^64, or XOR), in place."""
     if acc.dtype == np.bool_:
@@ -116,32 +154,34 @@ class Correlations:
             gens[party.id] = SeedPrg(await party.recv(self.dealer))
         self._gens = gens
 
-    async def draw(self, free: Sequence[Spec], derived: Sequence[Spec], derive: Derive
-                   ) -> list[np.ndarray]:
+    async def draw(self, free: Sequence[Spec], derived: Sequence[Spec], derive: Derive,
+                   derive_work: Mapping[str, float] | None = None) -> list[np.ndarray]:
         """This party's shares of the free then derived components.
 
         The dealer gets placeholder zeros (it holds no shares) after sending the
         first player its correction in the offline phase named
-        ``offline:<current phase>``.
+        ``offline:<current phase>``. `derive_work` is what `derive` computes, by
+        cost class (default: one element operation per derived element).
         """
         await self.setup()
         party = self.party
         if party.id == self.dealer:
             with party.phase(f"offline:{party.current_phase}", offline=True):
                 correction = self._dealer_correction(free, derived, derive)
-                await party.work(sum(int(np.prod(s)) for _, s in (*free, *derived))
-                                 * (len(self.players) + 1))
+                await party.work(**dealer_work(free, derived, len(self.players), derive_work))
                 await party.send(self.players[0], correction)
             return [np.zeros(s, RING if k == "ring" else np.bool_) for k, s in (*free, *derived)]
         if party.id not in self.players:
             return [np.zeros(s, RING if k == "ring" else np.bool_) for k, s in (*free, *derived)]
         gen = self._gens[party.id]
         out = [gen.draw(spec) for spec in free]
-        if party.id == self.players[0]:
+        first = party.id == self.players[0]
+        if first:
             correction = await party.recv(self.dealer)
             out += _unpack(correction, derived)
         else:
             out += [gen.draw(spec) for spec in derived]
+        await party.work(**prg_work(free if first else (*free, *derived)))
         return [np.asarray(a) for a in out]  # 0-d results of ring arithmetic are scalars
 
     def _dealer_correction(self, free: Sequence[Spec], derived: Sequence[Spec],

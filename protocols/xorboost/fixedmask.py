@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import hashlib
 import weakref
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
-from protocols.sharing.ring import RING, ring_matmul
+from protocols.sharing.ring import RING, matmul_work, ring_matmul
 
 
 class FixedOperand:
@@ -63,6 +64,8 @@ class FixedOperand:
         if not mpc.is_player:  # keeps no n x d*B placeholders (memory at large n)
             return cls(mpc, y.shape, None, None, kept.get("a"))
         d = await mpc._open(np.subtract(y, a, out=y))
+        await mpc._work(**Counter(ring=(2 if mpc.is_first else 1) * y.size)
+                        + mpc._open_work(y.size))
         return cls(mpc, y.shape, a, d, kept.get("a"))
 
     async def _product(self, x: Any, right: bool) -> Any:
@@ -74,9 +77,11 @@ class FixedOperand:
             b = values[0]
             return [ring_matmul(b, dealer_a) if right else ring_matmul(dealer_a, b)]
 
-        b, c = await mpc.corr.draw([("ring", x.shape)], [("ring", zshape)], derive)
+        product = (x.shape, self.shape) if right else (self.shape, x.shape)
+        b, c = await mpc.corr.draw([("ring", x.shape)], [("ring", zshape)], derive,
+                                   matmul_work(*product))
         if not mpc.is_player:
-            await mpc._work(0)
+            await mpc._work()
             return mpc.zeros(zshape)
         e = await mpc._open(x - b)
         if right:
@@ -84,7 +89,8 @@ class FixedOperand:
         else:
             z = ring_matmul(self.ad, e) + ring_matmul(self.d, b)
         z += c
-        await mpc._work(2 * e.size * len(mpc.players) + 4 * z.size)
+        await mpc._work(**Counter(ring=e.size + 2 * z.size) + mpc._open_work(e.size)
+                        + matmul_work(*product) + matmul_work(*product))
         return z
 
     async def right(self, x: Any) -> Any:

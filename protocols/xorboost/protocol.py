@@ -214,7 +214,8 @@ async def agree_cuts(party: Party, prep: Prepared) -> list[np.ndarray]:
         shared = [c for c in prep.split.parts[q].cols if c in mine]
         for c, s in zip(shared, items, strict=True):
             summaries[c].append(s)
-    await party.work(values.size)
+    await party.work(ring=values.size * max(1, part.rows.size.bit_length()),  # sorting
+                     call=100 * part.cols.size)  # a quantile sketch per column
     if prep.cost_only:
         return []
     return [binning.column_cuts(values[:, i], hp.max_bin, cat[c]) if len(holders[c]) == 1
@@ -240,6 +241,8 @@ async def share_inputs(mpc: Mpc, prep: Prepared, cuts: list[np.ndarray] | None
                                        for i in range(len(cols))])
             block = binning.one_hot(buckets, B)
         span = slice(int(cols[0]) * B, (int(cols[-1]) + 1) * B)
+        if me == o:  # bucketize and one-hot encode
+            await mpc.party.work(ring=rows.size * cols.size * (B + 1), call=4 * cols.size)
         block = await mpc.share(o, block, shape=(rows.size, cols.size * B))
         if mpc.is_player:  # others keep untouched zeros: no memory for n x d*B placeholders
             onehot[rows[0]:rows[-1] + 1, span] = block
