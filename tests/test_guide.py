@@ -1,5 +1,6 @@
 """docs/writing-a-protocol.md runs as written: its commands in a fresh folder, in order, its
-Python snippets there, and every file it shows equals what `ppsim new protocol` wrote."""
+Python snippets there, every file it shows equals what `ppsim new protocol` wrote, and
+every output it shows (a ``text output`` block) is what the commands before it printed."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ FENCE = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```", re.M | re.S)
 
 
 def blocks() -> list[tuple[str, dict[str, str], str]]:
-    """(language, options such as file=PATH or notest, text) of every fenced block."""
+    """(language, options such as file=PATH, notest or output, text) of every fenced block."""
     out = []
     for lang, info, body in FENCE.findall(GUIDE.read_text()):
         options = dict(o.partition("=")[::2] for o in info.split())
@@ -32,15 +33,27 @@ def _run(command: list[str] | str, cwd: Path) -> str:
     return proc.stdout
 
 
+def _words(line: str) -> str:
+    """A line of terminal output without its table's spacing."""
+    return " ".join(line.split())
+
+
 def test_the_guide_runs_as_written(tmp_path):
-    cwd, ran, files, snippets = tmp_path, [], 0, 0
+    cwd, ran, files, snippets, shown = tmp_path, [], 0, 0, 0
+    printed: set[str] = set()  # the lines the last block of commands printed
     for lang, options, body in blocks():
         if lang == "sh" and "notest" not in options:
+            printed = set()
             for line in filter(None, (raw.strip() for raw in body.splitlines())):
                 if line.startswith("cd "):
                     cwd = cwd / line[3:]
                 else:
                     ran.append((line, _run(line, cwd)))
+                    printed |= {_words(out) for out in ran[-1][1].splitlines()}
+        elif "output" in options:
+            missing = [line for line in body.splitlines() if _words(line) not in printed]
+            assert missing == [], "the guide shows output its commands no longer print"
+            shown += 1
         elif "file" in options:
             assert (cwd / options["file"]).read_text() == body, options["file"]
             files += 1
@@ -49,7 +62,7 @@ def test_the_guide_runs_as_written(tmp_path):
             snippets += 1
     commands = [line for line, _ in ran]
     assert commands[0] == "ppsim new protocol dot_product" and "pytest" in commands
-    assert files == 5 and snippets == 1
+    assert files == 5 and snippets == 1 and shown == 1
     out = dict(ran)
     assert "ok=True" in out["ppsim run dot_product.toml"]
     assert "6 runs (6 ran now" in out["ppsim run sweep.toml --jobs 2"]
