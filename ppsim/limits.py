@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ppsim.units import fmt_binary_bytes
+
 MIB = 1 << 20
 
 
@@ -197,15 +199,6 @@ def resolve(value: str, source: str, key: str, limits: Limits = DEFAULT) -> str:
     return str(path)
 
 
-def size(n: float) -> str:
-    """Bytes in binary units: '7.3 TiB'."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
-
-
 def check_memory(need: float, params: Any, limits: Limits = DEFAULT) -> None:
     """Refuse a run whose estimated peak memory `need` exceeds what `limits` allow."""
     have = limits.memory
@@ -214,8 +207,9 @@ def check_memory(need: float, params: Any, limits: Limits = DEFAULT) -> None:
     sizes = ", ".join(f"{k} = {v}" for k, v in params.model_dump().items()
                       if isinstance(v, int) and not isinstance(v, bool) and v > 1)
     where = "this machine has" if limits.memory_bytes < 0 else "the limit is"
-    raise InputError("protocol", f"{sizes}: this run needs about {size(need)} of memory; "
-                     f"{where} {size(have)} (--memory-limit overrides the check)")
+    need_text, have_text = fmt_binary_bytes(need, ".1f"), fmt_binary_bytes(have, ".1f")
+    raise InputError("protocol", f"{sizes}: this run needs about {need_text} of memory; "
+                     f"{where} {have_text} (--memory-limit overrides the check)")
 
 
 # -- command-line values (argparse types: a bad one exits 2 naming the option and value)

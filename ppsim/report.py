@@ -76,6 +76,7 @@ from rich.table import Table
 
 from ppsim.console import make_console
 from ppsim.scenario import Scenario
+from ppsim.units import fmt_binary_bytes
 from sim import RunResult
 
 SCHEMA_VERSION = 2
@@ -181,14 +182,6 @@ def _finite(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} into a report")
 
 
-def _bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
-
-
 def _brief(value: Any) -> str:
     """A compact one-line rendering of a report value for the terminal."""
     if isinstance(value, dict):
@@ -264,9 +257,9 @@ def _phase_table(rows: list[dict[str, Any]], title: str, caption: str | None = N
         label = escape(p["name"]) + (" *" if p["offline"] else "")
         if p.get("phases", 1) > 1:
             label += f" ({p['phases']})"
-        table.add_row(label, str(p["rounds"]), _bytes(p["bytes"]), _seconds(p["sim_time_s"]),
-                      *(_seconds(p[k]) for k in ("compute_s", "messaging_s", "network_s",
-                                                 "wait_s")))
+        table.add_row(label, str(p["rounds"]), fmt_binary_bytes(p["bytes"]),
+                      *(_seconds(p[k]) for k in ("sim_time_s", "compute_s", "messaging_s",
+                                                 "network_s", "wait_s")))
     return table
 
 
@@ -312,11 +305,12 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
             f" ({profile['setting']})" if profile["setting"] else "")))
     clock = "simulated" if report["runtime"] == "sim" else "measured"
     head.add_row("online", f"{totals['rounds']} rounds, {totals['messages']} messages, "
-                 f"{_bytes(totals['bytes'] - offline['bytes'])}, "
+                 f"{fmt_binary_bytes(totals['bytes'] - offline['bytes'])}, "
                  f"{totals['sim_time_s']:.6g} s {clock}")
     if offline["messages"]:
         head.add_row("offline", f"{offline['rounds']} rounds, {offline['messages']} messages, "
-                     f"{_bytes(offline['bytes'])}, {offline['sim_time_s']:.6g} s simulated")
+                     f"{fmt_binary_bytes(offline['bytes'])}, "
+                     f"{offline['sim_time_s']:.6g} s simulated")
     if totals["dropped_messages"]:
         head.add_row("dropped", f"{totals['dropped_messages']} messages")
     if report["crashed"]:
@@ -358,8 +352,8 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
     rows = report["parties"]
     for p in rows[:12]:
         compute, wait = per_party.get(p["id"], (0.0, 0.0))
-        parties.add_row(str(p["id"]), escape(p["role"]), _bytes(p["bytes_sent"]),
-                        _bytes(p["bytes_received"]), str(p["messages_sent"]),
+        parties.add_row(str(p["id"]), escape(p["role"]), fmt_binary_bytes(p["bytes_sent"]),
+                        fmt_binary_bytes(p["bytes_received"]), str(p["messages_sent"]),
                         f"{compute:.4g}", f"{wait:.4g}" if report["runtime"] == "sim" else "")
     if len(rows) > 12:
         parties.caption = (f"first 12 of {len(rows)} parties; all, and each party's time by "

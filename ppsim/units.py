@@ -2,7 +2,9 @@
 
 A figure or a line of text reads "4.2 MB" or "35 ms" rather than "4213554" or
 "0.035"; `byte_unit` and `time_unit` pick the unit in which the largest value
-of a series is between 1 and 1000, so a whole axis shares one unit.
+of a series is between 1 and 1000, so a whole axis shares one unit. The
+terminal's tables and messages count memory and payloads in binary units
+(`fmt_binary_bytes`: "313 KiB", "7.3 TiB").
 """
 
 from __future__ import annotations
@@ -41,3 +43,12 @@ def fmt_seconds(s: float) -> str:
         return "0 s"
     name, size = time_unit(s)
     return f"{s / size:.3g} {name}"
+
+
+def fmt_binary_bytes(n: float, digits: str = ".3g") -> str:
+    """`n` bytes in binary units: "48 B", "31.2 KiB"; `digits` formats the number."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:{digits}} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
