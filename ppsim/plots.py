@@ -4,7 +4,7 @@ A sweep folder gives one figure per swept parameter (bytes, rounds and
 simulated time against it, one series per combination of the other swept
 parameters), accuracy against cost when the protocol reports accuracy, and
 accuracy per round when it reports that. A single report gives its cost per
-phase, the phases rolled up by name (`rollup`) so that a run of a hundred
+phase, the phases rolled up by name (`fit_phases`) so that a run of a hundred
 phases still reads. Both write ``summary.md`` (linking the PNG files) and
 ``report.html`` (the same tables and figures in one self-contained page).
 
@@ -410,8 +410,9 @@ def _save(fig: Figure, path: Path) -> Path:
 
 # ---------------------------------------------------------------- single runs
 
-def rollup(phases: list[dict[str, Any]], limit: int = MAX_PHASES) -> list[dict[str, Any]]:
-    """Phases summed under shorter names until at most `limit` rows remain.
+def fit_phases(phases: list[dict[str, Any]], limit: int = MAX_PHASES) -> list[dict[str, Any]]:
+    """Phases summed under shorter names until at most `limit` rows remain (a figure's
+    bars; the terminal's grouping by one part of the names is `ppsim.report.rollup`).
 
     A phase name is hierarchical (``tree3.level1``, ``secagg.masked_input``).
     Names are shortened step by step, stopping at the first step that leaves
@@ -478,8 +479,8 @@ def _single_report(rep: dict[str, Any], dest: Path) -> tuple[list[Block], list[P
 
 
 def phases_figure(phases: list[dict[str, Any]]) -> Figure:
-    """Bytes and simulated time per phase, rolled up (`rollup`) to at most MAX_PHASES bars."""
-    rows = rollup(phases)
+    """Bytes and simulated time per phase, rolled up (`fit_phases`) to at most MAX_PHASES bars."""
+    rows = fit_phases(phases)
     fig = Figure(figsize=(10, 1.2 + 0.38 * len(rows)), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     names = [_phase_label(r) for r in rows]

@@ -104,7 +104,7 @@ XORBOOST_LIKE = [
 
 
 def test_rollup_merges_numbered_steps_first():
-    rows = plots.rollup(XORBOOST_LIKE, limit=12)
+    rows = plots.fit_phases(XORBOOST_LIKE, limit=12)
     names = {(r["name"], r["offline"]): r for r in rows}
     assert set(names) == {("offline:tree*.level0", True), ("offline:tree*.level1", True),
                           ("offline:tree*.level2", True), ("offline:tree*.level3", True),
@@ -116,9 +116,9 @@ def test_rollup_merges_numbered_steps_first():
 
 
 def test_rollup_then_merges_all_numbers_cuts_levels_and_folds_the_smallest_into_other():
-    assert {r["name"] for r in plots.rollup(XORBOOST_LIKE, limit=3)} == {
+    assert {r["name"] for r in plots.fit_phases(XORBOOST_LIKE, limit=3)} == {
         "offline:tree*.level*", "tree*.level*", "input"}
-    rows = plots.rollup(XORBOOST_LIKE, limit=2)
+    rows = plots.fit_phases(XORBOOST_LIKE, limit=2)
     assert [r["name"] for r in rows] == ["tree*", "other"]
     assert rows[1]["bytes"] == 40 * 100 + 7
 
@@ -136,7 +136,7 @@ phase = st.fixed_dictionaries({
 @given(st.lists(phase, max_size=60, unique_by=lambda p: (p["name"], p["offline"])),
        st.integers(2, 15))
 def test_rollup_keeps_every_total_and_the_limit(phases, limit):
-    rows = plots.rollup(phases, limit)
+    rows = plots.fit_phases(phases, limit)
     assert len(rows) <= max(limit, 0) and sum(r["phases"] for r in rows) == len(phases)
     for key in ("bytes", "messages", "rounds"):
         assert sum(r[key] for r in rows) == sum(p[key] for p in phases)
