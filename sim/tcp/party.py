@@ -41,8 +41,6 @@ class TcpParty(Party):
         self.rng = np.random.default_rng(
             np.random.SeedSequence() if os_random else np.random.SeedSequence([seed, node.pid]))
         self.cost_model = cost_model
-        self.depth = 0
-        self.offline_depth = 0
         self.result: Any = None
         self.done = False
         self.finished_at = 0.0
