@@ -105,6 +105,7 @@ def _quoted(text: str) -> str:
 
 
 def write(model: CostModel, path: str | Path) -> Path:
+    """Write `model` as a TOML file at `path` (folders created); return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(dumps(model))

@@ -281,6 +281,7 @@ def _tcp_options(cmd: argparse.ArgumentParser, hosts_required: bool = False) -> 
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command line's parser: every command and its options."""
     ap = argparse.ArgumentParser(
         prog="ppsim",
         description="Simulate privacy-preserving ML protocols and report what they cost.",
@@ -348,6 +349,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return its exit code (see the module docstring)."""
     args = parser().parse_args(argv)
     console = make_console()
     err = make_console(stderr=True)  # an error is one line, however narrow the terminal

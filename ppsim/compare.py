@@ -72,6 +72,7 @@ class Limit:
     relative: bool
 
     def allowed(self, a: float) -> float:
+        """How much B may exceed `a`, A's value."""
         return abs(a) * self.amount / 100 if self.relative else self.amount
 
     def __str__(self) -> str:
@@ -135,6 +136,7 @@ class Comparison:
         return not any(c.exceeded for c in self.checks)
 
     def as_json(self) -> dict[str, Any]:
+        """The comparison as plain JSON values (``--format json``), with ``ok``."""
         return _json_safe({**asdict(self), "ok": self.ok})
 
 
@@ -149,6 +151,7 @@ def read(path: str | Path) -> dict[str, Any]:
 
 
 def is_sweep(path: str | Path) -> bool:
+    """Whether `path` is a sweep's output folder (it holds sweep.json)."""
     return Path(path).is_dir() and (Path(path) / "sweep.json").is_file()
 
 
@@ -195,6 +198,7 @@ def differences(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, An
 
 
 def ratio(a: Any, b: Any) -> float | None:
+    """B/A for two finite numbers with A not 0, else None."""
     if not (_number(a) and _number(b)) or a == 0 or not math.isfinite(a) or not math.isfinite(b):
         return None
     return b / a

@@ -66,6 +66,7 @@ class Limits:
 
     @property
     def memory(self) -> int:
+        """The bytes a run may need: `memory_bytes`, or this machine's memory."""
         return physical_memory() if self.memory_bytes < 0 else self.memory_bytes
 
 

@@ -74,6 +74,7 @@ class Style:
     hollow: bool
 
     def line(self) -> dict[str, Any]:
+        """Keyword arguments of `Axes.plot` for this style."""
         return {"color": self.color, "marker": self.marker, "linestyle": self.linestyle,
                 "markersize": self.size, "linewidth": 1.6,
                 "markerfacecolor": "none" if self.hollow else self.color,
@@ -81,6 +82,7 @@ class Style:
 
 
 def style(i: int) -> Style:
+    """The style of the `i`-th series."""
     return Style(COLORS[i % len(COLORS)], MARKERS[i % len(MARKERS)],
                  LINESTYLES[i % len(LINESTYLES)], HATCHES[i % len(HATCHES)],
                  size=max(9.0 - 1.0 * i, 4.0), hollow=i % 2 == 1)
@@ -114,6 +116,7 @@ Block = tuple[str, Any]
 
 
 def markdown(blocks: list[Block], dest: Path) -> str:
+    """The blocks as Markdown, figures linked relative to `dest`."""
     lines: list[str] = []
     for kind, value in blocks:
         if kind == "h1":
@@ -314,6 +317,7 @@ def accuracy_cost_figure(table: pd.DataFrame, varied: list[str]) -> Figure:
 
 
 def rounds_figure(curves: list[tuple[str, list[float]]]) -> Figure:
+    """Accuracy after each training round, one line per (label, values) curve."""
     fig = Figure(figsize=(6, 4.2), layout="constrained")
     ax = fig.subplots()
     for i, (label, values) in enumerate(curves):
@@ -329,6 +333,7 @@ def rounds_figure(curves: list[tuple[str, list[float]]]) -> Figure:
 
 
 def param_label(name: str) -> str:
+    """An axis label for a swept parameter, with its unit when known."""
     unit = PARAM_UNITS.get(name.split(".")[-1])
     return f"{name} ({unit})" if unit else name
 

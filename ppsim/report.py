@@ -83,6 +83,7 @@ SCHEMA_VERSION = 2
 
 
 def package_version() -> str:
+    """ppsim's installed version ("0+unknown" from a source tree not installed)."""
     try:
         return _pkg_version("ppsim")
     except PackageNotFoundError:  # running from a source tree without install

@@ -223,6 +223,7 @@ class Scenario:
 
     @property
     def faults(self) -> list[Crash | LinkFault]:
+        """The scenario's faults as the runtimes take them."""
         out: list[Crash | LinkFault] = []
         for f in self.model.faults:
             if isinstance(f, CrashFault):

@@ -106,13 +106,16 @@ class Point:
 
     @property
     def name(self) -> str:
+        """The point's folder name: grid index, a hash of its values, repetition."""
         digest = hashlib.sha256(_canonical(self.params).encode()).hexdigest()[:8]
         return f"p{self.index:04d}-{digest}-r{self.repetition}"
 
     def describe(self) -> str:
+        """The point's values as ``key=value, ...``."""
         return ", ".join(f"{k}={_label(v)}" for k, v in self.params.items())
 
     def meta(self) -> dict[str, Any]:
+        """What a point's report records under ``sweep``."""
         return {"name": self.name, "index": self.index, "repetition": self.repetition,
                 "seed": self.seed, "params": self.params}
 
@@ -602,6 +605,7 @@ def _spec(sweep: Sweep, ids: dict[str, Identity], before: dict[str, Any] | None
 
 
 def load_spec_or_none(out: Path) -> dict[str, Any] | None:
+    """sweep.json of folder `out`, or None if there is none (or it is unreadable)."""
     try:
         spec = json.loads((out / "sweep.json").read_text())
     except (OSError, ValueError):
@@ -729,6 +733,7 @@ def _nan(value: Any) -> bool:
 
 
 def write_table(table: pd.DataFrame, out: Path) -> None:
+    """Write results.csv and results.parquet into `out`, each atomically."""
     report_mod.write_atomic(out / "results.csv", table.to_csv(index=False))
     tmp = out / "results.parquet.tmp"
     table.to_parquet(tmp, index=False)
@@ -741,5 +746,6 @@ def load_table(out: str | Path) -> pd.DataFrame:
 
 
 def load_spec(out: str | Path) -> dict[str, Any]:
+    """sweep.json of the sweep folder `out`."""
     return json.loads((Path(out) / "sweep.json").read_text())
 

@@ -34,11 +34,13 @@ def time_unit(largest: float) -> tuple[str, float]:
 
 
 def fmt_bytes(n: float) -> str:
+    """`n` bytes in the unit `byte_unit` picks: "4.21 MB"."""
     name, size = byte_unit(n)
     return f"{n:.0f} B" if name == "B" else f"{n / size:.3g} {name}"
 
 
 def fmt_seconds(s: float) -> str:
+    """`s` seconds in the unit `time_unit` picks: "35 ms"."""
     if s == 0:
         return "0 s"
     name, size = time_unit(s)

@@ -108,6 +108,7 @@ class Ledger:
         self._phase(name, offline)
 
     def sent(self, msg: Message) -> None:
+        """Count a sent message: its phase's bytes, messages and depths; its sender's totals."""
         wire = msg.size + self.header_bytes
         stats = self.phases.get(msg.phase)
         if stats is None or stats.offline != msg.offline:
@@ -129,6 +130,7 @@ class Ledger:
         party.messages_sent += 1
 
     def delivered(self, msg: Message, time: float) -> None:
+        """Count a message at its receiver (and record it in the receiver's view, if kept)."""
         party = self.parties[msg.dst]
         party.bytes_received += msg.size + self.header_bytes
         party.messages_received += 1
@@ -136,9 +138,11 @@ class Ledger:
             self.views[msg.dst].append(ViewEntry(time, msg.src, msg.phase, msg.payload))
 
     def phase_span(self, name: str, offline: bool, start: float, end: float) -> None:
+        """A party spent ``start..end`` (wall time) in phase `name` (TCP runs)."""
         self._phase(name, offline).intervals.append((start, end))
 
     def computed(self, name: str, offline: bool, party: int, seconds: float) -> None:
+        """Add `seconds` of `party`'s local work to phase `name`."""
         spent = self._phase(name, offline).compute_s
         spent[party] = spent.get(party, 0.0) + seconds
 

@@ -2,7 +2,7 @@
 
 Protocols are ``async def`` coroutines that take a `Party` and await only its
 methods. Two runtimes implement it: the simulator (`sim.engine`, virtual time on
-simpy) and, later, the real-network runtime (trio over TCP). Protocol code must
+simpy) and the real-network runtime (`sim.tcp`, trio over TCP). Protocol code must
 never import simpy or trio; it asks the party for concurrency instead
 (`recv_many` with a timeout rather than spawning tasks).
 
@@ -126,6 +126,7 @@ class Party(ABC):
 
     @property
     def current_phase(self) -> str:
+        """The phase this party's work and messages are counted in now."""
         return self._phase
 
     @property

@@ -78,6 +78,7 @@ class FileParam:
 
     @staticmethod
     def is_path(value: object) -> bool:
+        """Whether `value` names a file (a ``/`` or a suffix) rather than a name."""
         return isinstance(value, str) and ("/" in value or "." in value.rsplit("/", 1)[-1])
 
 
@@ -117,6 +118,7 @@ class Plan:
     outputs: list[int] | None = None
 
     def output_parties(self) -> list[int]:
+        """The parties whose outputs are the result (`outputs`, or all with a program)."""
         return sorted(self.programs) if self.outputs is None else list(self.outputs)
 
     def check_outputs(self, result: Any, finished: Iterable[int] | None = None) -> None:

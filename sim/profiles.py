@@ -83,6 +83,7 @@ class Profile:
 
     @property
     def is_default(self) -> bool:
+        """Whether this profile sizes and instructs nothing (ppsim's own encoding)."""
         return not self.sizes and not self.instructions
 
     def refusal(self, protocol: str, params: Any) -> str | None:
