@@ -8,9 +8,9 @@ are found by name (`ppsim.catalog`), never imported here. A typical use::
     print(report["totals"])
 
 The command line (``ppsim run``, ``validate``, ``list``, ``new``, ``report``,
-``compare``, ``examples``, ``party``, ``calibrate``) is `ppsim.cli`. Protocols of your
-own: see ``docs/writing-a-protocol.md`` and `sim.testing`. `rollup` groups a report's
-hierarchical phases (``tree3.level2`` under ``tree3`` or ``level2``).
+``compare``, ``examples``, ``party``, ``key``, ``calibrate``) is `ppsim.cli`. Protocols
+of your own: see ``docs/writing-a-protocol.md`` and `sim.testing`. `rollup` groups a
+report's hierarchical phases (``tree3.level2`` under ``tree3`` or ``level2``).
 """
 
 from ppsim.catalog import UnknownProtocol, find, known

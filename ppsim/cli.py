@@ -1,5 +1,5 @@
 """The command line: ``ppsim run``, ``validate``, ``list``, ``new``, ``report``,
-``compare``, ``examples``, ``party``, ``calibrate``.
+``compare``, ``examples``, ``party``, ``key``, ``calibrate``.
 
 Exit codes: 0 success; 1 the run failed (a party raised, a deadlock, a result
 that was not produced because its party crashed) or, for ``compare``, a cost
