@@ -13,7 +13,6 @@ import datetime
 import os
 import platform
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +20,15 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ppsim.catalog import CALIBRATION_GROUP, registered
 from sim import OPS, CalibrationFit, CostModel
 from sim.calibrate import MEASURES, seconds_per_unit
-
-GROUP = "ppsim.calibration"
 
 
 def measures() -> dict[str, Callable[[], Any]]:
     """Every measure: the kernel's, then each installed package's, in `OPS` order."""
     found: dict[str, Callable[[], Any]] = dict(MEASURES)
-    for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
+    for _, ep in sorted(registered(CALIBRATION_GROUP).items()):
         found.update(ep.load())
     unknown = sorted(set(found) - set(OPS))
     if unknown:

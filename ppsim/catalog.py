@@ -11,7 +11,8 @@ A scenario's ``[protocol] name`` is either
   found first; otherwise it must be importable (installed, or on ``PYTHONPATH``).
 
 Wire profiles (`sim.Profile`, a scenario's ``[network] profile``) are found the
-same way, in the entry point group ``ppsim.profiles``.
+same way, in the entry point group ``ppsim.profiles``; ``ppsim calibrate`` finds
+the measures protocol packages offer in the group ``ppsim.calibration``.
 
 Nothing registers itself on import, so a worker process (a sweep's pool, a Dask
 worker, a TCP party process) finds a protocol by importing what its name says,
@@ -27,7 +28,7 @@ import difflib
 import importlib
 import sys
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from sim import DEFAULT_PROFILE, Profile, ProtocolSpec
 
 GROUP = "ppsim.protocols"
 PROFILE_GROUP = "ppsim.profiles"
+CALIBRATION_GROUP = "ppsim.calibration"
 
 
 class UnknownProtocol(ValueError):
@@ -42,13 +44,14 @@ class UnknownProtocol(ValueError):
 
 
 @cache
-def _entry_points(group: str = GROUP) -> dict[str, object]:
+def registered(group: str = GROUP) -> dict[str, EntryPoint]:
+    """The entry points installed packages declare in `group`, by name (not loaded)."""
     return {ep.name: ep for ep in entry_points(group=group)}
 
 
 def names() -> list[str]:
     """The registered protocol names, sorted (without importing them)."""
-    return sorted(_entry_points())
+    return sorted(registered())
 
 
 def find(name: str, folder: str | Path | None = None) -> ProtocolSpec:
@@ -70,7 +73,7 @@ def known() -> dict[str, ProtocolSpec]:
 
 def profile_names() -> list[str]:
     """The wire profiles a scenario may name: ``ppsim`` and the registered ones."""
-    return [DEFAULT_PROFILE.name, *sorted(_entry_points(PROFILE_GROUP))]
+    return [DEFAULT_PROFILE.name, *sorted(registered(PROFILE_GROUP))]
 
 
 def profile(name: str, folder: str | Path | None = None) -> Profile:
@@ -85,7 +88,7 @@ def profile(name: str, folder: str | Path | None = None) -> Profile:
 def _find(name: str, group: str, cls: type, what: str, folder: str | Path | None) -> Any:
     if ":" in name:
         return _from_path(name, cls, what, Path(folder) if folder is not None else None)
-    ep = _entry_points(group).get(name)
+    ep = registered(group).get(name)
     if ep is None:
         listed = profile_names() if cls is Profile else names()
         known_ = ", ".join(listed) or "none (is ppsim installed? pip install -e .)"
