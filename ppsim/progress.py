@@ -129,10 +129,14 @@ class RunProgress:
             self._due = now + self.every_s
 
     def _line(self, text: str) -> None:
-        elapsed = time.perf_counter() - self._started
-        self.console.print(f"[{elapsed:6.1f} s] {self.title}: {text}", markup=False,
-                           highlight=False)
+        _plain_line(self.console, self._started, self.title, text)
         self._printed = True
+
+
+def _plain_line(console: Console, started: float, title: str, text: str) -> None:
+    """One progress line off a terminal: ``[  12.3 s] title: text``."""
+    console.print(f"[{time.perf_counter() - started:6.1f} s] {title}: {text}", markup=False,
+                  highlight=False)
 
 
 class CountProgress:
@@ -175,7 +179,6 @@ class CountProgress:
             return
         now = time.perf_counter()
         if self.enabled and (now >= self._due or self.done == self.total):
-            elapsed = now - self._started
-            self.console.print(f"[{elapsed:6.1f} s] {self.title}: {self.done}/{self.total} "
-                               f"done{self.note}", markup=False, highlight=False)
+            _plain_line(self.console, self._started, self.title,
+                        f"{self.done}/{self.total} done{self.note}")
             self._due = now + self.every_s
