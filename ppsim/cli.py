@@ -328,7 +328,7 @@ def parser() -> argparse.ArgumentParser:
     _format_option(lst)
     lst.set_defaults(func=_list)
     cal = sub.add_parser("calibrate", help="measure the cost model's constants on this machine "
-                         "(about half a minute) and write a model file")
+                         "(about 20 s) and write a model file")
     cal.add_argument("--out", default="cost_model.toml",
                      help="the model file to write (default: cost_model.toml)")
     cal.add_argument("--quiet", action="store_true", help="no progress bar and table")
