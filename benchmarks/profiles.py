@@ -9,7 +9,9 @@ and prints the mean bytes per client for each of Flower's four stages
 (instruction and reply, both directions), per client in all, and the server's
 total, with the ratio ppsim / Flower. A last row is FedAvg's: what a global model
 of 10,000 float64 values adds per client (Flower: in stage 2's instruction;
-ppsim: its ``fedavg.model`` message). Needs the ``flower`` extra::
+ppsim: its ``fedavg.model`` message). A line below gives, for comparison, what a
+client sends and receives under ppsim's own encoding and the one-way rounds with
+and without the profile. Needs the ``flower`` extra::
 
     .venv/bin/pip install -e '.[flower]'
     .venv/bin/python benchmarks/profiles.py            # n = 10, 100, 1000
@@ -43,7 +45,7 @@ import flower_fleet  # noqa: E402
 from protocols.federated.flower import FLOWER  # noqa: E402
 from protocols.federated.secure_sum import SecAggParams, plan  # noqa: E402
 from sim.engine import simulate  # noqa: E402
-from sim.profiles import Profile  # noqa: E402
+from sim.profiles import PPSIM, Profile  # noqa: E402
 
 M, BITS = 10_000, 32
 STAGE_KINDS = {  # Flower's stage: (its instruction, its reply) as ppsim message kinds
@@ -83,24 +85,37 @@ def _tallying(profile: Profile, tally: dict[str, float]) -> Profile:
     return dataclasses.replace(profile, sizes={k: wrap(k, f) for k, f in profile.sizes.items()})
 
 
-def ppsim_bytes(n: int, seed: int = 0) -> tuple[dict[str, float], float]:
-    """ppsim's prediction under the Flower profile: mean bytes per client by Flower
-    stage (from the profile's sizes of each message the run sent), server's total."""
-    tally: dict[str, float] = defaultdict(float)
+def _simulate(n: int, profile: Profile, seed: int = 0):  # noqa: ANN202 - a sim.RunResult
+    """ppsim's SecAgg+ of n clients under `profile`, its result checked."""
     p = SecAggParams(clients=n, vector_length=M, bits=BITS, aggregation="secagg+")
     pl = plan(p, seed)
     graph = nx.star_graph(pl.n_parties - 1)
     nx.set_edge_attributes(graph, 0.01, "latency")
     nx.set_edge_attributes(graph, 1.25e7, "bandwidth")
-    result = simulate(graph, pl.programs, seed=seed, header_bytes=0,
-                      profile=_tallying(FLOWER, tally))
+    result = simulate(graph, pl.programs, seed=seed, header_bytes=0, profile=profile)
     if not pl.summarize(result)["result_check"]["ok"]:
         raise AssertionError("ppsim's SecAgg+ did not return the sum of the inputs")
+    return result
+
+
+def ppsim_bytes(n: int, seed: int = 0) -> tuple[dict[str, float], float]:
+    """ppsim's prediction under the Flower profile: mean bytes per client by Flower
+    stage (from the profile's sizes of each message the run sent), server's total."""
+    tally: dict[str, float] = defaultdict(float)
+    result = _simulate(n, _tallying(FLOWER, tally), seed)
     # the setup instruction is sized once per aggregation and sent to every client
     tally["secagg.public_keys:instruction"] = n * FLOWER.instruction("secagg.public_keys").size
     per_stage = {s: sum(tally[k] for k in kinds) / n for s, kinds in STAGE_KINDS.items()}
     server = result.ledger.parties[0]
     return per_stage, server.bytes_sent + server.bytes_received
+
+
+def own_encoding(n: int, seed: int = 0) -> tuple[float, int, int]:
+    """Mean bytes per client (sent and received) under ppsim's own encoding, and the
+    one-way rounds under it and under the Flower profile (its setup round added)."""
+    own = _simulate(n, PPSIM, seed)
+    per_client = sum(c.bytes_sent + c.bytes_received for c in own.ledger.parties[1:]) / n
+    return per_client, own.ledger.rounds(), _simulate(n, FLOWER, seed).ledger.rounds()
 
 
 def model_bytes(n: int, seed: int = 0) -> tuple[float, float]:
@@ -138,6 +153,9 @@ def main(sizes: list[int]) -> None:
         for what, got, want in compare(n):
             print(f"{n:>6} {k:>3} {t:>3}  {what:<24}{got:>14,.0f}{want:>14,.0f}"
                   f"{want / got:>8.3f}")
+        own, rounds, flower_rounds = own_encoding(n)
+        print(f"{'':>6} ppsim's own encoding: {own:,.0f} B per client, {rounds} one-way "
+              f"rounds ({flower_rounds} under the flower-1.42 profile)")
         print(f"{'':>6} ({time.perf_counter() - t0:.0f} s)")
 
 
