@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ppsim.catalog import CALIBRATION_GROUP, registered
+from ppsim.console import make_console
 from sim import OPS, CalibrationFit, CostModel
 from sim.calibrate import MEASURES, seconds_per_unit
 
@@ -53,7 +54,7 @@ def machine() -> str:
 
 def calibrate(console: Console | None = None, progress: bool = True) -> CostModel:
     """Measure every constant; return the model (machine and date filled in)."""
-    console = console or Console()
+    console = console or make_console()
     todo = measures()
     seconds: dict[str, Any] = {}
     columns = (TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
