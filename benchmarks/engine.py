@@ -27,8 +27,7 @@ import time
 from functools import partial
 
 import topologies
-from sim import CostModel
-from sim.engine import simulate
+from sim import CostModel, simulate
 
 PING_PONG_EXCHANGES = 100_000  # 200,000 messages
 FAN_PARTIES = 1_000

@@ -14,7 +14,7 @@ import networkx as nx
 
 from protocols.federated import secagg
 from protocols.federated.secure_sum import SecAggParams, plan
-from sim.engine import simulate
+from sim import simulate
 
 M, BITS, HEADER = 10_000, 32, 40
 

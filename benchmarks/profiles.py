@@ -44,8 +44,7 @@ import flower_fleet  # noqa: E402
 
 from protocols.federated.flower import FLOWER  # noqa: E402
 from protocols.federated.secure_sum import SecAggParams, plan  # noqa: E402
-from sim.engine import simulate  # noqa: E402
-from sim.profiles import PPSIM, Profile  # noqa: E402
+from sim import DEFAULT_PROFILE, Profile, simulate  # noqa: E402
 
 M, BITS = 10_000, 32
 STAGE_KINDS = {  # Flower's stage: (its instruction, its reply) as ppsim message kinds
@@ -113,7 +112,7 @@ def ppsim_bytes(n: int, seed: int = 0) -> tuple[dict[str, float], float]:
 def own_encoding(n: int, seed: int = 0) -> tuple[float, int, int]:
     """Mean bytes per client (sent and received) under ppsim's own encoding, and the
     one-way rounds under it and under the Flower profile (its setup round added)."""
-    own = _simulate(n, PPSIM, seed)
+    own = _simulate(n, DEFAULT_PROFILE, seed)
     per_client = sum(c.bytes_sent + c.bytes_received for c in own.ledger.parties[1:]) / n
     return per_client, own.ledger.rounds(), _simulate(n, FLOWER, seed).ledger.rounds()
 

@@ -39,8 +39,7 @@ import numpy as np
 
 from protocols.sharing import Mpc, decode, encode
 from protocols.sharing.ring import additive_split
-from sim.engine import simulate
-from sim.party import Party
+from sim import Party, simulate
 from sim.tcp import new_run_key, run_party_process
 
 STREAM_CASES = [(64, 20_000), (4096, 10_000), (1 << 20, 200)]
