@@ -147,6 +147,30 @@ def test_calibrate_times_workloads_and_fits_on_the_rest(monkeypatch):
     assert "load average" in model.machine and model.measured
 
 
+def test_two_fits_each_get_the_time_left_by_the_other_after_two_passes(monkeypatch):
+    """Every workload takes T of CPU (timing stubbed): a fit's class gets (T - what the
+    other classes cost at their values so far) / its count, and the fits run twice, so
+    the second pass sees the other fit's first value (sim.calibrate's docstring)."""
+    import sim.calibrate
+
+    took = 2e-6
+    monkeypatch.setattr(sim.calibrate, "_fastest", lambda run, repeat_max=50: (run(), took)[1])
+    fake = {name: (lambda: 0.0) for name in OPS if name not in SIZED}
+    fake["ring"] = lambda: CalibrationFit(lambda: {"ring": 1000, "bit": 100}, "ring")
+    fake["bit"] = lambda: CalibrationFit(lambda: {"bit": 1000, "ring": 100}, "bit")
+    fake.update({name: (lambda: {1024: (lambda: None, 1)}) for name in SIZED})
+    monkeypatch.setattr(calibrate, "measures", lambda: fake)
+    model = calibrate.calibrate(progress=False)
+    ring = bit = 0.0
+    for _ in range(2):  # in OPS order: ring before bit
+        ring = (took - 100 * bit) / 1000
+        bit = (took - 100 * ring) / 1000
+    assert (ring, bit) == pytest.approx((1.82e-9, 1.818e-9), rel=1e-12)
+    assert model.seconds["ring"] == pytest.approx(ring, rel=1e-12)
+    assert model.seconds["bit"] == pytest.approx(bit, rel=1e-12)
+    assert model.sized["paillier_mul"] == {1024: took}
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.dictionaries(st.sampled_from(sorted(set(OPS) - SIZED)),
                        st.floats(0, 1e9, allow_nan=False), max_size=6))
