@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from protocols.sharing.core import MpcCore
-from protocols.sharing.ring import BITS, RING, bits_msb_first
+from protocols.sharing.ring import BITS, RING, bits_msb_first, const
 
 
 def tree_and_counts(width: int, with_lt: bool) -> list[int]:
@@ -95,6 +95,49 @@ class Comparisons(MpcCore):
         out = carry ^ r_bits[..., 0]
         if self.is_first:
             out ^= c_bits[..., 0]
+        return out
+
+    @staticmethod
+    def _low_bits(c: np.ndarray, width: int) -> np.ndarray:
+        """The low `width` bits of public ring elements, most significant first."""
+        return bits_msb_first(c)[..., BITS - width:]
+
+    async def trunc_exact(self, x: np.ndarray, f: int | None = None) -> np.ndarray:
+        """floor(x / 2^f), exactly (for |x| < 2^62): equal inputs give equal outputs.
+
+        `trunc` drops the borrow out of the low f bits and so rounds up or down at
+        random; here it is computed: the dealer also deals XOR shares of r's low f
+        bits, and the borrow [c_low < r_low] of the public low bits of the
+        opening c = x + 2^62 + r is the prefix comparison of `msb_bits`. Rounds:
+        1 (open) + ceil(log2 f) (ANDs) + 1 (b2a). Online bytes per element:
+        p(p-1) [8 + sum_levels ceil(2 A_l / 8) + 1/8], A_l = tree_and_counts(f, True).
+        """
+        f = self.frac_bits if f is None else f
+        if not 0 < f < 62:
+            raise ValueError(f"trunc_exact: f must be in 1..61, got {f}")
+        shift, top = const(f), const(63)
+        r, r_shift, r_msb, r_low = await self.corr.draw(
+            [("ring", x.shape)],
+            [("ring", x.shape), ("ring", x.shape), ("bits", x.shape + (f,))],
+            lambda v: [v[0] >> shift, v[0] >> top, bits_msb_first(v[0])[..., BITS - f:]])
+        mine = x + r
+        if self.is_first:
+            mine += const(2**62)
+        c = await self._open(mine)
+        c_low = self._low_bits(c, f)
+        lt = r_low & ~c_low
+        eq = r_low ^ ~c_low if self.is_first else r_low.copy()
+        borrow = await self.b2a(await self._prefix_lt(lt, eq))
+        if not self.is_player:
+            return self.zeros(x.shape)
+        out = (c >> top) ^ const(1)
+        out *= r_msb
+        out <<= const(64 - f)
+        out -= r_shift
+        out -= borrow
+        if self.is_first:
+            out += (c >> shift) - const(2 ** (62 - f))
+        await self._work(x.size * (len(self.players) + 6 + f))
         return out
 
     async def msb(self, a: np.ndarray) -> np.ndarray:

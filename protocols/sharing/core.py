@@ -266,6 +266,14 @@ class MpcCore:
         self._local(x.size)
         return x * k
 
+    def matmul_public(self, x: np.ndarray, m: ArrayLike) -> np.ndarray:
+        """Times a public integer matrix (any sign): ``x @ m``, local."""
+        m = np.asarray(m)
+        m = m.astype(np.int64).astype(RING) if m.dtype != RING else m
+        out = ring_matmul(x, m)
+        self._local(out.size)
+        return out
+
     def add_public(self, x: np.ndarray, c: ArrayLike) -> np.ndarray:
         """Plus a public ring constant (scalar or array, broadcast); only the first
         player adds it."""

@@ -63,6 +63,24 @@ class SeedPrg:
         self._cipher.update_into(memoryview(SeedPrg._zeros)[:nbytes], out)
         return out[:nbytes].view(RING)
 
+    @staticmethod
+    def ring_at(seed: bytes, offset: int, count: int) -> np.ndarray:
+        """Elements offset .. offset + count - 1 of the ring stream keyed by `seed`.
+
+        Random access into the same AES-128-CTR stream `raw` produces (a 16-byte
+        counter block holds two ring elements), so a large mask can be
+        regenerated block by block instead of kept in memory.
+        """
+        first = offset // 2
+        cipher = Cipher(algorithms.AES(seed), modes.CTR(first.to_bytes(16, "big"))).encryptor()
+        skip = offset - 2 * first
+        nbytes = 8 * (count + skip)
+        if len(SeedPrg._zeros) < nbytes:
+            SeedPrg._zeros = bytes(nbytes)
+        out = np.empty(nbytes + 15, np.uint8)
+        cipher.update_into(memoryview(SeedPrg._zeros)[:nbytes], out)
+        return out[8 * skip:nbytes].view(RING)
+
     def draw(self, spec: Spec) -> np.ndarray:
         kind, shape = spec
         n = int(np.prod(shape))
@@ -116,19 +134,38 @@ class Correlations:
             gens[party.id] = SeedPrg(await party.recv(self.dealer))
         self._gens = gens
 
-    async def draw(self, free: Sequence[Spec], derived: Sequence[Spec], derive: Derive
-                   ) -> list[np.ndarray]:
+    async def subseed(self) -> dict[int, bytes]:
+        """A fresh 16-byte seed per player, known to that player and to the dealer.
+
+        Drawn from the players' streams (no message): the dealer gets every
+        player's seed, a player its own, anyone else nothing. Keys a stream that
+        can be regenerated at random offsets (`SeedPrg.ring_at`).
+        """
+        await self.setup()
+        pid = self.party.id
+        if pid == self.dealer:
+            return {p: self._gens[p].raw(2).tobytes() for p in self.players}
+        if pid in self.players:
+            return {pid: self._gens[pid].raw(2).tobytes()}
+        return {}
+
+    async def draw(self, free: Sequence[Spec], derived: Sequence[Spec], derive: Derive,
+                   holders: Sequence[Sequence[int] | None] | None = None) -> list[np.ndarray]:
         """This party's shares of the free then derived components.
 
         The dealer gets placeholder zeros (it holds no shares) after sending the
         first player its correction in the offline phase named
-        ``offline:<current phase>``.
+        ``offline:<current phase>``. `holders` may restrict a free component to
+        some players (one entry per free component, None for all): the others
+        draw nothing for it (they get zeros) and the dealer's value is the sum
+        over its holders only.
         """
         await self.setup()
         party = self.party
+        holders = [None] * len(free) if holders is None else list(holders)
         if party.id == self.dealer:
             with party.phase(f"offline:{party.current_phase}", offline=True):
-                correction = self._dealer_correction(free, derived, derive)
+                correction = self._dealer_correction(free, derived, derive, holders)
                 await party.work(sum(int(np.prod(s)) for _, s in (*free, *derived))
                                  * (len(self.players) + 1))
                 await party.send(self.players[0], correction)
@@ -136,7 +173,8 @@ class Correlations:
         if party.id not in self.players:
             return [np.zeros(s, RING if k == "ring" else np.bool_) for k, s in (*free, *derived)]
         gen = self._gens[party.id]
-        out = [gen.draw(spec) for spec in free]
+        out = [gen.draw(spec) if who is None or party.id in who else np.zeros(spec[1], RING)
+               for spec, who in zip(free, holders, strict=True)]
         if party.id == self.players[0]:
             correction = await party.recv(self.dealer)
             out += _unpack(correction, derived)
@@ -145,12 +183,14 @@ class Correlations:
         return [np.asarray(a) for a in out]  # 0-d results of ring arithmetic are scalars
 
     def _dealer_correction(self, free: Sequence[Spec], derived: Sequence[Spec],
-                           derive: Derive) -> tuple[np.ndarray, ...] | np.ndarray:
+                           derive: Derive, holders: Sequence[Sequence[int] | None]
+                           ) -> tuple[np.ndarray, ...] | np.ndarray:
         gens = self._gens
-        values = [gens[self.players[0]].draw(spec) for spec in free]
-        for pid in self.players[1:]:
-            for acc, spec in zip(values, free, strict=True):
-                _combine(acc, gens[pid].draw(spec))
+        values = [np.zeros(s, RING if k == "ring" else np.bool_) for k, s in free]
+        for pid in self.players:
+            for acc, spec, who in zip(values, free, holders, strict=True):
+                if who is None or pid in who:
+                    _combine(acc, gens[pid].draw(spec))
         targets = derive(values)
         partial: list[np.ndarray] = []
         for pid in self.players[1:]:

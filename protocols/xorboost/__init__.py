@@ -1,12 +1,17 @@
 """XORBoost: XGBoost training on secret-shared data (issue 4).
 
-Data owners (horizontal, vertical or mixed split) secret-share bucket
-indicators and labels among 2 to 5 computing parties; training runs on shares
-with a trusted dealer's correlated randomness (`protocols.sharing.Mpc`); only
-the analyst learns the trees. Modules: `binning` (quantization and how owners
-agree on cuts), `train` (the algorithm, over any arithmetic back end), `plain`
-(the plaintext fixed-point reference back end), `model` (revealed model,
-prediction, XGBoost JSON export), `protocol` (parties, phases, report).
+Data owners (horizontal, vertical or mixed split) mask their bucket
+indicators once and secret-share labels among 2 to 5 computing parties;
+training runs on shares with a trusted dealer's correlated randomness
+(`protocols.sharing.Mpc`); only the analyst learns the trees, which equal
+XGBoost ``hist``'s given the same cut points. Modules: `binning` (quantization
+and how owners agree on cuts), `candidates` (XGBoost's split candidates, with
+missing values), `precision` (fixed-point layout), `gradients`, `inverse`,
+`splits` (gains and a tie-exact argmax), `fixedmask` (products with the
+owners' constant matrices), `train` (the algorithm, over any arithmetic back
+end), `plain` (the plaintext fixed-point reference back end), `model`
+(revealed model, prediction, XGBoost JSON export), `protocol` (parties,
+phases, report), `costonly` (the same run on shapes only).
 """
 
 from protocols.data import GENERATED

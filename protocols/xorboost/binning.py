@@ -12,10 +12,12 @@ smallest plus a last cut ``v_max + |v_max| + 1e-5`` (XGBoost's rule, so again
 identical); with more, the values at weighted ranks i/max_bin of the merged
 summaries (an approximation of XGBoost's sketch).
 
-Categorical features hold codes 0..k-1 and get one bucket per category; a
-feature with more categories than `max_bin` is an error. NaN falls in no
-bucket (its indicator row is all zero), see `protocols.xorboost` for where
-missing values go at a split.
+Categorical features hold codes 0..k-1 and get one bucket per category (the
+bucket is the code); a feature with more categories than `max_bin` is an
+error. NaN falls in no bucket (its indicator row is all zero); a split learns
+where missing values go (`protocols.xorboost.candidates`). A column's `Cuts`
+also keep XGBoost's ``MinValues`` entry (the threshold of the split that sends
+only missing values left) and, for a categorical column, which categories occur.
 
 How owners agree on cuts without pooling the data (`agree_cuts`):
 
@@ -33,9 +35,30 @@ How owners agree on cuts without pooling the data (`agree_cuts`):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 CUT_EPS = 1e-5
+
+
+@dataclass(frozen=True)
+class Cuts:
+    """A column's quantization: increasing float32 cut points (numerical), XGBoost's
+    min value, and for a categorical column the categories present (max_bin,)."""
+
+    values: np.ndarray
+    min_value: float
+    present: np.ndarray | None = None
+
+
+def min_value(v: np.ndarray) -> float:
+    """XGBoost's ``MinValues`` entry: m - |m| - 1e-5 in float32 (m the smallest value),
+    1e-5 for a column without values."""
+    if v.size == 0:
+        return float(np.float32(CUT_EPS))
+    m = np.float32(v.min())
+    return float(m - np.float32(abs(m)) - np.float32(CUT_EPS))
 
 
 SUMMARY_FACTOR = 8
@@ -58,7 +81,7 @@ def local_summary(values: np.ndarray, max_bin: int, categorical: bool) -> np.nda
     return np.stack([points, np.full(size, v.size / size)])
 
 
-def cuts_from_summary(summary: np.ndarray, max_bin: int, categorical: bool) -> np.ndarray:
+def cuts_from_summary(summary: np.ndarray, max_bin: int, categorical: bool) -> Cuts:
     """Cut points from a (possibly merged) weighted summary (2, k) of one column.
 
     At most max_bin distinct values: XGBoost's rule (every value but the smallest,
@@ -72,21 +95,24 @@ def cuts_from_summary(summary: np.ndarray, max_bin: int, categorical: bool) -> n
             raise ValueError(
                 f"a categorical feature has {top} categories, more than max_bin={max_bin}"
             )
-        return np.arange(1, top + 1, dtype=np.float64)
+        present = np.zeros(max_bin, bool)
+        present[values.astype(np.int64)] = True
+        return Cuts(np.arange(1, top + 1, dtype=np.float64), 0.0, present)
     if values.size == 0:
-        return np.array([CUT_EPS])
+        return Cuts(np.array([3 * CUT_EPS]), min_value(values))
     last = values[-1]
-    if values.size <= max_bin:
+    if values.size <= max_bin:  # XGBoost: every value but the smallest is a cut
         inner = values[1:]
     else:
         rank = np.cumsum(weights) / weights.sum()
         picks = np.searchsorted(rank, np.arange(1, max_bin) / max_bin, side="left")
         inner = np.unique(values[np.minimum(picks + 1, values.size - 1)])
-    cuts = np.concatenate([inner[inner < last], [last + abs(last) + CUT_EPS]])
-    return cuts.astype(np.float32).astype(np.float64)
+        inner = inner[inner < last]
+    cuts = np.concatenate([inner, [last + abs(last) + CUT_EPS]])
+    return Cuts(cuts.astype(np.float32).astype(np.float64), min_value(values))
 
 
-def column_cuts(values: np.ndarray, max_bin: int, categorical: bool) -> np.ndarray:
+def column_cuts(values: np.ndarray, max_bin: int, categorical: bool) -> Cuts:
     """Cuts of a column held whole by one owner (XGBoost's sketch if numerical)."""
     v = values[~np.isnan(values)]
     if categorical:
@@ -94,15 +120,16 @@ def column_cuts(values: np.ndarray, max_bin: int, categorical: bool) -> np.ndarr
             raise ValueError("categorical feature values must be codes 0, 1, 2, ...")
         return cuts_from_summary(local_summary(v, max_bin, True), max_bin, categorical)
     if v.size == 0:
-        return np.array([CUT_EPS])
+        return cuts_from_summary(np.zeros((2, 0)), max_bin, False)
     import xgboost as xgb
 
     indptr, cuts = xgb.QuantileDMatrix(values.reshape(-1, 1), max_bin=max_bin,
                                        nthread=1).get_quantile_cut()
-    return cuts[int(indptr[0]) + 1:int(indptr[1])].astype(np.float64)  # drop the min value
+    lo, hi = int(indptr[0]), int(indptr[1])
+    return Cuts(cuts[lo + 1:hi].astype(np.float64), float(cuts[lo]))
 
 
-def merge_cuts(summaries: list[np.ndarray], max_bin: int, categorical: bool) -> np.ndarray:
+def merge_cuts(summaries: list[np.ndarray], max_bin: int, categorical: bool) -> Cuts:
     """Cuts every co-owner of a column derives from all their local summaries."""
     merged = np.concatenate(summaries, axis=1) if summaries else np.zeros((2, 0))
     values, where = np.unique(merged[0], return_inverse=True)
@@ -110,21 +137,11 @@ def merge_cuts(summaries: list[np.ndarray], max_bin: int, categorical: bool) -> 
     return cuts_from_summary(np.stack([values, weights]), max_bin, categorical)
 
 
-def bucketize(values: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    """Bucket index per value (int64), -1 for NaN; values past the last cut go last."""
-    idx = np.searchsorted(cuts, values.astype(np.float32), side="right")
-    idx = np.minimum(idx, len(cuts) - 1)
+def bucketize(values: np.ndarray, cuts: Cuts) -> np.ndarray:
+    """Bucket index per value (int64), -1 for NaN; values past the last cut go last;
+    a categorical value's bucket is its code."""
+    if cuts.present is not None:
+        return np.where(np.isnan(values), -1, np.nan_to_num(values)).astype(np.int64)
+    idx = np.searchsorted(cuts.values, values.astype(np.float32), side="right")
+    idx = np.minimum(idx, len(cuts.values) - 1)
     return np.where(np.isnan(values), -1, idx).astype(np.int64)
-
-
-def one_hot(buckets: np.ndarray, max_bin: int) -> np.ndarray:
-    """Indicators (n, d * max_bin) as uint64 0/1: feature-major, bucket-minor.
-
-    Every feature is padded to `max_bin` buckets so that shapes (and costs)
-    depend only on public sizes; a NaN row is all zero for that feature.
-    """
-    n, d = buckets.shape
-    out = np.zeros((n, d, max_bin), dtype=np.uint64)
-    rows, cols = np.nonzero(buckets >= 0)
-    out[rows, cols, buckets[rows, cols]] = 1
-    return out.reshape(n, d * max_bin)

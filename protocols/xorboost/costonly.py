@@ -226,8 +226,8 @@ class _Correction:
 class GhostCorrelations(Correlations):
     """The dealer's correlations with the same messages and work, and no values."""
 
-    async def draw(self, free: Sequence[Spec], derived: Sequence[Spec], derive: Derive
-                   ) -> list[Ghost]:
+    async def draw(self, free: Sequence[Spec], derived: Sequence[Spec], derive: Derive,
+                   holders: Sequence[Sequence[int] | None] | None = None) -> list[Ghost]:
         await self.setup()
         party = self.party
         specs = (*free, *derived)
@@ -288,6 +288,10 @@ class GhostMpc(Mpc):
         opened = await self._open(Ghost((x.size + y.size,)))
         await self._work(2 * opened.size * len(self.players) + 4 * math.prod(zshape))
         return Ghost(zshape)
+
+    @staticmethod
+    def _low_bits(c: Any, width: int) -> Ghost:
+        return Ghost(c.shape + (width,), np.bool_)
 
     async def _masked_bits(self, a: Any) -> tuple[Ghost, Ghost]:
         r, r_bits = await self.corr.draw([("ring", a.shape)], [("bits", a.shape + (BITS,))],
