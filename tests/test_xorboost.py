@@ -1,14 +1,15 @@
 """XORBoost: the secure model against plaintext xgboost, export, views, costs, bad input.
 
-Trees are compared with xgboost's split for split (`tree_diffs`): the same feature and
-threshold (or category) at every node, the same missing-value direction wherever the
-node's training rows have a missing value in that feature, and leaves within LEAF_ATOL.
+Trees are compared with xgboost's split for split (`model.compare_trees`): the same
+feature and threshold (or category) at every node, the same missing-value direction
+wherever the node's training rows have a missing value in that feature, and leaves
+within LEAF_ATOL.
 """
 
 from __future__ import annotations
 
-import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,11 +19,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ppsim.run import run_scenario
-from ppsim.scenario import from_dict
+from ppsim.scenario import from_dict, read
 from protocols import data as datamod
 from protocols.sharing import tree_and_counts
 from protocols.xorboost import candidates as cmod
-from protocols.xorboost.model import Model, decode_threshold_bits, encode_threshold_bits
+from protocols.xorboost.model import (
+    Model,
+    compare_trees,
+    decode_threshold_bits,
+    encode_threshold_bits,
+)
 from protocols.xorboost.plain import reference
 from protocols.xorboost.precision import choose
 from protocols.xorboost.protocol import (
@@ -50,51 +56,9 @@ within ~1e-7 of xgboost's float32 ones, summed over a leaf's samples and divided
 hessian sum (>= min_child_weight), over a few trees."""
 
 
-# -- comparing trees with xgboost's ---------------------------------------------------
-
-
-def _trees(raw: bytes) -> list[dict]:
-    return json.loads(raw)["learner"]["gradient_booster"]["model"]["trees"]
-
-
-def _condition(t: dict, nid: int) -> tuple:
-    if t["split_type"][nid] == 1:
-        pos = t["categories_nodes"].index(nid)
-        seg = t["categories_segments"][pos]
-        return ("category", tuple(t["categories"][seg:seg + t["categories_sizes"][pos]]))
-    return ("below", float(np.float32(t["split_conditions"][nid])))
-
-
-def _goes_right(t: dict, nid: int, x: np.ndarray) -> np.ndarray:
-    v = x[:, t["split_indices"][nid]].astype(np.float32)
-    kind, value = _condition(t, nid)
-    right = np.isin(v, value) if kind == "category" else ~(v < np.float32(value))
-    return np.where(np.isnan(v), t["default_left"][nid] == 0, right)
-
-
-def _diff(a: dict, b: dict, x: np.ndarray, na: int = 0, nb: int = 0, path: str = "root"
-          ) -> str | None:
-    leaf_a, leaf_b = a["left_children"][na] == -1, b["left_children"][nb] == -1
-    if leaf_a or leaf_b:
-        if leaf_a != leaf_b:
-            return f"{path}: leaf against split"
-        va, vb = a["split_conditions"][na], b["split_conditions"][nb]
-        return None if abs(va - vb) <= LEAF_ATOL else f"{path}: leaf {va} against {vb}"
-    fa, fb = a["split_indices"][na], b["split_indices"][nb]
-    if fa != fb or _condition(a, na) != _condition(b, nb):
-        return f"{path}: split {fa} {_condition(a, na)} against {fb} {_condition(b, nb)}"
-    if np.isnan(x[:, fa]).any() and a["default_left"][na] != b["default_left"][nb]:
-        return f"{path}: default_left {a['default_left'][na]} against {b['default_left'][nb]}"
-    right = _goes_right(a, na, x)
-    return (_diff(a, b, x[~right], a["left_children"][na], b["left_children"][nb], path + "L")
-            or _diff(a, b, x[right], a["right_children"][na], b["right_children"][nb],
-                     path + "R"))
-
-
 def tree_diffs(ours: Model, theirs: xgb.Booster, x: np.ndarray) -> list[str | None]:
-    """Per tree, the first difference on the training rows x (None: the same tree)."""
-    return [_diff(a, b, x) for a, b in zip(_trees(ours.to_xgboost_json()),
-                                            _trees(theirs.save_raw("json")), strict=True)]
+    """Per tree, the first difference from xgboost's on the training rows x."""
+    return compare_trees(ours.to_xgboost_json(), theirs.save_raw("json"), x, LEAF_ATOL)
 
 
 def secure_model(params: XorboostParams, seed: int, prep=None) -> Model:
@@ -254,6 +218,47 @@ def test_other_splits_train_a_useful_model(split, owners, servers):
     assert summary["accuracy"]["value"] > summary["accuracy"]["baseline"] - 0.05
 
 
+@pytest.mark.parametrize("owners_compute", [True, False])
+def test_fixed_operand_products(owners_compute):
+    """Owner blocks of a one-hot matrix on a mixed grid (3 owners): right and left
+    products on shares equal the plaintext products, owner-assisted (the owners are
+    the players; also through the reserve of precomputed masks) and generic (owners
+    outside the players)."""
+    from protocols.sharing.harness import run_mpc
+    from protocols.sharing.ring import ring_matmul
+    from protocols.xorboost.fixedmask import Block, FixedOperand, OneHotBlock
+
+    rng = np.random.default_rng(0)
+    n, d, b = 12, 5, 4
+    buckets = rng.integers(-1, b, (n, d))
+    grid = [((0, 6), (0, 3)), ((0, 6), (3, 5)), ((6, 12), (0, 5))]
+    x = rng.integers(0, 2**64, (3, n), dtype=np.uint64)
+    w = rng.integers(0, 2**64, (d * b, 2), dtype=np.uint64)
+    first = 0 if owners_compute else 3  # players 0..2 (or 0, 1), dealer next, then owners
+    players = 3 if owners_compute else 2
+    blocks = [Block(first + i, rows, (c0 * b, c1 * b))
+              for i, (rows, (c0, c1)) in enumerate(grid)]
+
+    async def body(mpc):
+        me = mpc.party.id
+        local = next((OneHotBlock(buckets[slice(*rows), c0:c1], b)
+                      for blk, (rows, (c0, c1)) in zip(blocks, grid, strict=True)
+                      if blk.owner == me), None)
+        op = await FixedOperand.share(mpc, (n, d * b), blocks, [1, 1, 1], local)
+        await op.reserve(3)
+        xs = await mpc.share(0, x if me == 0 else None, shape=x.shape)
+        ws = await mpc.share(0, w if me == 0 else None, shape=w.shape)
+        out = [await op.right(xs), await op.right(xs), await op.left(ws)]
+        return [await mpc.reveal(v, to=0) for v in out]
+
+    res = run_mpc(players, body, extra=0 if owners_compute else 3, seed=1)
+    right, again, left = res.outputs[0]
+    dense = OneHotBlock(buckets, b).dense(0, n)
+    np.testing.assert_array_equal(right, ring_matmul(x, dense))
+    np.testing.assert_array_equal(again, ring_matmul(x, dense))
+    np.testing.assert_array_equal(left, ring_matmul(dense, w))
+
+
 def test_candidates_follow_xgboost_order():
     """Per feature: numerical FWD 0..B-1 then, with missing values, BWD B-2..-1;
     categorical ONE c (and ONE_MISS c) interleaved; the left statistics of each kind."""
@@ -358,20 +363,29 @@ def test_costs_do_not_depend_on_the_data():
     assert _phase_costs(runs[0]) == _phase_costs(runs[1])
 
 
+def reciprocal_rounds(prec) -> int:
+    """Rounds of `inverse.reciprocal`: exponent comparisons 8 (when the grid has more
+    than one interval), the mantissa 1 (+ 1 truncation when m needs one), the start
+    1, Newton's steps 4 each."""
+    from protocols.xorboost.inverse import EXP_BITS, NEWTON_STEPS
+
+    exps = prec.exps
+    return (8 * (len(exps) > 1) + 1 + (prec.frac + int(exps[-1]) + EXP_BITS > 28) + 1
+            + 4 * NEWTON_STEPS)
+
+
 def level_rounds(prep, level: int) -> int:
     """Online rounds of tree level `level`, whatever its number of nodes K:
     histogram product 1 (+ 1 for the left children's g, h below the root); validity
-    and count comparisons 8; reciprocal (protocols.xorboost.inverse) 8 + 1 + 12, + 1
-    when m needs a truncation; node-relative terms: scaling 1 (+ 1 truncation when
-    F + E > a), G_s / m 2, G_s^2 / m 2, exponent 1; validity products 2; argmax
-    20 per tournament level (lt 8, eq 8, tie and win products 3, carry 1); threshold 1;
-    go-left: values product 1, comparisons 8, membership product 1 below the root;
-    the chosen splits' sums 1 at the last level."""
+    and count comparisons 8; reciprocal; node-relative terms: scaling 1 (+ 1
+    truncation when F + E > a), G_s / m 2, G_s^2 / m 2, exponent 1; validity products
+    2; argmax 20 per tournament level (lt 8, eq 8, tie and win products 3, carry 1);
+    threshold 1; go-left: values product 1, comparisons 8, membership product 1 below
+    the root; the chosen splits' sums 1 at the last level."""
     prec, count = prep.prec, prep.cands.count
-    wide = prec.frac + prec.exp_hi + 1 > 28
     scaled = prec.frac + prec.count_bits > prec.gain_frac
-    rounds = (1 + 8 + 21 + wide + 6 + scaled + 2 + 20 * math.ceil(math.log2(count + 1))
-              + 1 + 9)
+    rounds = (1 + 8 + reciprocal_rounds(prec) + 6 + scaled + 2
+              + 20 * math.ceil(math.log2(count + 1)) + 1 + 9)
     return rounds + 2 * (level > 0) + (level == prep.hp.max_depth - 1)
 
 
@@ -405,12 +419,12 @@ def test_rounds_per_level_formula(d, max_bin, depth, servers):
     for level in range(depth):
         assert rounds[f"tree0.level{level}"] == level_rounds(prep, level)
     assert "tree0.gradients" not in rounds  # first tree: public base margin
-    # sigmoid: sign 8, |x| 1, pieces 8, powers 3 x (1 + 7), coefficients 1 + 7, sign 1;
-    # hessian 1 + 7 (every truncation exact: 7 rounds)
-    assert rounds["tree1.gradients"] == 58
-    # reciprocal 21, split of G 1 + 1, truncations 2, exponent 1 + 1, eta 1, validity 8 + 1,
+    # sigmoid: sign 8, |x| 1, piece search 4 x 8 + 2, powers 3 x (1 + 7), coefficients
+    # 1 + 7, sign 1; hessian 1 + 7 (every truncation exact: 7 rounds)
+    assert rounds["tree1.gradients"] == 84
+    # reciprocal, split of G 1 + 1, truncations 2, exponent 1 + 1, eta 1, validity 8 + 1,
     # margin 1
-    assert rounds["tree0.leaves"] == 38 + (prep.prec.frac + prep.prec.exp_hi + 1 > 28)
+    assert rounds["tree0.leaves"] == reciprocal_rounds(prep.prec) + 17
 
 
 @pytest.mark.parametrize(("servers", "data"), [(0, "synthetic"), (3, "health")])
@@ -431,19 +445,14 @@ def test_bytes_grow_linearly_in_samples_by_formula(servers, data):
         assert large[lv] - small[lv] == 16 * level_bytes_per_sample(p, 1 << lv, groups)
 
 
-def test_cost_only_equals_full_run():
+def _same_report_in_both_modes(data: dict) -> None:
     """Cost-only mode (Ghost payloads: shapes, no values) gives the full run's report key
-    for key, apart from accuracy, mode and wall time (continuous features, so every
-    owner's binning summary has its maximal size)."""
+    for key, apart from accuracy (values), mode and wall time: every message's size and
+    every work charge depends on public sizes only (issue 12, item 4)."""
     reports = {}
     for mode in ("full", "cost_only"):
-        scenario = from_dict({
-            "seed": 5, "topology": {"kind": "star", "latency": 0.001, "bandwidth": 1e7},
-            "network": {"header_bytes": 40},
-            "protocol": {"name": "xorboost", "mode": mode, "dataset": "synthetic",
-                         "n_samples": 400, "n_features": 4, "split": "mixed", "owners": 3,
-                         "servers": 2, "max_depth": 2, "n_estimators": 2, "max_bin": 4}})
-        reports[mode] = run_scenario(scenario)
+        reports[mode] = run_scenario(from_dict({**data, "protocol": {**data["protocol"],
+                                                                     "mode": mode}}))
     full, cost = reports["full"], reports["cost_only"]
     assert cost["mode"] == "cost_only" and full["mode"] == "full"
     assert full["accuracy"]["value"] is not None and "accuracy" not in cost
@@ -452,6 +461,33 @@ def test_cost_only_equals_full_run():
     assert set(full) - {"accuracy"} == set(cost) - {"absent"}
     for key in set(full) - skip:
         assert full[key] == cost[key], key
+
+
+SHIPPED = sorted(p for p in (Path(__file__).resolve().parent.parent / "scenarios").glob(
+    "xorboost_*.toml") if p.stem != "xorboost_paper")
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=[] if p.stem in (
+    "xorboost_horizontal_3", "xorboost_mixed_5") else [pytest.mark.slow]) for p in SHIPPED])
+def test_cost_only_equals_full_run_for_shipped_scenarios(path):
+    _same_report_in_both_modes(read(path))
+
+
+def test_cost_only_equals_full_run_with_missing_and_categorical(tmp_path):
+    """Missing values (backward candidates, learned directions) and categorical columns
+    on a mixed split with servers: the same report in both modes."""
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"a": rng.normal(size=200), "c": rng.integers(0, 3, 200).astype(str),
+                          "b": rng.normal(size=200), "label": rng.integers(0, 2, 200)})
+    frame.loc[rng.random(200) < 0.2, "a"] = np.nan
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    _same_report_in_both_modes({
+        "seed": 5, "topology": {"kind": "star", "latency": 0.001, "bandwidth": 1e7},
+        "protocol": {"name": "xorboost", "dataset": str(path), "label": "label",
+                     "split": "mixed",
+                     "owners": 3, "servers": 2, "max_depth": 2, "n_estimators": 2,
+                     "max_bin": 4}})
 
 
 # -- bad input --------------------------------------------------------------------------------

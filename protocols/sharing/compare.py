@@ -48,16 +48,34 @@ class Comparisons(MpcCore):
 
     async def _masked_bits(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Open c = a + r; return (public bits of c, XOR shares of the bits of r),
-        both ``a.shape + (64,)`` most significant first."""
+        both ``a.shape + (64,)`` most significant first (placeholders for parties
+        without shares)."""
         r, r_bits = await self.corr.draw([("ring", a.shape)], [("bits", a.shape + (BITS,))],
                                          lambda v: [bits_msb_first(v[0])])
         c = await self._open(a + r)
         await self._work(a.size * (BITS + 2))
+        if not self.is_player:
+            return r_bits, r_bits
         return bits_msb_first(c), r_bits
+
+    async def _tree_rounds(self, shape: tuple[int, ...], with_lt: bool) -> np.ndarray:
+        """The AND rounds of `_prefix_lt` (or, without `with_lt`, `_all`) over the last
+        axis of `shape`, for a party without shares: the same correlations are dealt
+        and drawn, no bits are computed. Returns a placeholder."""
+        lead, width = shape[:-1], shape[-1]
+        while width > 1:
+            pairs = width // 2
+            width = pairs + width % 2
+            size = 2 * pairs if with_lt and width > 1 else pairs
+            none = np.broadcast_to(np.False_, lead + (size,))
+            await self.and_(none, none)
+        return self.zeros(lead, bits=True)
 
     async def _prefix_lt(self, lt: np.ndarray, eq: np.ndarray) -> np.ndarray:
         """XOR shares of [c < r] from per-bit (lt, eq) shares over the last axis
         (most significant first): one AND round per tree level."""
+        if not self.is_player:
+            return await self._tree_rounds(lt.shape, True)
         while lt.shape[-1] > 1:
             width = lt.shape[-1]
             pairs = width // 2
@@ -78,6 +96,8 @@ class Comparisons(MpcCore):
 
     async def _all(self, bits: np.ndarray) -> np.ndarray:
         """XOR shares of the AND over the last axis: one AND round per tree level."""
+        if not self.is_player:
+            return await self._tree_rounds(bits.shape, False)
         while bits.shape[-1] > 1:
             width = bits.shape[-1]
             pairs = width // 2
@@ -88,6 +108,8 @@ class Comparisons(MpcCore):
     async def msb_bits(self, a: np.ndarray) -> np.ndarray:
         """XOR shares of the sign bit of `a`: 7 rounds (see the module docstring)."""
         c_bits, r_bits = await self._masked_bits(a)
+        if not self.is_player:
+            return await self._tree_rounds(a.shape + (BITS - 1,), True)
         c_low, r_low = c_bits[..., 1:], r_bits[..., 1:]
         lt = r_low & ~c_low
         eq = r_low ^ ~c_low if self.is_first else r_low.copy()
@@ -124,12 +146,13 @@ class Comparisons(MpcCore):
         if self.is_first:
             mine += const(2**62)
         c = await self._open(mine)
+        if not self.is_player:
+            await self.b2a(await self._tree_rounds(x.shape + (f,), True))
+            return self.zeros(x.shape)
         c_low = self._low_bits(c, f)
         lt = r_low & ~c_low
         eq = r_low ^ ~c_low if self.is_first else r_low.copy()
         borrow = await self.b2a(await self._prefix_lt(lt, eq))
-        if not self.is_player:
-            return self.zeros(x.shape)
         out = (c >> top) ^ const(1)
         out *= r_msb
         out <<= const(64 - f)

@@ -328,9 +328,23 @@ class FixedOperand:
         await mpc._work(2 * e.size * len(mpc.players) + 4 * out.size)
         return out
 
-    async def _assisted(self, x: Any, right: bool, r: int, zshape: tuple[int, int]) -> Any:
+    async def reserve(self, rows: int) -> None:
+        """Deal now the masks of the next `rows` rows of right products (owner-assisted
+        runs; otherwise nothing): U does not depend on the data, so each player's
+        U_q @ D_o and the dealer's U @ A_o become one dense product per block for the
+        whole training instead of one per product (online, the products then only
+        send masked pieces and do the owners' sparse work)."""
+        if self.assisted:
+            self._reserve = await self._deal(rows, True)
+            self._reserved = 0
+
+    async def _deal(self, r: int, right: bool) -> tuple[list[Any], list[Any], Any]:
+        """The masks of an assisted product with r rows (right) or columns (left):
+        this player's U per block (zeros for its own block), its U @ D_o per block
+        owned by another player, and its share of W = sum_o U_o @ A_o (dealt)."""
         mpc, party, me = self.mpc, self.mpc.party, self.mpc.party.id
         blocks = self.blocks
+        zshape = (r, self.shape[1]) if right else (self.shape[0], r)
         shapes = [self._piece_shape(i, r, right) for i in range(len(blocks))]
         holders = [[p for p in mpc.players if p != b.owner] for b in blocks]
 
@@ -345,6 +359,30 @@ class FixedOperand:
                                     derive, holders)
         if me == mpc.dealer:
             await self._dealer_work(sum(self._block_work(i, r) for i in range(len(blocks))))
+        ud: list[Any] = [None] * len(blocks)
+        if mpc.is_player:
+            for i, b in enumerate(blocks):
+                if b.owner != me:
+                    d = self.public[i]
+                    ud[i] = ring_matmul(u[i], d) if right else ring_matmul(d, u[i])
+                    await party.work(self._block_work(i, r))
+        return u, ud, w
+
+    async def _masks(self, r: int, right: bool) -> tuple[list[Any], list[Any], Any]:
+        """`_deal`'s masks for one product: the next rows of the reserve when it has
+        them (right products), else dealt now."""
+        reserve = getattr(self, "_reserve", None)
+        if not right or reserve is None or self._reserved + r > reserve[2].shape[0]:
+            return await self._deal(r, right)
+        rows = slice(self._reserved, self._reserved + r)
+        self._reserved += r
+        u, ud, w = reserve
+        return ([x[rows] for x in u], [None if x is None else x[rows] for x in ud], w[rows])
+
+    async def _assisted(self, x: Any, right: bool, r: int, zshape: tuple[int, int]) -> Any:
+        mpc, party, me = self.mpc, self.mpc.party, self.mpc.party.id
+        blocks = self.blocks
+        u, ud, w = await self._masks(r, right)
         if not mpc.is_player:
             await mpc._work(0)
             return mpc.zeros(zshape)
@@ -352,7 +390,7 @@ class FixedOperand:
             await party.send(o, [self._piece(x, i, right) - u[i]
                                  for i, b in enumerate(blocks) if b.owner == o])
         got = await party.recv_many(mpc.peers)
-        out = w
+        out = w.copy()
         k = 0
         for i, b in enumerate(blocks):
             if b.owner == me:
@@ -360,14 +398,11 @@ class FixedOperand:
                 for q in mpc.peers:
                     s += got[q][k]
                 k += 1
-                part = self._local_product(i, s, right)
+                self._place(out, i, self._local_product(i, s, right), right)
                 await party.work(r * self.nnz[i])
             else:
-                d = self.public[i]
-                part = ring_matmul(u[i], d) if right else ring_matmul(d, u[i])
-                await party.work(self._block_work(i, r))
-            self._place(out, i, part, right)
-        await mpc._work(sum(math.prod(s) for s in shapes) * len(mpc.players) + out.size)
+                self._place(out, i, ud[i], right)
+        await mpc._work(sum(u_i.size for u_i in u) * len(mpc.players) + out.size)
         return out
 
     def _piece_shape(self, i: int, r: int, right: bool) -> tuple[int, int]:

@@ -200,3 +200,55 @@ def _export_tree(tree: Tree, tree_id: int, categorical: tuple[bool, ...]) -> dic
             out["split_type"].append(0)
             out["split_conditions"].append(e["threshold"])
     return out
+
+
+# -- comparing with XGBoost's trees -------------------------------------------------------
+
+
+def _xgb_trees(raw: bytes) -> list[dict]:
+    return json.loads(raw)["learner"]["gradient_booster"]["model"]["trees"]
+
+
+def _condition(t: dict, nid: int) -> tuple:
+    if t["split_type"][nid] == 1:
+        pos = t["categories_nodes"].index(nid)
+        seg = t["categories_segments"][pos]
+        return ("category", tuple(t["categories"][seg:seg + t["categories_sizes"][pos]]))
+    return ("below", float(np.float32(t["split_conditions"][nid])))
+
+
+def _goes_right(t: dict, nid: int, x: np.ndarray) -> np.ndarray:
+    v = x[:, t["split_indices"][nid]].astype(np.float32)
+    kind, value = _condition(t, nid)
+    right = np.isin(v, value) if kind == "category" else ~(v < np.float32(value))
+    return np.where(np.isnan(v), t["default_left"][nid] == 0, right)
+
+
+def _tree_diff(a: dict, b: dict, x: np.ndarray, atol: float, na: int = 0, nb: int = 0,
+               path: str = "root") -> str | None:
+    leaf_a, leaf_b = a["left_children"][na] == -1, b["left_children"][nb] == -1
+    if leaf_a or leaf_b:
+        if leaf_a != leaf_b:
+            return f"{path}: leaf against split"
+        va, vb = a["split_conditions"][na], b["split_conditions"][nb]
+        return None if abs(va - vb) <= atol else f"{path}: leaf {va} against {vb}"
+    fa, fb = a["split_indices"][na], b["split_indices"][nb]
+    if fa != fb or _condition(a, na) != _condition(b, nb):
+        return f"{path}: split {fa} {_condition(a, na)} against {fb} {_condition(b, nb)}"
+    if np.isnan(x[:, fa]).any() and a["default_left"][na] != b["default_left"][nb]:
+        return f"{path}: default_left {a['default_left'][na]} against {b['default_left'][nb]}"
+    right = _goes_right(a, na, x)
+    return (_tree_diff(a, b, x[~right], atol, a["left_children"][na], b["left_children"][nb],
+                       path + "L")
+            or _tree_diff(a, b, x[right], atol, a["right_children"][na],
+                          b["right_children"][nb], path + "R"))
+
+
+def compare_trees(ours: bytes, theirs: bytes, x: np.ndarray, leaf_atol: float
+                  ) -> list[str | None]:
+    """Per tree of two models in XGBoost JSON, the first difference on the rows x, None
+    where they are the same tree: split for split the same feature and threshold (or
+    category), the same missing-value direction wherever x has a missing value in the
+    node's feature, leaves within `leaf_atol`."""
+    return [_tree_diff(a, b, x, leaf_atol)
+            for a, b in zip(_xgb_trees(ours), _xgb_trees(theirs), strict=True)]

@@ -107,6 +107,9 @@ class PlainFixed:
     def __init__(self, block: Any):
         self.block = block
 
+    async def reserve(self, rows: int) -> None:
+        """Nothing to prepare in the clear."""
+
     async def right(self, x: np.ndarray) -> np.ndarray:
         return self.block.right(x)
 

@@ -17,12 +17,13 @@ see `protocols.xorboost.protocol.prepare`):
 * gain terms G^2 / (H + lambda) are computed per node relative to the node's
   sample count c (``count_bits`` E = ceil(log2 n) is the largest exponent):
   G_s = G 2^-ceil(log2 c) has |G_s| <= g_max and ``gain_frac`` (a) fractional
-  bits, the largest a with G_s times the mantissa (a + P + 1 + log2 g_max bits)
-  and G_s^2 (2a + 1 + 2 log2 g_max bits) below 2^61. So every node's terms have
-  the same relative resolution whatever its size: 2^-a of c g_max in G,
-  2^-25 from the reciprocal. ``square_shift`` (s) truncates G_s^2 / m so
-  that a term times 2^(j_hi - e) (the reciprocal's exponent range) stays below
-  2^59: a split's score (two terms) below 2^60, invalid candidates at -2^60.
+  bits, the largest a with G_s times the reciprocal's mantissa y <= 2^(P + k)
+  (a + P + k + log2 g_max bits) and G_s times G_s / m (2a + k + 2 log2 g_max
+  bits) below 2^61 (k = EXP_BITS). So every node's terms have the same
+  relative resolution whatever its size: 2^-a of c g_max in G, 2^-25 from the
+  reciprocal. ``square_shift`` (s) truncates G_s^2 / m so that a term times
+  2^(e_top - e) (the reciprocal's exponent range) stays below 2^59: a split's
+  score (two terms) below 2^60, invalid candidates at -2^60.
 
 Depth enters through the number of nodes per level only (costs), not the
 budgets: every level's statistics are exact sums, and margins grow by at most
@@ -34,7 +35,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from protocols.xorboost.inverse import MANTISSA_BITS
+import numpy as np
+
+from protocols.xorboost.inverse import EXP_BITS, MANTISSA_BITS, exponent_grid
 
 GRAD_BOUND = {"binary:logistic": 1.0, "reg:squarederror": 16.0}
 HESS_BOUND = {"binary:logistic": 0.25, "reg:squarederror": 1.0}
@@ -61,17 +64,14 @@ class Precision:
     g_bits: int
 
     @property
-    def exp_lo(self) -> int:
-        return math.floor(math.log2(self.d_lo))
-
-    @property
-    def exp_hi(self) -> int:
-        return math.floor(math.log2(self.d_hi))
+    def exps(self) -> np.ndarray:
+        """The reciprocal's exponent grid over [d_lo, d_hi] (`inverse.exponent_grid`)."""
+        return exponent_grid(self.d_lo, self.d_hi)
 
     @property
     def score_scale(self) -> int:
         """log2 of score units per unit of term / 4^ceil(log2 c) (see `choose`)."""
-        return self.exp_hi + 1 + 2 * self.gain_frac - self.square_shift
+        return int(self.exps[-1]) + EXP_BITS + 2 * self.gain_frac - self.square_shift
 
     def gain_threshold(self, gain: float) -> list[int]:
         """A gain in score units at a node whose count exponent is e, for e = 0..E."""
@@ -90,11 +90,12 @@ def choose(n: int, objective: str, reg_lambda: float, frac_bits: int | None = No
         raise ValueError(f"frac_bits={frac} does not fit n={n} samples: need 8 <= frac_bits "
                          f"<= {min(MAX_FRAC, 60 - sum_bits)}")
     count_bits = max(1, math.ceil(math.log2(n)))
-    p = MANTISSA_BITS
-    gain_frac = min(60 - p - g_bits, (60 - 2 * g_bits) // 2)
+    p, k = MANTISSA_BITS, EXP_BITS
+    gain_frac = min(60 - p - k - g_bits, (60 - k - 2 * g_bits) // 2)
     d_lo, d_hi = reg_lambda, n * h_max + reg_lambda
-    spread = math.floor(math.log2(d_hi)) - math.floor(math.log2(d_lo))
-    square_shift = max(1, 2 * g_bits + 1 + spread + 2 * gain_frac - SCORE_BITS)
+    exps = exponent_grid(d_lo, d_hi)
+    spread = int(exps[-1] - exps[0])
+    square_shift = max(1, 2 * g_bits + k + spread + 2 * gain_frac - SCORE_BITS)
     if frac + count_bits + g_bits + 1 > 61:
         raise ValueError(f"n={n} is too large for frac_bits={frac}")
     return Precision(frac, count_bits, gain_frac, square_shift, d_lo, d_hi, g_bits)

@@ -214,36 +214,31 @@ def column_owners(split: datamod.OwnerSplit, d: int) -> list[list[int]]:
 
 
 async def agree_cuts(party: Party, prep: Prepared) -> list[binning.Cuts]:
-    """This owner's cut points for its columns (by column index), after exchanging
-    local summaries with the co-owners of shared columns (one message per pair)."""
+    """This owner's cut points for its columns (by column index): XGBoost's sketch of
+    its rows of each column, exchanged with the column's other holders (one message
+    per pair, fixed size) and merged in owner order (`binning`)."""
     part = prep.split.parts[party.id]
     hp, cat = prep.hp, prep.cands.categorical
     holders = column_owners(prep.split, prep.cands.d)
-    shared_cols = [(i, int(c)) for i, c in enumerate(part.cols) if len(holders[c]) > 1]
-    if prep.cost_only:  # the largest summaries: exact for columns with many distinct values
-        size = binning.SUMMARY_FACTOR * hp.max_bin
-        mine = {c: Ghost((2, size), np.float64) for _, c in shared_cols}
+    if prep.cost_only:
         values = Ghost((part.rows.size, part.cols.size), np.float64)
+        mine = {int(c): tuple(Ghost(*shape) for shape in
+                              binning.message_shapes(hp.max_bin, cat[c])) for c in part.cols}
     else:
         values = prep.train.x[np.ix_(part.rows, part.cols)]
-        mine = {c: binning.local_summary(values[:, i], hp.max_bin, cat[c])
-                for i, c in shared_cols}
+        mine = {int(c): binning.message(values[:, i], hp.max_bin, cat[c])
+                for i, c in enumerate(part.cols)}
     partners = sorted({o for c in part.cols for o in holders[c] if o != party.id})
     for q in partners:
-        shared = [c for c in prep.split.parts[q].cols if c in mine]
-        await party.send(q, [mine[c] for c in shared])
+        await party.send(q, [mine[int(c)] for c in prep.split.parts[q].cols if c in mine])
     got = await party.recv_many(partners) if partners else {}
-    summaries: dict[int, list[np.ndarray]] = {c: [s] for c, s in mine.items()}
-    for q, items in got.items():
-        shared = [c for c in prep.split.parts[q].cols if c in mine]
-        for c, s in zip(shared, items, strict=True):
-            summaries[c].append(s)
+    received = {q: dict(zip([int(c) for c in prep.split.parts[q].cols if c in mine], items,
+                            strict=True)) for q, items in got.items()}
     await party.work(values.size)
     if prep.cost_only:
         return []
-    return [binning.column_cuts(values[:, i], hp.max_bin, cat[c]) if len(holders[c]) == 1
-            else binning.merge_cuts(summaries[c], hp.max_bin, cat[c])
-            for i, c in enumerate(part.cols)]
+    return [binning.cuts([mine[int(c)] if o == party.id else received[o][int(c)]
+                          for o in holders[c]], hp.max_bin, cat[c]) for c in part.cols]
 
 
 @dataclass
@@ -444,9 +439,11 @@ def public_facts(prep: Prepared) -> list[str]:
 def learned(prep: Prepared) -> dict[str, str]:
     """What each party learns, beyond the public facts."""
     shared = any(len(h) > 1 for h in column_owners(prep.split, prep.cands.d))
-    owners = ("each co-owner of a column learns the other co-owners' local summaries of it "
-              "(distinct values with counts, or 8*max_bin local quantiles) and the agreed cuts"
-              if shared else "nothing: each owner bins its own columns alone")
+    owners = ("each co-holder of a column learns the others' XGBoost sketches of their rows "
+              "of it (at most 8*max_bin values with rank bounds, and how many values they "
+              "summarize; for a categorical column, the codes held) and the agreed cuts, "
+              "XGBoost's own on that row partition"
+              if shared else "nothing: each owner bins its own columns alone (XGBoost's cuts)")
     return {
         "owners": owners,
         "computing parties": "uniformly random values only: shares, masked openings, the "

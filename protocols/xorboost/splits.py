@@ -41,7 +41,7 @@ import numpy as np
 
 from protocols.sharing.ring import RING, const, encode
 from protocols.xorboost.candidates import Candidates
-from protocols.xorboost.inverse import MANTISSA_BITS, reciprocal, times_power
+from protocols.xorboost.inverse import MANTISSA_BITS, reciprocal, rescale, times_power
 from protocols.xorboost.precision import BIG, RT_EPS, Precision
 
 
@@ -64,9 +64,7 @@ async def node_terms(ops: Any, g: Any, h: Any, scale: Any, hp: Any, prec: Precis
     d = ops.add_public(h, encode(hp.reg_lambda, f))
     recip = await reciprocal(ops, d, prec.d_lo, prec.d_hi, f)
     g_scaled = await ops.mul(g, scale)  # G 2^(E - e_k), scale 2^F
-    shift = f + top - a
-    g_s = (await ops.trunc(g_scaled, shift) if shift > 0
-           else ops.mul_public(g_scaled, 1 << -shift))  # |G_s| <= g_max, scale 2^a
+    g_s = await rescale(ops, g_scaled, f + top - a)  # |G_s| <= g_max, scale 2^a
     q = await ops.trunc(await ops.mul(g_s, recip.y), MANTISSA_BITS)  # G_s / m, scale 2^a
     u = await ops.trunc(await ops.mul(g_s, q), prec.square_shift)
     return await times_power(ops, recip, u)

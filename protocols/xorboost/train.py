@@ -43,7 +43,13 @@ import numpy as np
 from protocols.sharing.ring import const, encode
 from protocols.xorboost.candidates import Candidates
 from protocols.xorboost.gradients import base_margin, gradients
-from protocols.xorboost.inverse import MANTISSA_BITS, reciprocal, times_power
+from protocols.xorboost.inverse import (
+    EXP_BITS,
+    MANTISSA_BITS,
+    reciprocal,
+    rescale,
+    times_power,
+)
 from protocols.xorboost.precision import Precision
 from protocols.xorboost.splits import best_splits
 
@@ -100,22 +106,24 @@ async def go_left(ops: Any, values: Any, sel: Any, cands: Candidates) -> Any:
 async def leaf_weights(ops: Any, g: Any, h: Any, hp: Any, prec: Precision, n: int) -> Any:
     """(L,) leaf values -eta G / (H + lambda) at scale 2^F, 0 where H < min_child_weight.
 
-    G / (H + lambda) = (G / m) 2^-(e+1) with the reciprocal in parts; G / m
-    exactly (to a unit of 2^-F) by splitting G = G1 2^k + G0 so that both
-    products with the 29-bit mantissa fit (2 products, 2 truncations).
+    G / (H + lambda) = (G / m) 2^-(e+k) with the reciprocal in parts; G / m
+    exactly (to a unit of 2^-F) by splitting G = G1 2^s + G0 so that both
+    products with the mantissa's reciprocal (P + k bits) fit (2 products, 2
+    truncations).
     """
     f, p = prec.frac, MANTISSA_BITS
     d = ops.add_public(h, encode(hp.reg_lambda, f))
     recip = await reciprocal(ops, d, prec.d_lo, prec.d_hi, f)
     sum_bits = math.ceil(math.log2(max(2.0, n * 2.0 ** prec.g_bits))) + f
-    k = max(1, sum_bits + p + 2 - 61)
-    g1 = await ops.trunc(g, k)
-    g0 = ops.sub(g, ops.mul_public(g1, 1 << k))
+    s = max(1, sum_bits + p + EXP_BITS + 2 - 61)
+    g1 = await ops.trunc(g, s)
+    g0 = ops.sub(g, ops.mul_public(g1, 1 << s))
     prods = await ops.mul(np.stack([g1, g0]), np.stack([recip.y, recip.y]))
     spread = int(recip.exps[-1] - recip.exps[0])
-    excess = max(0, sum_bits + 1 + spread - 60)
-    q = ops.add(await ops.trunc(prods[0], p - k + excess), await ops.trunc(prods[1], p + excess))
-    w = await ops.trunc(await times_power(ops, recip, q), int(recip.exps[-1]) + 1 - excess)
+    excess = max(0, sum_bits + EXP_BITS + 1 + spread - 60)
+    q = ops.add(await ops.trunc(prods[0], p - s + excess), await ops.trunc(prods[1], p + excess))
+    w = await rescale(ops, await times_power(ops, recip, q),
+                      int(recip.exps[-1]) + EXP_BITS - excess)
     w = await ops.trunc(ops.mul_public(w, int(encode(-hp.learning_rate, f).view(np.int64))), f)
     thr = max(int(encode(max(hp.min_child_weight, 0.0), f)), 1)
     valid = ops.sub(_public(ops, h.shape, const(1)), await ops.lt_public(h, const(thr)))
@@ -138,6 +146,8 @@ async def train(ops: Any, buckets: Any, values: Any, y: Any, split_values: Any, 
     margin = _public(ops, (n,), encode(base_margin(hp.objective, hp.base_score), f))
     out: dict[str, list[Any]] = {"selections": [], "thresholds": [], "leaves": []}
     shape = (2, 1, cands.d, cands.max_bin)
+    with _label(phase, "preprocessing"):  # every tree's histogram rows: 2 + sum 2^l = 2^D
+        await buckets.reserve(hp.n_estimators << hp.max_depth)
     for t in range(hp.n_estimators):
         with _label(phase, f"tree{t}.gradients"):
             gh = await gradients(ops, margin, y, hp.objective, hp.base_score, t == 0)
