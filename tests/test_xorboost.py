@@ -138,7 +138,7 @@ def _check_case(case) -> None:
     assert diffs == [None] * params.n_estimators, (table, params)
 
 
-@settings(max_examples=6, deadline=None, derandomize=True)
+@settings(max_examples=10, deadline=None, derandomize=True)
 @given(case=_cases())
 def test_trees_equal_xgboost_on_random_tables(case):
     """Random tables (sizes, feature counts, categorical columns, missing values, both
@@ -150,7 +150,7 @@ def test_trees_equal_xgboost_on_random_tables(case):
 
 
 @pytest.mark.slow
-@settings(max_examples=60, deadline=None, derandomize=True)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(case=_cases())
 def test_trees_equal_xgboost_on_many_random_tables(case):
     """`test_trees_equal_xgboost_on_random_tables` on ten times as many tables."""

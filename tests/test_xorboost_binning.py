@@ -21,12 +21,12 @@ from protocols.xorboost import binning, sketch
 from protocols.xorboost.model import compare_trees
 from protocols.xorboost.protocol import (
     XorboostParams,
+    distributed_baseline,
     dmatrix,
     layout,
     metrics,
     prepare,
     run_complete,
-    xgboost_params,
 )
 
 
@@ -63,19 +63,17 @@ def test_single_machine_cuts_equal_xgboost(n, kind, nan_rate, max_bin, seed):
     assert np.float32(got.min_value) == np.float32(want_min)
 
 
-def distributed(parts: list, params: dict, rounds: int = 0) -> dict:
-    """XGBoost's distributed training on a row partition: one thread per worker, a local
-    tracker; per rank its cuts and, with `rounds`, its model (XGBoost JSON)."""
+def distributed_cuts(parts: list[np.ndarray], max_bin: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rank 0's cut points of XGBoost's distributed sketch of a row partition: one thread
+    per worker, a local tracker."""
     tracker = RabitTracker(host_ip="127.0.0.1", n_workers=len(parts), sortby="task")
     tracker.start()
     out: dict = {}
 
     def work(rank: int) -> None:
         with collective.CommunicatorContext(**tracker.worker_args(), dmlc_task_id=str(rank)):
-            x, y = parts[rank]
-            dm = xgb.QuantileDMatrix(x, y, max_bin=params["max_bin"], nthread=1)
-            model = xgb.train(params, dm, rounds).save_raw("json") if rounds else None
-            out[rank] = (dm.get_quantile_cut(), model)
+            out[rank] = xgb.QuantileDMatrix(parts[rank], max_bin=max_bin,
+                                            nthread=1).get_quantile_cut()
 
     threads = [threading.Thread(target=work, args=(r,)) for r in range(len(parts))]
     for t in threads:
@@ -83,7 +81,7 @@ def distributed(parts: list, params: dict, rounds: int = 0) -> dict:
     for t in threads:
         t.join()
     tracker.wait_for()
-    return out
+    return out[0]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -95,8 +93,7 @@ def test_merged_cuts_equal_xgboost_distributed(seed):
     x = np.column_stack([_column(rng, n, k, 0.1) for k in range(4)])
     edges = np.sort(rng.choice(np.arange(1, n), workers - 1, replace=False))
     parts = np.split(x, edges)
-    (indptr, values), _ = distributed([(p, np.zeros(len(p))) for p in parts],
-                                      {"max_bin": max_bin})[0]
+    indptr, values = distributed_cuts(parts, max_bin)
     for j in range(x.shape[1]):
         got = binning.cuts([binning.message(p[:, j], max_bin, False) for p in parts],
                            max_bin, False)
@@ -127,12 +124,10 @@ def test_horizontal_trees_equal_xgboost_distributed(owners, servers):
                             servers=servers, n_estimators=2, max_depth=3, max_bin=16)
     result, summary = run_complete(params, 3)
     prep = prepare(params, 3)
-    x, y = prep.train.x, prep.train.y
-    out = distributed([(x[p.rows], y[p.rows]) for p in prep.split.parts],
-                      xgboost_params(prep.hp), prep.hp.n_estimators)
-    booster = xgb.Booster(model_file=bytearray(out[0][1]))
+    raw = distributed_baseline(prep)
+    booster = xgb.Booster(model_file=bytearray(raw))
     model = result.outputs[layout(params).analyst]
-    assert compare_trees(model.to_xgboost_json(), out[0][1], x, 1e-5) == [None, None]
+    assert compare_trees(model.to_xgboost_json(), raw, prep.train.x, 1e-5) == [None, None]
     theirs = metrics("binary", prep.test.y, booster.predict(dmatrix(prep.test, label=False)))
     assert summary["accuracy"]["value"] == pytest.approx(theirs["auc"], abs=1e-9)
     assert abs(summary["accuracy"]["value"] - summary["accuracy"]["baseline"]) <= 0.005

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from protocols.sharing.bits import Rows, rows_of
 from protocols.sharing.core import MpcCore
-from protocols.sharing.ring import BITS, RING, bits_msb_first, const
+from protocols.sharing.ring import BITS, RING, const
 
 
 def tree_and_counts(width: int, with_lt: bool) -> list[int]:
@@ -46,83 +47,108 @@ def tree_and_counts(width: int, with_lt: bool) -> list[int]:
 class Comparisons(MpcCore):
     """`msb`, `lt`, `eq`, `select`, `argmax` (mixed into `protocols.sharing.Mpc`)."""
 
-    async def _masked_bits(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Open c = a + r; return (public bits of c, XOR shares of the bits of r),
-        both ``a.shape + (64,)`` most significant first (placeholders for parties
-        without shares)."""
-        r, r_bits = await self.corr.draw([("ring", a.shape)], [("bits", a.shape + (BITS,))],
-                                         lambda v: [bits_msb_first(v[0])])
+    async def _masked_bits(self, a: np.ndarray) -> tuple[np.ndarray | None, Rows]:
+        """Open c = a + r; return (c, XOR shares of the bits of r as rows, most
+        significant first: `Rows` (64, a.size)); c is None for parties without shares."""
+        r, r_bits = await self.corr.draw([("ring", a.shape)], [("rows", (BITS, a.size))],
+                                         lambda v: [rows_of(v[0], BITS)])
         c = await self._open(a + r)
         await self._work(a.size * (BITS + 2))
-        if not self.is_player:
-            return r_bits, r_bits
-        return bits_msb_first(c), r_bits
+        return (c if self.is_player else None), r_bits
 
-    async def _tree_rounds(self, shape: tuple[int, ...], with_lt: bool) -> np.ndarray:
-        """The AND rounds of `_prefix_lt` (or, without `with_lt`, `_all`) over the last
-        axis of `shape`, for a party without shares: the same correlations are dealt
-        and drawn, no bits are computed. Returns a placeholder."""
-        lead, width = shape[:-1], shape[-1]
+    @staticmethod
+    def _public_rows(c: np.ndarray, width: int) -> Rows:
+        """The low `width` bits of public ring elements as rows, most significant first."""
+        return rows_of(c, width)
+
+    @staticmethod
+    def _bools(bits: Rows, shape: tuple[int, ...]) -> np.ndarray:
+        """A one-row `Rows` as a bool array of `shape`."""
+        return bits.bools()[0].reshape(shape)
+
+    async def _and_triple(self, shape: tuple[int, int]) -> list[Rows]:
+        """A Beaver bit triple (a, b, a AND b) of `Rows` of `shape`."""
+        return await self.corr.draw([("rows", shape), ("rows", shape)], [("rows", shape)],
+                                    lambda v: [v[0] & v[1]])
+
+    async def _and_rows(self, x: Rows, y: Rows) -> Rows:
+        """AND of XOR-shared `Rows` of one shape: `and_` on packed bits, with the same
+        message and the same size (1 round)."""
+        a, b, c = await self._and_triple(x.shape)
+        if not self.is_player:
+            return x
+        mine = Rows.stack([x ^ a, y ^ b])
+        for pid in self.peers:
+            await self.party.send(pid, mine.payload())
+        got = await self.party.recv_many(self.peers)
+        for part in got.values():
+            mine = mine ^ mine.from_payload(part)
+        n = x.shape[0]
+        d, e = mine[:n], mine[n:]
+        z = (d & b) ^ c ^ (a & e)
+        if self.is_first:
+            z = z ^ (d & e)
+        await self._work(2 * mine.size * len(self.players) + 4 * z.size)
+        return z
+
+    async def _tree_rounds(self, shape: tuple[int, int], with_lt: bool) -> None:
+        """The AND rounds of `_prefix_lt` (or, without `with_lt`, `_all`) over `shape`'s
+        rows, for a party without shares: the same correlations are dealt and drawn,
+        no bits are computed."""
+        width, length = shape
         while width > 1:
             pairs = width // 2
             width = pairs + width % 2
-            size = 2 * pairs if with_lt and width > 1 else pairs
-            none = np.broadcast_to(np.False_, lead + (size,))
-            await self.and_(none, none)
-        return self.zeros(lead, bits=True)
+            await self._and_triple((2 * pairs if with_lt and width > 1 else pairs, length))
 
-    async def _prefix_lt(self, lt: np.ndarray, eq: np.ndarray) -> np.ndarray:
-        """XOR shares of [c < r] from per-bit (lt, eq) shares over the last axis
-        (most significant first): one AND round per tree level."""
+    async def _prefix_lt(self, lt: Rows, eq: Rows) -> Rows:
+        """XOR shares of [c < r] (one row) from per-bit (lt, eq) rows, most significant
+        first: one AND round per tree level."""
         if not self.is_player:
-            return await self._tree_rounds(lt.shape, True)
-        while lt.shape[-1] > 1:
-            width = lt.shape[-1]
+            await self._tree_rounds(lt.shape, True)
+            return lt[:1]
+        while lt.shape[0] > 1:
+            width = lt.shape[0]
             pairs = width // 2
-            last = pairs + width % 2 == 1
-            lt_hi, lt_lo = lt[..., 0:2 * pairs:2], lt[..., 1:2 * pairs:2]
-            eq_hi, eq_lo = eq[..., 0:2 * pairs:2], eq[..., 1:2 * pairs:2]
-            if last:
-                anded = await self.and_(eq_hi, lt_lo)
-                return (lt_hi ^ anded)[..., 0]
-            anded = await self.and_(np.concatenate([eq_hi, eq_hi], axis=-1),
-                                    np.concatenate([lt_lo, eq_lo], axis=-1))
-            new_lt, new_eq = lt_hi ^ anded[..., :pairs], anded[..., pairs:]
+            hi = np.arange(0, 2 * pairs, 2)
+            lt_hi, lt_lo, eq_hi, eq_lo = lt[hi], lt[hi + 1], eq[hi], eq[hi + 1]
+            if pairs + width % 2 == 1:
+                return lt_hi ^ await self._and_rows(eq_hi, lt_lo)
+            anded = await self._and_rows(Rows.stack([eq_hi, eq_hi]),
+                                         Rows.stack([lt_lo, eq_lo]))
+            new_lt, new_eq = lt_hi ^ anded[:pairs], anded[pairs:]
             if width % 2:
-                new_lt = np.concatenate([new_lt, lt[..., -1:]], axis=-1)
-                new_eq = np.concatenate([new_eq, eq[..., -1:]], axis=-1)
+                new_lt = Rows.stack([new_lt, lt[width - 1:]])
+                new_eq = Rows.stack([new_eq, eq[width - 1:]])
             lt, eq = new_lt, new_eq
-        return lt[..., 0]
+        return lt
 
-    async def _all(self, bits: np.ndarray) -> np.ndarray:
-        """XOR shares of the AND over the last axis: one AND round per tree level."""
+    async def _all(self, bits: Rows) -> Rows:
+        """XOR shares of the AND of all rows (one row): one AND round per tree level."""
         if not self.is_player:
-            return await self._tree_rounds(bits.shape, False)
-        while bits.shape[-1] > 1:
-            width = bits.shape[-1]
+            await self._tree_rounds(bits.shape, False)
+            return bits[:1]
+        while bits.shape[0] > 1:
+            width = bits.shape[0]
             pairs = width // 2
-            anded = await self.and_(bits[..., 0:2 * pairs:2], bits[..., 1:2 * pairs:2])
-            bits = np.concatenate([anded, bits[..., -1:]], axis=-1) if width % 2 else anded
-        return bits[..., 0]
+            anded = await self._and_rows(bits[0:2 * pairs:2], bits[1:2 * pairs:2])
+            bits = Rows.stack([anded, bits[width - 1:]]) if width % 2 else anded
+        return bits
 
     async def msb_bits(self, a: np.ndarray) -> np.ndarray:
         """XOR shares of the sign bit of `a`: 7 rounds (see the module docstring)."""
-        c_bits, r_bits = await self._masked_bits(a)
+        c, r_bits = await self._masked_bits(a)
         if not self.is_player:
-            return await self._tree_rounds(a.shape + (BITS - 1,), True)
-        c_low, r_low = c_bits[..., 1:], r_bits[..., 1:]
+            await self._tree_rounds((BITS - 1, a.size), True)
+            return self.zeros(a.shape, bits=True)
+        c_bits = self._public_rows(c, BITS)
+        c_low, r_low = c_bits[1:], r_bits[1:]
         lt = r_low & ~c_low
-        eq = r_low ^ ~c_low if self.is_first else r_low.copy()
-        carry = await self._prefix_lt(lt, eq)
-        out = carry ^ r_bits[..., 0]
+        eq = r_low ^ ~c_low if self.is_first else r_low
+        out = await self._prefix_lt(lt, eq) ^ r_bits[:1]
         if self.is_first:
-            out ^= c_bits[..., 0]
-        return out
-
-    @staticmethod
-    def _low_bits(c: np.ndarray, width: int) -> np.ndarray:
-        """The low `width` bits of public ring elements, most significant first."""
-        return bits_msb_first(c)[..., BITS - width:]
+            out = out ^ c_bits[:1]
+        return self._bools(out, a.shape)
 
     async def trunc_exact(self, x: np.ndarray, f: int | None = None) -> np.ndarray:
         """floor(x / 2^f), exactly (for |x| < 2^62): equal inputs give equal outputs.
@@ -140,19 +166,20 @@ class Comparisons(MpcCore):
         shift, top = const(f), const(63)
         r, r_shift, r_msb, r_low = await self.corr.draw(
             [("ring", x.shape)],
-            [("ring", x.shape), ("ring", x.shape), ("bits", x.shape + (f,))],
-            lambda v: [v[0] >> shift, v[0] >> top, bits_msb_first(v[0])[..., BITS - f:]])
+            [("ring", x.shape), ("ring", x.shape), ("rows", (f, x.size))],
+            lambda v: [v[0] >> shift, v[0] >> top, rows_of(v[0], f)])
         mine = x + r
         if self.is_first:
             mine += const(2**62)
         c = await self._open(mine)
         if not self.is_player:
-            await self.b2a(await self._tree_rounds(x.shape + (f,), True))
+            await self._tree_rounds((f, x.size), True)
+            await self.b2a(self.zeros(x.shape, bits=True))
             return self.zeros(x.shape)
-        c_low = self._low_bits(c, f)
+        c_low = self._public_rows(c, f)
         lt = r_low & ~c_low
-        eq = r_low ^ ~c_low if self.is_first else r_low.copy()
-        borrow = await self.b2a(await self._prefix_lt(lt, eq))
+        eq = r_low ^ ~c_low if self.is_first else r_low
+        borrow = await self.b2a(self._bools(await self._prefix_lt(lt, eq), x.shape))
         out = (c >> top) ^ const(1)
         out *= r_msb
         out <<= const(64 - f)
@@ -188,9 +215,14 @@ class Comparisons(MpcCore):
         Opens c = (x - y) + r; x == y iff every bit of c equals that of r, an AND
         of 64 local equalities: tree_and_counts(64, False) = [32, 16, 8, 4, 2, 1].
         """
-        c_bits, r_bits = await self._masked_bits(self.sub(x, y))
+        d = self.sub(x, y)
+        c, r_bits = await self._masked_bits(d)
+        if not self.is_player:
+            await self._tree_rounds((BITS, d.size), False)
+            return await self.b2a(self.zeros(d.shape, bits=True))
+        c_bits = self._public_rows(c, BITS)
         same = r_bits ^ ~c_bits if self.is_first else r_bits
-        return await self.b2a(await self._all(same))
+        return await self.b2a(self._bools(await self._all(same), d.shape))
 
     async def select(self, b: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Oblivious if-then-else: x where b = 1 else y, for b an additive 0/1.

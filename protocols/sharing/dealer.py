@@ -26,15 +26,18 @@ overhead: about 1 ms per million ring elements here against 2.4 ms for
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from protocols.sharing.bits import Rows
 from protocols.sharing.ring import RING
 from sim import Party
 
 Spec = tuple[str, tuple[int, ...]]
-"""A component: ``("ring", shape)`` (additive uint64 shares) or ``("bits", shape)`` (XOR)."""
+"""A component: ``("ring", shape)`` (additive uint64 shares), ``("bits", shape)`` (XOR
+shares, bools) or ``("rows", (rows, length))`` (XOR shares as packed `Rows`)."""
 
 Derive = Callable[[list[np.ndarray]], list[np.ndarray]]
 """The dealer's map from the free components' values to the derived ones'."""
@@ -81,26 +84,45 @@ class SeedPrg:
         cipher.update_into(memoryview(SeedPrg._zeros)[:nbytes], out)
         return out[8 * skip:nbytes].view(RING)
 
-    def draw(self, spec: Spec) -> np.ndarray:
+    def draw(self, spec: Spec) -> Any:
         kind, shape = spec
         n = int(np.prod(shape))
         if kind == "ring":
             return self.raw(n).reshape(shape)
+        if kind == "rows":  # packed bytes straight from the stream, then the bool tail
+            rows, length = shape
+            nbytes = rows * (length // 8)
+            packed = self.raw((nbytes + 7) // 8).view(np.uint8)[:nbytes]
+            return Rows(packed.reshape(rows, length // 8),
+                        self.draw(("bits", (rows, length % 8))))
         raw = self.raw((n + 63) // 64).view(np.uint8)
         return np.unpackbits(raw, count=n).view(np.bool_).reshape(shape)
 
 
-def _combine(acc: np.ndarray, part: np.ndarray) -> None:
+def placeholder(spec: Spec) -> Any:
+    """Zeros of a component's kind and shape."""
+    kind, shape = spec
+    if kind == "rows":
+        return Rows.zeros(*shape)
+    return np.zeros(shape, RING if kind == "ring" else np.bool_)
+
+
+def _combine(acc: Any, part: Any) -> None:
     """acc += part in the component's group (addition mod 2^64, or XOR), in place."""
-    if acc.dtype == np.bool_:
+    if isinstance(acc, Rows):
+        np.bitwise_xor(acc.packed, part.packed, out=acc.packed)
+        np.bitwise_xor(acc.tail, part.tail, out=acc.tail)
+    elif acc.dtype == np.bool_:
         np.bitwise_xor(acc, part, out=acc)
     else:
         np.add(acc, part, out=acc)
 
 
-def _remove(total: np.ndarray, acc: np.ndarray) -> np.ndarray:
+def _remove(total: Any, acc: Any) -> Any:
     """The share that completes `acc` to `total`."""
-    return total ^ acc if total.dtype == np.bool_ else total - acc
+    if isinstance(total, Rows) or total.dtype == np.bool_:
+        return total ^ acc
+    return total - acc
 
 
 class Correlations:
@@ -169,11 +191,11 @@ class Correlations:
                 await party.work(sum(int(np.prod(s)) for _, s in (*free, *derived))
                                  * (len(self.players) + 1))
                 await party.send(self.players[0], correction)
-            return [np.zeros(s, RING if k == "ring" else np.bool_) for k, s in (*free, *derived)]
+            return [placeholder(spec) for spec in (*free, *derived)]
         if party.id not in self.players:
-            return [np.zeros(s, RING if k == "ring" else np.bool_) for k, s in (*free, *derived)]
+            return [placeholder(spec) for spec in (*free, *derived)]
         gen = self._gens[party.id]
-        out = [gen.draw(spec) if who is None or party.id in who else np.zeros(spec[1], RING)
+        out = [gen.draw(spec) if who is None or party.id in who else placeholder(spec)
                for spec, who in zip(free, holders, strict=True)]
         if party.id == self.players[0]:
             correction = await party.recv(self.dealer)
@@ -186,7 +208,7 @@ class Correlations:
                            derive: Derive, holders: Sequence[Sequence[int] | None]
                            ) -> tuple[np.ndarray, ...] | np.ndarray:
         gens = self._gens
-        values = [np.zeros(s, RING if k == "ring" else np.bool_) for k, s in free]
+        values = [placeholder(spec) for spec in free]
         for pid in self.players:
             for acc, spec, who in zip(values, free, holders, strict=True):
                 if who is None or pid in who:
@@ -205,27 +227,38 @@ class Correlations:
         return _pack([_remove(t, a) for t, a in zip(targets, partial, strict=True)])
 
 
-def _pack(parts: list[np.ndarray]) -> tuple[np.ndarray, ...] | np.ndarray:
-    """One payload: ring parts as they are, all bit parts in one flat bool array
-    (so bit-packing rounds up once)."""
-    rings = [p for p in parts if p.dtype != np.bool_]
-    bits = [p.ravel() for p in parts if p.dtype == np.bool_]
+def _pack(parts: list[Any]) -> tuple[np.ndarray, ...] | np.ndarray:
+    """One payload: ring parts and the packed bytes of `Rows` as they are, all bool bits
+    (bits parts, the tails of `Rows`) in one flat bool array (so bit-packing rounds up
+    once; the packed bytes hold whole bytes, so the size is that of all bits packed)."""
+    items, bits = [], []
+    for p in parts:
+        if isinstance(p, Rows):
+            items.append(p.packed)
+            bits.append(p.tail.ravel())
+        elif p.dtype == np.bool_:
+            bits.append(p.ravel())
+        else:
+            items.append(p)
     if bits:
-        rings.append(np.concatenate(bits))
-    return rings[0] if len(rings) == 1 else tuple(rings)
+        items.append(np.concatenate(bits))
+    return items[0] if len(items) == 1 else tuple(items)
 
 
-def _unpack(payload: tuple[np.ndarray, ...] | np.ndarray, specs: Sequence[Spec]
-            ) -> list[np.ndarray]:
+def _unpack(payload: tuple[np.ndarray, ...] | np.ndarray, specs: Sequence[Spec]) -> list[Any]:
     items = list(payload) if isinstance(payload, tuple) else [payload]
-    has_bits = any(k == "bits" for k, _ in specs)
+    has_bits = any(k in ("bits", "rows") for k, _ in specs)
     flat_bits = items.pop() if has_bits else None
     out, offset = [], 0
     for kind, shape in specs:
         if kind == "ring":
             out.append(items.pop(0))
-        else:
-            size = int(np.prod(shape))
-            out.append(flat_bits[offset:offset + size].reshape(shape))
-            offset += size
+            continue
+        if kind == "rows":
+            rows, length = shape
+            packed, shape = items.pop(0), (rows, length % 8)
+        size = int(np.prod(shape))
+        bits = flat_bits[offset:offset + size].reshape(shape)
+        offset += size
+        out.append(Rows(packed, bits) if kind == "rows" else bits)
     return out

@@ -386,6 +386,37 @@ def baseline(prep: Prepared):
     return xgb.train(xgboost_params(prep.hp), dmatrix(prep.train), prep.hp.n_estimators)
 
 
+def distributed_baseline(prep: Prepared) -> bytes:
+    """XGBoost's own distributed training on the owners' row blocks (XGBoost JSON):
+    xgboost.collective with a local tracker, one thread per owner; the baseline of a
+    horizontal split, whose cut points come from the owners' merged sketches."""
+    import threading
+
+    import xgboost as xgb
+    from xgboost import collective
+    from xgboost.tracker import RabitTracker
+
+    params = xgboost_params(prep.hp)
+    parts = [(prep.train.x[p.rows], prep.train.y[p.rows]) for p in prep.split.parts]
+    tracker = RabitTracker(host_ip="127.0.0.1", n_workers=len(parts), sortby="task")
+    tracker.start()
+    models: dict[int, bytes] = {}
+
+    def work(rank: int) -> None:
+        with collective.CommunicatorContext(**tracker.worker_args(), dmlc_task_id=str(rank)):
+            x, y = parts[rank]
+            dm = xgb.QuantileDMatrix(x, y, max_bin=params["max_bin"], nthread=1)
+            models[rank] = xgb.train(params, dm, prep.hp.n_estimators).save_raw("json")
+
+    threads = [threading.Thread(target=work, args=(r,)) for r in range(len(parts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    tracker.wait_for()
+    return models[0]
+
+
 def metrics(task: str, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     from sklearn.metrics import roc_auc_score
 
