@@ -25,9 +25,10 @@ from protocols.xorboost.protocol import (
     dmatrix,
     layout,
     metrics,
+    plan,
     prepare,
-    run_complete,
 )
+from sim.testing import run_plan
 
 
 def _column(rng: np.random.Generator, n: int, kind: int, nan_rate: float) -> np.ndarray:
@@ -120,9 +121,9 @@ def test_horizontal_trees_equal_xgboost_distributed(owners, servers):
     """Breast cancer split by rows among the owners (the shipped horizontal scenarios):
     the secure trees equal xgboost's distributed training on that row partition split
     for split, so its test AUC too; within 0.005 of xgboost on the pooled data."""
-    params = XorboostParams(data="breast_cancer", split="horizontal", owners=owners,
+    params = XorboostParams(dataset="breast_cancer", split="horizontal", owners=owners,
                             servers=servers, n_estimators=2, max_depth=3, max_bin=16)
-    result, summary = run_complete(params, 3)
+    result, summary = run_plan(plan(params, 3), seed=3, latency=5e-4)
     prep = prepare(params, 3)
     raw = distributed_baseline(prep)
     booster = xgb.Booster(model_file=bytearray(raw))

@@ -202,7 +202,8 @@ class Correlations:
             out += _unpack(correction, derived)
         else:
             out += [gen.draw(spec) for spec in derived]
-        return [np.asarray(a) for a in out]  # 0-d results of ring arithmetic are scalars
+        # 0-d results of ring arithmetic are scalars: back to arrays
+        return [a if isinstance(a, Rows) else np.asarray(a) for a in out]
 
     def _dealer_correction(self, free: Sequence[Spec], derived: Sequence[Spec],
                            derive: Derive, holders: Sequence[Sequence[int] | None]

@@ -47,29 +47,57 @@ class XorboostParams(Params):
 
     renamed = {"data": "dataset"}
     dataset: Annotated[str, FileParam()] = "breast_cancer"
+    """A `protocols.data` source: bundled (breast_cancer, diabetes, ...), generated
+    (synthetic, synthetic_regression, health) or a .csv/.parquet file."""
     label: str | None = None
+    """The label column of a file data set."""
     n_samples: int = Field(200, ge=4)
+    """Rows of a generated data set (before the test split)."""
     n_features: int = Field(5, ge=1)
+    """Columns of a generated data set."""
     data_seed: int | None = None
+    """Seed of the generator and of the train/test split (default: the run's seed)."""
     nan: datamod.NanPolicy = "keep"
+    """Rows with missing values: keep (XGBoost's handling, learned per split), drop, error."""
     binary: bool = False
+    """A multiclass data set as class 0 against the rest."""
     test_fraction: float = Field(0.25, gt=0, lt=1)
+    """Share of the rows held out to score the model."""
     split: datamod.SplitKind = "horizontal"
+    """How the owners hold the training data: by rows, by columns, or both (mixed)."""
     owners: int = Field(2, ge=1)
+    """Data owners (parties 0..owners-1)."""
     fractions: list[float] | None = None
+    """Uneven shares along the split's axis (rows, columns, or row groups); even if absent."""
     row_groups: int = Field(2, ge=2)
+    """Row groups of a mixed split (each group's columns are cut among its owners)."""
     servers: int = Field(0, ge=0, le=5)
+    """Computing parties apart from the owners (0: the owners compute, owner-assisted
+    products; 2 to 5: the owners share their data and leave)."""
     n_estimators: int = Field(2, ge=1)
+    """Trees (XGBoost's n_estimators)."""
     max_depth: int = Field(3, ge=1, le=10)
+    """Depth of every tree; levels are computed whole, so costs do not depend on the data."""
     learning_rate: float = Field(0.3, gt=0, le=1)
+    """Shrinkage of the leaf values (XGBoost's eta)."""
     reg_lambda: float = Field(1.0, gt=0)
+    """L2 regularization of the leaf values (XGBoost's lambda)."""
     gamma: float = Field(0.0, ge=0)
+    """Smallest loss reduction that makes a split (XGBoost's min_split_loss)."""
     min_child_weight: float = Field(1.0, ge=0)
+    """Smallest hessian sum of each side of a split, as XGBoost applies it."""
     max_bin: int = Field(16, ge=2, le=1024)
+    """Buckets per feature (XGBoost's max_bin; a categorical feature's codes must be fewer)."""
     objective: Literal["binary:logistic", "reg:squarederror"] | None = None
+    """The loss (default: from the data set's task)."""
     base_score: float | None = None
+    """Initial prediction (default: 0.5 for logistic, 0 for squared error)."""
     frac_bits: int | None = Field(None, ge=8, le=precision.MAX_FRAC)
+    """Fractional bits of the fixed-point values (default: chosen from n and the
+    objective, 24 below 2^36 samples: `protocols.xorboost.precision`)."""
     mode: Literal["full", "cost_only"] = "full"
+    """full computes every value; cost_only runs the same program on shapes, for exact
+    costs of shapes too large to compute."""
 
     @model_validator(mode="after")
     def _parties(self) -> XorboostParams:
