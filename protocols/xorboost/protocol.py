@@ -473,7 +473,7 @@ def plan(params: XorboostParams, seed: int, prep: Prepared | None = None) -> Pla
         roles=roles,
         trust=f"party {lay.dealer} is a trusted dealer (Beaver triples, truncation and "
               "comparison masks, offline); it must not collude with a computing party",
-        reveals=public_facts(prep),
+        reveals=public_facts(prep) + [f"owners: {learned(prep)['owners']}"],
         hub=lay.players[0],
         outputs=[lay.analyst],
     )
