@@ -17,8 +17,9 @@ of CrypTen and ABY3-style bit decomposition):
 
 Rounds: 2 + ceil(log2(ell - 1)) = 8 for the 64-bit ring. Equality opens
 c = (x - y) + r the same way and ANDs the 64 bitwise equalities: also
-2 + ceil(log2 64) = 8 rounds. Everything works on ``(..., 63)`` bool arrays,
-never element by element.
+2 + ceil(log2 64) = 8 rounds. The trees work on `bits.Rows` (one row per bit
+position, the values packed eight to a byte), never element by element; their
+messages have the sizes of the same bits packed whole.
 """
 
 from __future__ import annotations

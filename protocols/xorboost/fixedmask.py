@@ -89,7 +89,6 @@ class ValueBlock:
     def __init__(self, values: np.ndarray):
         self.values = np.asarray(values, np.int64).astype(RING)
         self.shape = self.values.shape
-        self.nnz = self.values.size
 
     def dense(self, r0: int, r1: int) -> np.ndarray:
         return self.values[r0:r1]
@@ -118,11 +117,10 @@ class OneHotBlock:
         present = buckets >= 0
         r, j = np.nonzero(present)
         cols = j * max_bin + buckets[r, j]
-        self.nnz = int(r.size)
         self._buckets = np.asarray(buckets, np.int16 if max_bin < 2**15 else np.int32)
         self._max_bin = max_bin
         self._csr = sparse.csr_matrix((np.ones(r.size), (r, cols)), shape=self.shape)
-        self._csc_t = self._csr.T.tocsr()
+        self._transposed = self._csr.T.tocsr()
 
     def dense(self, r0: int, r1: int) -> np.ndarray:
         b = self._buckets[r0:r1]
@@ -133,7 +131,7 @@ class OneHotBlock:
 
     def right(self, s: np.ndarray) -> np.ndarray:
         """s @ Y for s (r, rows)."""
-        return _limb_apply(self._csc_t, s.T).T
+        return _limb_apply(self._transposed, s.T).T
 
     def left(self, w: np.ndarray) -> np.ndarray:
         """Y @ w for w (cols, r)."""
