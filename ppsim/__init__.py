@@ -8,12 +8,13 @@ are found by name (`ppsim.catalog`), never imported here. A typical use::
     print(report["totals"])
 
 The command line (``ppsim run``, ``validate``, ``list``, ``new``, ``report``,
-``compare``, ``examples``, ``party``) is `ppsim.cli`. Protocols of your own: see
-``docs/writing-a-protocol.md`` and `sim.testing`.
+``compare``, ``examples``, ``party``, ``calibrate``) is `ppsim.cli`. Protocols of your
+own: see ``docs/writing-a-protocol.md`` and `sim.testing`. `rollup` groups a report's
+hierarchical phases (``tree3.level2`` under ``tree3`` or ``level2``).
 """
 
 from ppsim.catalog import UnknownProtocol, find, known
-from ppsim.report import SCHEMA_VERSION
+from ppsim.report import SCHEMA_VERSION, rollup
 from ppsim.run import run_scenario, run_scenario_party, run_scenario_tcp
 from ppsim.scenario import Scenario, ScenarioError, ScenarioWarning, from_dict, load
 
@@ -27,6 +28,7 @@ __all__ = [
     "from_dict",
     "known",
     "load",
+    "rollup",
     "run_scenario",
     "run_scenario_party",
     "run_scenario_tcp",

@@ -1,5 +1,5 @@
 """The command line: ``ppsim run``, ``validate``, ``list``, ``new``, ``report``,
-``compare``, ``examples``, ``party``.
+``compare``, ``examples``, ``party``, ``calibrate``.
 
 Exit codes: 0 success; 1 the run failed (a party raised, a deadlock, a result
 that was not produced because its party crashed) or, for ``compare``, a cost
@@ -193,6 +193,25 @@ def _list(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _calibrate(args: argparse.Namespace, console: Console) -> int:
+    from ppsim import calibrate
+
+    model = calibrate.calibrate(console, progress=not args.quiet)
+    path = calibrate.write(model, args.out)
+    if not args.quiet:
+        table = Table(title=f"cost model: {escape(model.machine)}", show_header=True)
+        table.add_column("operation", style="bold")
+        table.add_column("seconds", justify="right")
+        for name, value in model.as_dict()["seconds"].items():
+            shown = ", ".join(f"{b} bits: {v:.3g}" for b, v in value.items()) \
+                if isinstance(value, dict) else f"{value:.3g}"
+            table.add_row(name, shown)
+        console.print(table)
+    console.print(f"cost model written to {path}; use it with "
+                  + escape(f'[cost] model = "{path}"'))
+    return EXIT_OK
+
+
 def _params(name: str, fmt: str, console: Console) -> int:
     """The parameters of protocol `name` (registered, or ``module:attr`` from here)."""
     try:
@@ -307,6 +326,12 @@ def parser() -> argparse.ArgumentParser:
                      "(a registered name or package.module:attr): type, default, description")
     _format_option(lst)
     lst.set_defaults(func=_list)
+    cal = sub.add_parser("calibrate", help="measure the cost model's constants on this machine "
+                         "(about half a minute) and write a model file")
+    cal.add_argument("--out", default="cost_model.toml",
+                     help="the model file to write (default: cost_model.toml)")
+    cal.add_argument("--quiet", action="store_true", help="no progress bar and table")
+    cal.set_defaults(func=_calibrate)
     new = sub.add_parser("new", help="write a new protocol's folder: module, scenario, "
                          "sweep, tests, pyproject (a secure dot product to start from)")
     new.add_argument("what", choices=["protocol"], help="what to create")

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace, data: dict[str, Any], console: Console,
         result = sweep.run(parsed, out, jobs=args.jobs, cluster=args.cluster,
                            connect_timeout_s=args.connect_timeout,
                            console=make_console(stderr=True), progress=not args.quiet,
-                           progress_every_s=args.progress_every)
+                           progress_every_s=args.progress_every, fresh=args.fresh)
     except sweep.ClusterError as exc:
         raise ScenarioError(args.scenario, "", str(exc)) from None
     runs = len(parsed.points)
@@ -59,6 +59,9 @@ def run(args: argparse.Namespace, data: dict[str, Any], console: Console,
         print_table(parsed, result.table, console)
     console.print(f"{runs} runs ({result.ran} ran now, {result.skipped} were already done); "
                   f"table written to {out / 'results.csv'} and {out / 'results.parquet'}")
+    for reason, many in sorted(result.reasons.items(), key=lambda kv: -kv[1]):
+        if reason != "no report":
+            console.print(f"  {many} ran because {escape(reason)}")
     if result.interrupted:
         console.print("[yellow]interrupted[/]: run the same command again to finish the sweep")
         return EXIT_FAILED
@@ -194,6 +197,8 @@ def add_run_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--connect-timeout", type=seconds, default=5.0,
                      help="sweeps: seconds to wait for the Dask scheduler (default 5)")
     add_sweep_limit(cmd)
+    cmd.add_argument("--fresh", action="store_true",
+                     help="sweeps: recompute every point, even those whose reports are current")
 
 
 def add_commands(sub: Any) -> None:  # argparse's private _SubParsersAction

@@ -6,7 +6,7 @@ extra      brings                      for
 sweep      pandas, pyarrow             sweeps (results tables), CSV/Parquet data
 plots      matplotlib (+ sweep)        ``ppsim report``
 cluster    dask.distributed (+ sweep)  sweeps on a Dask cluster (``--cluster``)
-tcp        trio                        ``--runtime tcp`` and ``ppsim party``
+tcp        trio                        ``--runtime tcp``, ``ppsim party``, ``calibrate``
 all        every extra above
 =========  ==========================  =======================================
 

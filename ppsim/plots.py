@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from ppsim import sweep as sweep_mod
+from ppsim.report import merge_phases
 from ppsim.units import byte_unit, time_unit
 
 COSTS = {
@@ -46,7 +47,7 @@ PARAM_UNITS = {
     "outer_bandwidth": "bytes/s", "inner_latency": "s", "outer_latency": "s",
     "parties": "count", "players": "count", "clients": "count", "workers": "count",
     "owners": "count", "groups": "count", "vector_length": "elements", "header_bytes": "B",
-    "element_time_s": "s", "seconds": "s", "at": "s", "threshold": "shares",
+    "seconds": "s", "at": "s", "threshold": "shares",
 }
 MAX_LINES = 12
 MAX_PHASES = 12
@@ -409,9 +410,6 @@ def _save(fig: Figure, path: Path) -> Path:
 
 # ---------------------------------------------------------------- single runs
 
-SUMMED = ("bytes", "messages", "rounds", "sim_time_s", "compute_s")
-
-
 def rollup(phases: list[dict[str, Any]], limit: int = MAX_PHASES) -> list[dict[str, Any]]:
     """Phases summed under shorter names until at most `limit` rows remain.
 
@@ -421,22 +419,22 @@ def rollup(phases: list[dict[str, Any]], limit: int = MAX_PHASES) -> list[dict[s
     (``tree3.level1`` and ``tree4.level1`` become ``tree*.level1``), then every
     number, then the deepest level is cut, and so on. If that still leaves too
     many, the phases with the fewest bytes are summed into one "other" row.
-    Online and offline phases never merge. Bytes, messages, rounds, simulated
-    and compute time are summed (a phase entered by several parties at once
-    counts its time once per name it had).
+    Online and offline phases never merge. Bytes, messages, rounds and the
+    times are summed (`ppsim.report.merge_phases`: a phase's time is its share
+    of the critical path, so the sums still add up to the run's time).
     """
     depth = max((p["name"].count(".") + 1 for p in phases), default=1)
     steps = [lambda n: n, _first_level_numbers, _all_numbers,
              *(lambda n, d=d: ".".join(_all_numbers(n).split(".")[:d])
                for d in range(depth - 1, 0, -1))]
     for shorten in steps:
-        rows = _merged(phases, shorten)
+        rows = merge_phases(phases, shorten)
         if len(rows) <= limit:
             return rows
     rows.sort(key=lambda r: -r["bytes"])
     kept, rest = rows[:limit - 1], rows[limit - 1:]
-    other = {"name": "other", "offline": False, "phases": sum(r["phases"] for r in rest),
-             **{k: sum(r[k] for r in rest) for k in SUMMED}}
+    other = merge_phases([{**r, "offline": False} for r in rest], lambda _name: "other")[0]
+    other["phases"] = sum(r["phases"] for r in rest)
     return [*kept, other]
 
 
@@ -447,18 +445,6 @@ def _first_level_numbers(name: str) -> str:
 
 def _all_numbers(name: str) -> str:
     return re.sub(r"\d+", "*", name)
-
-
-def _merged(phases: list[dict[str, Any]], shorten: Any) -> list[dict[str, Any]]:
-    rows: dict[tuple[str, bool], dict[str, Any]] = {}
-    for phase in phases:
-        key = (shorten(phase["name"]), bool(phase["offline"]))
-        row = rows.setdefault(key, {"name": key[0], "offline": key[1], "phases": 0,
-                                    **dict.fromkeys(SUMMED, 0)})
-        row["phases"] += 1
-        for k in SUMMED:
-            row[k] += phase.get(k, 0)
-    return list(rows.values())
 
 
 def _single_report(rep: dict[str, Any], dest: Path) -> tuple[list[Block], list[Path]]:

@@ -1,28 +1,46 @@
 """The run report: one JSON document (schema below) and a terminal table.
 
-Schema version 1 (every key is always present unless marked optional):
+Schema version 2 (every key is always present unless marked optional):
 
-* ``schema_version`` (int), ``version`` (ppsim's), ``runtime`` ("sim").
-* ``scenario``: the parsed scenario with defaults filled in.
+* ``schema_version`` (int), ``version`` (ppsim's), ``runtime`` ("sim" or "tcp").
+* ``scenario``: the scenario with every default applied: the protocol's parameters,
+  the topology builder's (latency, bandwidth...), ``cost`` (the model's name, the
+  machine it was measured on and every constant, in seconds per operation) and the
+  ``hosts``.
 * ``mode``: "full", or "cost_only" when payloads carried shapes without values.
 * ``roles``: party ids by role; ``trust``: what the run trusts beyond its parties
-  (a dealer, a proxy) or null; ``reveals``: what the protocol makes public.
+  (a dealer, a proxy) or null; ``reveals``: what the protocol makes public (its
+  message sizes depend only on what is listed there and the scenario).
 * ``totals``: ``bytes`` (payload plus header, online and offline), ``header_bytes``,
   ``messages``, ``rounds`` (online causal depth), ``sim_time_s`` (online),
   ``dropped_messages``.
 * ``offline``: the dealer's preprocessing, counted apart: ``bytes``, ``messages``,
   ``rounds``, ``sim_time_s`` (its own run over an idle network).
 * ``phases``: in order of first use, each ``name``, ``offline``, ``bytes``,
-  ``messages``, ``rounds`` (depth the phase adds), ``sim_time_s`` (time some
-  party spent in it), ``compute_s`` (largest modelled local work of one party).
+  ``messages``, ``rounds`` (depth the phase adds), ``sim_time_s`` (its share of the
+  critical path: online phases add up to ``totals.sim_time_s``, offline ones to
+  ``offline.sim_time_s``), split into ``compute_s`` (local work), ``messaging_s``
+  (CPU serializing and decoding messages), ``network_s`` (links and interfaces)
+  and ``wait_s`` (for a busy core or a timeout). On the TCP runtime
+  ``sim_time_s`` is the measured time some party spent in the phase and the split
+  is null. `rollup` groups hierarchical names (``tree3.level2``).
+* ``party_phases``: per party and phase (rows with some time only): ``party``,
+  ``phase``, ``compute_s``, ``send_s`` (its program serializing), ``recv_s`` (its
+  host decoding what it received, in the background), ``wait_s`` (blocked: for
+  messages, a timeout, the dealer's pacing or a core), ``time_s`` (compute + send
+  + wait: the party's time in the phase). On the TCP runtime only ``compute_s``.
 * ``parties``: ``id``, ``role``, ``bytes_sent``, ``bytes_received``,
   ``messages_sent``, ``messages_received``.
 * ``links``: every directed link that carried something: ``src``, ``dst``,
   ``bytes``, ``messages``, ``busy_s`` (transmission time), ``dropped``.
 * ``crashed``: ``party`` and ``at`` for each crash.
-* ``nics``: when the topology gives parties a ``nic_bandwidth``: per party,
-  ``egress_bytes``, ``egress_busy_s``, ``ingress_bytes``, ``ingress_busy_s``
-  (an empty list otherwise).
+* ``nics``: each network interface (a party's ``nic_bandwidth``, or a host's
+  shared one): ``party`` (the first using it), ``parties``, ``egress_bytes``,
+  ``egress_busy_s``, ``ingress_bytes``, ``ingress_busy_s`` (empty without NICs).
+* ``hosts``: each declared host (parties sharing a machine): ``name``,
+  ``parties``, ``cores``, ``cpu_busy_s`` (core time used).
+* ``work``: the operations charged by the cost model, by class (``name@bits``
+  for Paillier): ``count`` and ``seconds``, summed over parties.
 * ``wire_profile`` (optional, only when the scenario's ``[network] profile`` is not
   the default ``ppsim``): ``name``, and ``setting``, what the framework must be set
   to for its messages to be those predicted (see `sim.profiles`). The bytes of
@@ -45,11 +63,13 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _pkg_version
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -58,7 +78,7 @@ from ppsim.console import make_console
 from ppsim.scenario import Scenario
 from sim import RunResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def package_version() -> str:
@@ -164,7 +184,7 @@ def _finite(value: Any) -> Any:
 def _bytes(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
         n /= 1024
     raise AssertionError("unreachable")
 
@@ -182,8 +202,99 @@ def _brief(value: Any) -> str:
     return str(value)
 
 
+ADDITIVE = ("bytes", "messages", "rounds", "sim_time_s", "compute_s", "messaging_s",
+            "network_s", "wait_s")
+"""The figures of a phase row that add up when phases are grouped."""
+
+SCREEN_PHASES = 20
+"""More phases than this are rolled up in the terminal (the full table is in the report)."""
+
+
+def merge_phases(phases: list[dict[str, Any]], key: Callable[[str], str]
+                 ) -> list[dict[str, Any]]:
+    """Phase rows grouped by ``key(name)``, online and offline apart.
+
+    Each group keeps its first phase's position and says how many ``phases`` it
+    holds; additive figures (`ADDITIVE`) are summed, and one that is null in every
+    member (a TCP run's split) stays null. `rollup` and the plots build on it.
+    """
+    groups: dict[tuple[bool, str], dict[str, Any]] = {}
+    for phase in phases:
+        name = key(phase["name"])
+        row = groups.get((phase["offline"], name))
+        if row is None:
+            row = groups[(phase["offline"], name)] = {
+                "name": name, "offline": phase["offline"], "phases": 0,
+                **{k: None for k in ADDITIVE if k in phase}}
+        row["phases"] += 1
+        for k in ADDITIVE:
+            if phase.get(k) is not None:
+                row[k] = (row[k] or 0) + phase[k]
+    return list(groups.values())
+
+
+def rollup(phases: list[dict[str, Any]], depth: int = 1, level: int = 0
+           ) -> list[dict[str, Any]]:
+    """Phase rows grouped by part of their dotted names, figures summed (`merge_phases`).
+
+    A name's components ``level .. level + depth - 1`` name its group: with the
+    defaults ``tree3.level2`` falls under ``tree3``; with ``level=1`` under
+    ``level2``. Names with fewer components keep what they have (``masking``
+    stays ``masking``); an offline phase's ``offline:`` prefix is set aside.
+    """
+    def group(name: str) -> str:
+        parts = name.removeprefix("offline:").split(".")
+        return ".".join(parts[level:level + depth] if len(parts) > level else parts[:depth])
+
+    return merge_phases(phases, group)
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def _phase_table(rows: list[dict[str, Any]], title: str, caption: str | None = None) -> Table:
+    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("phase", overflow="fold", min_width=12)
+    for col in ("rounds", "bytes", "time s", "compute", "msg cpu", "network", "wait"):
+        table.add_column(col, justify="right", overflow="fold")  # numbers are never cut
+    for p in rows:
+        label = escape(p["name"]) + (" *" if p["offline"] else "")
+        if p.get("phases", 1) > 1:
+            label += f" ({p['phases']})"
+        table.add_row(label, str(p["rounds"]), _bytes(p["bytes"]), _seconds(p["sim_time_s"]),
+                      *(_seconds(p[k]) for k in ("compute_s", "messaging_s", "network_s",
+                                                 "wait_s")))
+    return table
+
+
+def print_phases(report: dict[str, Any], console: Console) -> None:
+    """The phases, each or (beyond a screenful) rolled up by the first part of their
+    names and then by the second, offline ones in one row."""
+    phases = report["phases"]
+    timed = "along the critical path" if report["runtime"] == "sim" else "measured"
+    offline_note = "* offline: preprocessing, timed on its own over the idle network"
+    if len(phases) <= SCREEN_PHASES:
+        caption = offline_note if any(p["offline"] for p in phases) else None
+        console.print(_phase_table(phases, f"phases (time {timed})", caption))
+        return
+    online = [p for p in phases if not p["offline"]]
+    offline = rollup([p for p in phases if p["offline"]], depth=0)
+    for row in offline:
+        row["name"] = "offline"
+    note = (f"{len(phases)} phases rolled up (n) by name; each is in report.json" +
+            (f"; {offline_note}" if offline else ""))
+    console.print(_phase_table(rollup(online) + offline, f"phases by group (time {timed})",
+                               note))
+    nested = [p for p in online if "." in p["name"]]
+    if nested:
+        console.print(_phase_table(rollup(nested, level=1), "the same steps summed over groups"))
+
+
 def print_table(report: dict[str, Any], console: Console | None = None) -> None:
-    """Print the report's costs as terminal tables."""
+    """Print the report's costs as terminal tables (about a screenful)."""
     console = console or make_console()
     sc = report["scenario"]
     totals, offline = report["totals"], report["offline"]
@@ -192,6 +303,8 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
                  show_header=False)
     head.add_column(style="bold")
     head.add_column()
+    if sc.get("description"):
+        head.add_row("about", escape(sc["description"]))
     head.add_row("parties", str(len(report["parties"])))
     if "wire_profile" in report:
         profile = report["wire_profile"]
@@ -219,28 +332,36 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
     if "split" in report:
         split = report["split"]
         head.add_row("split", f"{escape(str(split['kind']))}, {split['owners']} data owners")
+    work = sorted(report["work"].items(), key=lambda kv: -(kv[1]["seconds"] or 0))
+    if work:
+        head.add_row("compute by class", ", ".join(
+            f"{escape(op)} {w['seconds']:.3g} s" for op, w in work[:5] if w["seconds"]))
+    for host in report["hosts"]:
+        head.add_row(f"host {escape(host['name'])}",
+                     f"{len(host['parties'])} parties on {host['cores']} core(s), "
+                     f"{host['cpu_busy_s']:.4g} s busy")
+    cost = sc.get("cost", {})
+    if cost.get("machine"):
+        head.add_row("cost model", escape(f"{cost['model']}: {cost['machine']}"))
     head.add_row("wall time", f"{report['wall_time_s']:.3f} s")
     console.print(head)
+    print_phases(report, console)
 
-    phases = Table(title="phases")
-    phases.add_column("phase", overflow="fold", min_width=16)
-    for col in ("rounds", "messages", "bytes", "time (s)", "compute (s)"):
-        phases.add_column(col, justify="right", overflow="fold")  # numbers are never cut
-    for p in report["phases"]:
-        phases.add_row(escape(p["name"]) + (" *" if p["offline"] else ""), str(p["rounds"]),
-                       str(p["messages"]), _bytes(p["bytes"]), f"{p['sim_time_s']:.4g}",
-                       f"{p['compute_s']:.3g}")
-    if any(p["offline"] for p in report["phases"]):
-        phases.caption = "* offline: preprocessing, timed on its own over the idle network"
-    console.print(phases)
-
+    per_party: dict[int, list[float]] = {}
+    for row in report["party_phases"]:
+        acc = per_party.setdefault(row["party"], [0.0, 0.0])
+        acc[0] += row["compute_s"] or 0.0
+        acc[1] += row["wait_s"] or 0.0
     parties = Table(title="parties")
-    for col in ("id", "role", "sent", "received", "messages sent"):
+    for col in ("id", "role", "sent", "received", "messages sent", "compute (s)", "waiting (s)"):
         parties.add_column(col, justify="right", overflow="fold")
     rows = report["parties"]
     for p in rows[:12]:
+        compute, wait = per_party.get(p["id"], (0.0, 0.0))
         parties.add_row(str(p["id"]), escape(p["role"]), _bytes(p["bytes_sent"]),
-                        _bytes(p["bytes_received"]), str(p["messages_sent"]))
+                        _bytes(p["bytes_received"]), str(p["messages_sent"]),
+                        f"{compute:.4g}", f"{wait:.4g}" if report["runtime"] == "sim" else "")
     if len(rows) > 12:
-        parties.caption = f"first 12 of {len(rows)} parties; all are in report.json"
+        parties.caption = (f"first 12 of {len(rows)} parties; all, and each party's time by "
+                           "phase, are in report.json")
     console.print(parties)

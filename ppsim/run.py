@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 
 def _options(scenario: Scenario, **tcp: Any) -> dict[str, Any]:
-    """The runtime options of `scenario`, plus the TCP ones that were given."""
+    """The runtime options of `scenario`, plus the TCP ones that were given (hosts are
+    the simulator's: a TCP run's parties share whatever machine they run on)."""
     model = scenario.model
     if tcp and not scenario.profile.is_default:
         raise ScenarioError(
@@ -40,7 +41,7 @@ def _options(scenario: Scenario, **tcp: Any) -> dict[str, Any]:
             f"bytes, so it takes only the default profile \"ppsim\" (a wire profile is a "
             f"simulator's prediction)")
     return {"seed": model.seed, "header_bytes": model.network.header_bytes,
-            "element_time_s": model.cost.element_time_s, "faults": scenario.faults,
+            "cost_model": scenario.cost_model, "faults": scenario.faults,
             **{k: v for k, v in tcp.items() if v is not None}}
 
 
@@ -49,7 +50,7 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[Progress], None] | N
     """Simulate `scenario` and return its report (see `ppsim.report`); `progress` is
     called with the run's `Progress` every `progress_every_s` seconds of wall time."""
     result = simulate(scenario.graph, scenario.plan.programs, profile=scenario.profile,
-                      record_views=scenario.model.output.record_views,
+                      hosts=scenario.hosts, record_views=scenario.model.output.record_views,
                       progress=progress, progress_every_s=progress_every_s,
                       **_options(scenario))
     scenario.plan.check_outputs(result)

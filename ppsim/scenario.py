@@ -1,7 +1,8 @@
 """Scenario files: TOML, validated on load, with errors that name file, key and value.
 
 A scenario names the protocol and its parameters, the topology and its link
-parameters, faults, the per-message header, the cost model and the seed::
+parameters, faults, the per-message header, the cost model, where the parties
+run (hosts) and the seed::
 
     seed = 7
     [protocol]
@@ -19,7 +20,11 @@ parameters, faults, the per-message header, the cost model and the seed::
     party = 3
     at = 0.01
     [cost]
-    element_time_s = 1e-9
+    model = "default"        # or a file written by `ppsim calibrate`
+    ring = 5e-10             # override a constant (seconds per operation)
+    [hosts.laptop]           # parties 0..2 share one machine's 2 cores
+    parties = [0, 1, 2]
+    cores = 2
     [output]
     record_views = false
     accuracy = true          # false: a cost demonstration, no accuracy in the report
@@ -48,17 +53,27 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 import topologies
 from ppsim import catalog
 from ppsim import limits as _limits
 from ppsim.limits import DEFAULT, InputError, Limits
 from sim import (
-    DEFAULT_ELEMENT_TIME_S,
     DEFAULT_PROFILE,
+    OPS,
+    CostModel,
+    CostModelError,
     Crash,
     FileParam,
+    Host,
     LinkFault,
     Params,
     Plan,
@@ -132,8 +147,31 @@ class DelayFault(_Table):
 Fault = Annotated[CrashFault | DropFault | DelayFault, Field(discriminator="kind")]
 
 
-class CostConfig(_Table):
-    element_time_s: FiniteNonNeg = DEFAULT_ELEMENT_TIME_S
+class CostConfig(BaseModel):
+    """``model``: "default" (the shipped model) or a file ``ppsim calibrate`` wrote,
+    relative to the scenario; any other key overrides one constant (`sim.OPS`):
+    seconds per operation, or for Paillier a table of seconds by key size."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    model: str = "default"
+
+    @model_validator(mode="after")
+    def _known(self) -> CostConfig:
+        for key in self.model_extra or {}:
+            if key == "element_time_s":
+                raise ValueError("element_time_s is gone: local work is charged per operation "
+                                 "class; write ring = <seconds> for one element operation")
+            if key not in OPS:
+                raise ValueError(f"unknown operation class {key!r}; known: {', '.join(OPS)}")
+        return self
+
+
+class HostConfig(_Table):
+    """Parties that share one machine: its `cores` and network interface."""
+
+    parties: list[Annotated[int, Field(ge=0)]] | Literal["all"]
+    cores: Annotated[int, Field(ge=1, le=4096)] = 1
+    nic_bandwidth: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 
 
 class OutputConfig(_Table):
@@ -154,6 +192,8 @@ class ScenarioModel(_Table):
     network: NetworkConfig = NetworkConfig()
     faults: list[Fault] = []
     cost: CostConfig = CostConfig()
+    hosts: dict[str, HostConfig] = {}
+    """Machines shared by several parties; the others run on a one-core host each."""
     output: OutputConfig = OutputConfig()
 
     @field_validator("protocol")
@@ -174,6 +214,10 @@ class Scenario:
     params: Params
     plan: Plan
     graph: nx.Graph
+    topology: dict[str, Any]
+    """The topology's parameters with the builder's defaults filled in."""
+    cost_model: CostModel
+    hosts: list[Host]
     profile: Profile = DEFAULT_PROFILE
     limits: Limits = DEFAULT
 
@@ -190,7 +234,9 @@ class Scenario:
         return out
 
     def as_dict(self) -> dict[str, Any]:
-        """The parsed scenario with every default filled in, for the report."""
+        """The scenario with every default applied, for the report: the protocol's
+        parameters, the topology builder's, the cost model's constants (with the
+        machine they were measured on) and the hosts."""
         data = self.model.model_dump(mode="json")
         params = self.params.model_dump(mode="json")
         formerly = {new: old for old, new in self.params.renamed.items()}
@@ -199,8 +245,9 @@ class Scenario:
                 if name in self.model.protocol:
                     params[key] = self.model.protocol[name]
         data["protocol"] = {"name": self.model.protocol["name"], **params}
-        if self.profile.is_default:  # reports of ppsim's own encoding stay as they were
-            del data["network"]["profile"]
+        data["topology"] = {"kind": self.model.topology.kind, **self.topology,
+                            "nic_bandwidth": self.model.topology.nic_bandwidth}
+        data["cost"] = {"model": self.model.cost.model, **self.cost_model.as_dict()}
         return data
 
 
@@ -288,9 +335,11 @@ def from_dict(data: dict[str, Any], source: str = "", limits: Limits = DEFAULT) 
         key = next((f"protocol.{k}" for k, path in files.items() if path in message),
                    "protocol")
         raise ScenarioError(source, key, message) from None
-    graph = _build_topology(model.topology, plan, source, model.seed, limits)
+    graph, topology = _build_topology(model.topology, plan, source, model.seed, limits)
     _check_faults(model.faults, graph, source)
-    return Scenario(source, model, spec, params, plan, graph,
+    cost_model = _cost_model(model.cost, source, limits)
+    hosts = _hosts(model.hosts, graph.number_of_nodes(), source)
+    return Scenario(source, model, spec, params, plan, graph, topology, cost_model, hosts,
                     _profile(model, spec, params, source), limits)
 
 
@@ -321,8 +370,47 @@ def _first_line(exc: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _cost_model(config: CostConfig, source: str, lim: Limits = DEFAULT) -> CostModel:
+    """The model `config` names (a file relative to the scenario's folder, and inside
+    it, as every path a scenario names), with its overrides."""
+    try:
+        if config.model == "default":
+            model = CostModel.default()
+        else:
+            model = CostModel.load(_limits.resolve(config.model, source, "cost.model", lim))
+    except InputError as exc:
+        raise ScenarioError(source, exc.key, str(exc)) from None
+    except CostModelError as exc:
+        raise ScenarioError(source, "cost.model", f"{exc} (expected \"default\" or a file "
+                            "written by `ppsim calibrate`)") from None
+    try:
+        return model.with_overrides(config.model_extra or {})
+    except CostModelError as exc:
+        raise ScenarioError(source, "cost", str(exc)) from None
+
+
+def _hosts(config: dict[str, HostConfig], n: int, source: str) -> list[Host]:
+    """The declared hosts (each party on at most one)."""
+    placed: dict[int, str] = {}
+    hosts = []
+    for name, host in config.items():
+        parties = list(range(n)) if host.parties == "all" else host.parties
+        for pid in parties:
+            if pid >= n:
+                raise ScenarioError(source, f"hosts.{name}.parties",
+                                    f"got party {pid}; expected ids in 0..{n - 1}")
+            if pid in placed:
+                raise ScenarioError(source, f"hosts.{name}.parties",
+                                    f"party {pid} is already on host {placed[pid]!r}")
+            placed[pid] = name
+        if not parties:
+            raise ScenarioError(source, f"hosts.{name}.parties", "got []; expected party ids")
+        hosts.append(Host(name, tuple(parties), host.cores, host.nic_bandwidth))
+    return hosts
+
+
 def _build_topology(config: TopologyConfig, plan: Plan, source: str, seed: int,
-                    lim: Limits = DEFAULT) -> nx.Graph:
+                    lim: Limits = DEFAULT) -> tuple[nx.Graph, dict[str, Any]]:
     kinds = topologies.KINDS
     if config.kind not in kinds:
         raise ScenarioError(
@@ -338,6 +426,7 @@ def _build_topology(config: TopologyConfig, plan: Plan, source: str, seed: int,
         options.setdefault("hub", plan.hub)
     if config.kind == "regular":
         options.setdefault("seed", seed)
+    given = dict(options)
     if config.kind == "file" and "path" in options:
         if not isinstance(options["path"], str):
             raise ScenarioError(source, "topology.path",
@@ -354,7 +443,7 @@ def _build_topology(config: TopologyConfig, plan: Plan, source: str, seed: int,
         ) from None
     if config.nic_bandwidth is not None:
         nx.set_node_attributes(graph, config.nic_bandwidth, "nic_bandwidth")
-    return graph
+    return graph, topologies.resolved(config.kind, **given)
 
 
 def _check_faults(faults: list[Any], graph: nx.Graph, source: str) -> None:

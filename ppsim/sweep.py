@@ -26,10 +26,21 @@ same report whichever worker ran it, in whatever order, on one machine or on a
 Dask cluster, and whatever other points the grid holds.
 
 Output folder layout: ``points/<name>/report.json`` for each point that ran
-(the report carries a ``sweep`` key: name, index, repetition, seed, params),
-``points/<name>/error.json`` for each that raised, ``sweep.json`` (the grid),
-``results.csv`` and ``results.parquet`` (one row per point and repetition).
-A second run skips every point whose report is complete and matches the point.
+(the report carries a ``sweep`` key: name, index, repetition, seed, params and
+the ``code`` fingerprint), ``points/<name>/error.json`` for each that raised,
+``sweep.json`` (the grid, and the ``history`` of the bases it was run with
+before), ``results.csv`` and ``results.parquet`` (one row per point and
+repetition).
+
+Why a rerun can trust what it skips: a point's identity is its fully resolved
+scenario (every default applied, the protocol's parameters, the cost model's
+constants: what its report's ``scenario`` holds), ppsim's version, and a
+fingerprint of the code that computes a report (`code_fingerprint`). A rerun
+keeps a report only if all three match, recomputes every other point and says
+why (`SweepResult.reasons`: the scenario keys that changed, the code, the
+version, a failure or a missing report); ``fresh=True`` recomputes everything.
+The results table holds only reports of the current identity, so a folder never
+mixes bases. Data files a scenario reads by path are not fingerprinted.
 
 Stopping a sweep: Ctrl-C, SIGTERM or SIGHUP stop it as an interruption (the
 finished points and the table are kept; the running points are abandoned and
@@ -41,7 +52,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import hashlib
+import importlib.util
 import itertools
 import json
 import math
@@ -50,6 +63,7 @@ import signal
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -66,6 +80,7 @@ from ppsim.console import make_console
 from ppsim.limits import DEFAULT, Limits
 from ppsim.progress import CountProgress
 from ppsim.scenario import ScenarioError, ScenarioModel, from_dict
+from sim import OPS
 
 RESERVED = ("repetitions", "zip")
 RANGE_KEYS = {"start", "stop", "step", "num", "scale"}
@@ -73,7 +88,11 @@ FIXED_TABLES = ("network", "cost", "output")
 CORE_KEYS = {
     "schema_version", "version", "runtime", "scenario", "mode", "roles", "trust", "reveals",
     "totals", "offline", "phases", "parties", "links", "crashed", "wall_time_s", "sweep",
+    "party_phases", "nics", "hosts", "work",
 }
+REPORT_CODE = ("sim", "topologies", "ppsim/scenario.py", "ppsim/report.py", "ppsim/run.py",
+               "ppsim/catalog.py")
+"""What computes a report besides the protocol's own package (`code_fingerprint`)."""
 
 
 @dataclass(frozen=True)
@@ -120,11 +139,24 @@ class Sweep:
 
 @dataclass
 class SweepResult:
+    """What a run did: the table, how many points ran now and were kept, and why each
+    ran (`reasons`: a reason -> how many points)."""
+
     table: pd.DataFrame
     ran: int
     skipped: int
     failed: list[str] = field(default_factory=list)
     interrupted: bool = False
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a point's report must match to be kept: see the module docstring."""
+
+    scenario: dict[str, Any]
+    code: str
+    version: str
 
 
 # ---------------------------------------------------------------- the grid
@@ -200,14 +232,47 @@ def derive_seed(sweep_seed: int, params: dict[str, Any], repetition: int) -> int
 def check(sweep: Sweep) -> None:
     """Validate every point (one seed per distinct set of values); raise on the first bad one."""
     for point in sweep.points:
-        if point.repetition:
-            continue
-        data = sweep.data(point)
-        _check_protocol_names(sweep, data)
-        try:
-            from_dict(data, sweep.source, sweep.limits)
-        except ScenarioError as exc:
-            raise _point_error(sweep, point, str(exc)) from None
+        if not point.repetition:
+            _scenario(sweep, point)
+
+
+def _scenario(sweep: Sweep, point: Point) -> Any:
+    data = sweep.data(point)
+    _check_protocol_names(sweep, data)
+    try:
+        return from_dict(data, sweep.source, sweep.limits)
+    except ScenarioError as exc:
+        raise _point_error(sweep, point, str(exc)) from None
+
+
+def identities(sweep: Sweep) -> dict[str, Identity]:
+    """Every point's identity (its scenario resolved as its report will hold it)."""
+    out = {}
+    for point in sweep.points:
+        scenario = _scenario(sweep, point)
+        out[point.name] = Identity(json.loads(json.dumps(scenario.as_dict(), default=str)),
+                                   code_fingerprint(scenario.spec.plan.__module__),
+                                   report_mod.package_version())
+    return out
+
+
+@functools.cache
+def code_fingerprint(protocol_module: str) -> str:
+    """A hash of the code a report comes from: the kernel, the topologies, the parts of
+    ppsim that build reports (`REPORT_CODE`) and the protocol's top-level package."""
+    digest = hashlib.sha256()
+    top = protocol_module.split(".")[0]
+    spec = importlib.util.find_spec(top)
+    roots = [Path(__file__).resolve().parent.parent / part for part in REPORT_CODE]
+    if spec is not None and spec.origin is not None:
+        roots.append(Path(spec.origin).parent if spec.submodule_search_locations
+                     else Path(spec.origin))
+    for root in roots:
+        files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
+        for file in files:
+            digest.update(file.name.encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _leaves(table: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -285,7 +350,8 @@ def _check_name(name: str, source: str) -> None:
                             f"name of a scenario key, starting with one of {sorted(fields)}")
     if parts[0] in FIXED_TABLES and len(parts) > 1:
         model = ScenarioModel.model_fields[parts[0]].annotation
-        if len(parts) > 2 or parts[1] not in model.model_fields:
+        known = set(model.model_fields) | (set(OPS) if parts[0] == "cost" else set())
+        if len(parts) > 2 or parts[1] not in known:
             raise ScenarioError(source, f"sweep.{name}", f"unknown parameter {name!r}; "
                                 f"[{parts[0]}] has {sorted(model.model_fields)}")
 
@@ -366,8 +432,10 @@ class ClusterError(ValueError):
 
 def run(sweep: Sweep, out: str | Path, *, jobs: int | None = None, cluster: str | None = None,
         connect_timeout_s: float = 5.0, console: Console | None = None,
-        progress: bool = True, progress_every_s: float = 5.0) -> SweepResult:
-    """Run every point not already done in `out`; write reports and the results table.
+        progress: bool = True, progress_every_s: float = 5.0, fresh: bool = False
+        ) -> SweepResult:
+    """Run every point whose report in `out` is missing or stale (all with `fresh`);
+    write reports and the results table.
 
     `jobs` worker processes on this machine (default: one per CPU; 1 runs in this
     process), or the Dask scheduler at `cluster`. Raises `ClusterError` when the
@@ -375,11 +443,14 @@ def run(sweep: Sweep, out: str | Path, *, jobs: int | None = None, cluster: str 
     With `progress`, `console` shows the points done (`ppsim.progress.CountProgress`).
     """
     out = Path(out)
-    todo = [p for p in sweep.points if not _done(out, p)]
+    ids = identities(sweep)
+    why = {p.name: "--fresh" if fresh else _stale(out, p, ids[p.name]) for p in sweep.points}
+    todo = [p for p in sweep.points if why[p.name]]
     skipped = len(sweep.points) - len(todo)
     client = _connect(cluster, connect_timeout_s) if cluster else None
     out.mkdir(parents=True, exist_ok=True)
-    report_mod.write_atomic(out / "sweep.json", _canonical_pretty(_spec(sweep)))
+    report_mod.write_atomic(out / "sweep.json",
+                            _canonical_pretty(_spec(sweep, ids, load_spec_or_none(out))))
     console = console or make_console()
     failed: list[str] = []
     interrupted = False
@@ -389,7 +460,7 @@ def run(sweep: Sweep, out: str | Path, *, jobs: int | None = None, cluster: str 
         outcomes = _execute(sweep, todo, jobs, client)
         try:
             for point, outcome in outcomes:
-                if not _record(out, point, outcome):
+                if not _record(out, point, outcome, ids[point.name].code):
                     failed.append(point.name)
                 bar.advance(f", {len(failed)} failed" if failed else "")
         except (KeyboardInterrupt, BrokenProcessPool):
@@ -398,10 +469,11 @@ def run(sweep: Sweep, out: str | Path, *, jobs: int | None = None, cluster: str 
             outcomes.close()  # an interrupted pool is torn down now, not when collected
             if client is not None:
                 client.close()
-    table = collect(sweep, out)
+    table = collect(sweep, out, ids)
     write_table(table, out)
     all_failed = sorted(table.loc[table["status"] == "failed", "point"])
-    return SweepResult(table, len(todo), skipped, all_failed, interrupted)
+    reasons = Counter(why[p.name] for p in todo)
+    return SweepResult(table, len(todo), skipped, all_failed, interrupted, dict(reasons))
 
 
 def _connect(address: str, timeout_s: float):  # noqa: ANN202 - distributed.Client
@@ -494,12 +566,12 @@ def _on_dask(sweep: Sweep, todo: list[Point], client: Any) -> Outcomes:
         client.cancel(list(futures))
 
 
-def _record(out: Path, point: Point, outcome: dict[str, Any]) -> bool:
+def _record(out: Path, point: Point, outcome: dict[str, Any], code: str) -> bool:
     """Write the point's report (or error); True if it ran to completion."""
     folder = out / "points" / point.name
     folder.mkdir(parents=True, exist_ok=True)
     if "report" in outcome:
-        rep = {**outcome["report"], "sweep": point.meta()}
+        rep = {**outcome["report"], "sweep": {**point.meta(), "code": code}}
         (folder / "error.json").unlink(missing_ok=True)
         report_mod.write_atomic(folder / "report.json", report_mod.dumps(rep))
         return True
@@ -513,9 +585,28 @@ def _canonical_pretty(value: Any) -> str:
     return json.dumps(value, indent=2, default=str) + "\n"
 
 
-def _spec(sweep: Sweep) -> dict[str, Any]:
-    return {"source": sweep.source, "base": sweep.base, "names": sweep.names,
-            "repetitions": sweep.repetitions, "points": [p.meta() for p in sweep.points]}
+def _spec(sweep: Sweep, ids: dict[str, Identity], before: dict[str, Any] | None
+          ) -> dict[str, Any]:
+    """sweep.json: the grid, the code it runs, and the bases it was run with before."""
+    versions = {(i.code, i.version) for i in ids.values()}
+    code, version = sorted(versions)[0] if versions else ("", report_mod.package_version())
+    spec = {"source": sweep.source, "base": sweep.base, "names": sweep.names,
+            "repetitions": sweep.repetitions, "code": code, "version": version,
+            "points": [p.meta() for p in sweep.points]}
+    history = list(before.get("history", [])) if before else []
+    if before and any(before.get(k) != spec[k] for k in ("base", "names", "code", "version")):
+        history.append({k: before.get(k) for k in ("base", "names", "repetitions", "code",
+                                                   "version")})
+    spec["history"] = history
+    return spec
+
+
+def load_spec_or_none(out: Path) -> dict[str, Any] | None:
+    try:
+        spec = json.loads((out / "sweep.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return spec if isinstance(spec, dict) else None
 
 
 def _read_report(out: Path, point: Point) -> dict[str, Any] | None:
@@ -532,24 +623,51 @@ def _read_report(out: Path, point: Point) -> dict[str, Any] | None:
     return rep if same else None
 
 
-def _done(out: Path, point: Point) -> bool:
-    return _read_report(out, point) is not None
+def _stale(out: Path, point: Point, identity: Identity) -> str | None:
+    """Why `point` must run (None: its report is current)."""
+    rep = _read_report(out, point)
+    if rep is None:
+        return "failed before" if _error_of(out, point) else "no report"
+    if rep["sweep"].get("code") is None:
+        return "written by an older ppsim"
+    if rep.get("version") != identity.version:
+        return f"ppsim version {rep.get('version')} -> {identity.version}"
+    if rep["sweep"]["code"] != identity.code:
+        return "the code changed"
+    if rep.get("scenario") != identity.scenario:
+        return "scenario changed: " + _changes(rep.get("scenario") or {}, identity.scenario)
+    return None
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any], shown: int = 3) -> str:
+    """The scenario keys that differ, with old and new values (the first few)."""
+    a, b = report_mod.flatten(old, "scenario"), report_mod.flatten(new, "scenario")
+    keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    parts = [f"{k.removeprefix('scenario.')} {_label(a.get(k))} -> {_label(b.get(k))}"
+             for k in keys[:shown]]
+    return ", ".join(parts) + (f" (and {len(keys) - shown} more)" if len(keys) > shown else "")
 
 
 # ---------------------------------------------------------------- the table
 
 
-def collect(sweep: Sweep, out: str | Path) -> pd.DataFrame:
-    """One row per point and repetition, in grid order, read from the points' folders."""
+def collect(sweep: Sweep, out: str | Path, ids: dict[str, Identity] | None = None
+            ) -> pd.DataFrame:
+    """One row per point and repetition, in grid order, read from the points' folders;
+    a report that is not of the point's current identity (`ids`, default: computed)
+    counts as ``stale``, never as a result."""
     out = Path(out)
+    ids = identities(sweep) if ids is None else ids
     rows = []
     for point in sweep.points:
         row: dict[str, Any] = {"point": point.name, "index": point.index,
                                "repetition": point.repetition, "seed": point.seed}
         row.update({name: _cell(point.params[name]) for name in sweep.names})
         rep = _read_report(out, point)
-        if rep is not None:
+        if rep is not None and _stale(out, point, ids[point.name]) is None:
             row.update(status="ok", error=None, **row_of(rep))
+        elif rep is not None:
+            row.update(status="stale", error=None)
         else:
             row.update(status="failed" if _error_of(out, point) else "missing",
                        error=_error_of(out, point))

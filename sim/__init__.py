@@ -12,10 +12,11 @@ the command line) is the `ppsim` package, built on this one; nothing here
 imports it.
 """
 
+from sim.calibrate import CalibrationFit
 from sim.codec import register_type
+from sim.costmodel import OPS, CostModel, CostModelError
 from sim.costs import costs
 from sim.engine import (
-    DEFAULT_ELEMENT_TIME_S,
     Crash,
     Deadlock,
     LinkFault,
@@ -26,6 +27,7 @@ from sim.engine import (
     SimulationError,
     simulate,
 )
+from sim.hosts import Host
 from sim.ledger import Ledger, Message
 from sim.network import Network
 from sim.party import Party, Program
@@ -35,11 +37,15 @@ from sim.profiles import Profile, ProfileError
 from sim.wire import size_of
 
 __all__ = [
-    "DEFAULT_ELEMENT_TIME_S",
+    "OPS",
+    "CalibrationFit",
+    "CostModel",
+    "CostModelError",
     "DEFAULT_PROFILE",
     "Crash",
     "Deadlock",
     "FileParam",
+    "Host",
     "Ledger",
     "LinkFault",
     "Message",

@@ -1,10 +1,18 @@
 """The cost part of a report, computed from a run's result alone.
 
 `costs(result)` turns a `RunResult` (either runtime) into the keys every report
-shares: ``totals``, ``offline``, ``phases``, ``parties``, ``links``, ``crashed``,
-``nics`` and ``wall_time_s``. The application's report (`ppsim.report`) adds
-the scenario, roles, trust and the protocol's own keys around it; tests of a
-protocol that has no scenario call this directly.
+shares: ``totals``, ``offline``, ``phases``, ``party_phases``, ``parties``,
+``links``, ``crashed``, ``nics``, ``hosts``, ``work`` and ``wall_time_s``. The
+application's report (`ppsim.report`) adds the scenario, roles, trust and the
+protocol's own keys around it; tests of a protocol that has no scenario call
+this directly.
+
+Phase times are shares of the critical path (`sim.engine`): a phase's
+``sim_time_s`` is the time the chain of work and messages that ended the run
+spent in it, split into ``compute_s``, ``messaging_s``, ``network_s`` and
+``wait_s``, so the online phases add up to the run's online time and the offline
+ones to the preprocessing run's. On the TCP runtime a phase's time is measured
+(the wall-clock time some party spent in it) and the split is null.
 """
 
 from __future__ import annotations
@@ -12,8 +20,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from sim.engine import RunResult
+from sim.engine import KINDS, RunResult
 from sim.ledger import union_length
+
+SPLIT = tuple(f"{kind}_s" for kind in KINDS)
+"""The critical-path split of a phase's time: compute_s, messaging_s, network_s, wait_s."""
 
 
 def costs(result: RunResult, roles: Mapping[str, list[int]] | None = None,
@@ -29,18 +40,22 @@ def costs(result: RunResult, roles: Mapping[str, list[int]] | None = None,
     ledger = result.ledger
     rounds = ledger.phase_rounds()
     role_of = {pid: role for role, ids in (roles or {}).items() for pid in ids}
-    phases = [
-        {
+    shares = {**_shares(result.critical), **_shares(result.offline_critical)}
+    phases = []
+    for stats in ledger.phases.values():
+        row: dict[str, Any] = {
             "name": stats.name,
             "offline": stats.offline,
             "bytes": stats.bytes,
             "messages": stats.messages,
             "rounds": rounds[stats.name],
-            "sim_time_s": union_length(stats.intervals),
-            "compute_s": max(stats.compute_s.values(), default=0.0),
         }
-        for stats in ledger.phases.values()
-    ]
+        if result.measured:
+            row.update(sim_time_s=union_length(stats.intervals), **dict.fromkeys(SPLIT))
+        else:
+            split = shares.get(stats.name, [0.0] * len(KINDS))
+            row.update(sim_time_s=sum(split), **dict(zip(SPLIT, split, strict=True)))
+        phases.append(row)
     offline = [p for p in phases if p["offline"]]
     messages = sum(p["messages"] for p in phases)
     network = result.network
@@ -66,6 +81,7 @@ def costs(result: RunResult, roles: Mapping[str, list[int]] | None = None,
             "sim_time_s": result.offline_time,
         },
         "phases": phases,
+        "party_phases": party_phases(result),
         "parties": [
             {
                 "id": pid,
@@ -90,15 +106,81 @@ def costs(result: RunResult, roles: Mapping[str, list[int]] | None = None,
             if link.messages
         ],
         "crashed": [{"party": p, "at": t} for p, t in sorted(result.crashed.items())],
-        "nics": [
-            {
-                "party": pid,
-                "egress_bytes": out.bytes,
-                "egress_busy_s": out.busy_s,
-                "ingress_bytes": network.ingress[pid].bytes,
-                "ingress_busy_s": network.ingress[pid].busy_s,
-            }
-            for pid, out in sorted(network.egress.items())
+        "nics": _nics(result),
+        "hosts": [
+            {"name": host.name, "parties": list(host.parties), "cores": host.cores,
+             "cpu_busy_s": busy}
+            for host, busy in zip(result.hosts, result.cpu_busy_s, strict=True)
+            if len(host.parties) > 1 or host.nic_bandwidth is not None or host.cores > 1
         ],
+        "work": work(result),
         "wall_time_s": result.wall_time_s,
     }
+
+
+def _shares(critical: list[tuple[str, int, float]]) -> dict[str, list[float]]:
+    """Seconds of a critical path per phase, by kind."""
+    out: dict[str, list[float]] = {}
+    for phase, kind, seconds in critical:
+        row = out.get(phase)
+        if row is None:
+            row = out[phase] = [0.0] * len(KINDS)
+        row[kind] += seconds
+    return out
+
+
+def party_phases(result: RunResult) -> list[dict[str, Any]]:
+    """Per party and phase: ``compute_s`` (its modelled local work), ``send_s`` (its
+    program serializing messages), ``wait_s`` (blocked: for messages, a timeout, the
+    dealer's pacing or a busy core), ``time_s`` (their sum: its clock's time in the
+    phase; offline phases' compute and send run on the preprocessing clock) and
+    ``recv_s`` (CPU its host spent decoding what it received, while it waited or
+    ran). On the TCP runtime only ``compute_s`` (modelled) is known; the rest is null.
+    """
+    rows = []
+    if result.measured:
+        for stats in result.ledger.phases.values():
+            for pid, seconds in sorted(stats.compute_s.items()):
+                rows.append({"party": pid, "phase": stats.name, "compute_s": seconds,
+                             "send_s": None, "recv_s": None, "wait_s": None, "time_s": None})
+        return sorted(rows, key=lambda r: r["party"])
+    for party in result.parties:
+        for phase, (compute, send, recv, wait) in party.spent.items():
+            if not (compute or send or recv or wait):
+                continue
+            rows.append({"party": party.id, "phase": phase, "compute_s": compute,
+                         "send_s": send, "recv_s": recv, "wait_s": wait,
+                         "time_s": compute + send + wait})
+    return rows
+
+
+def work(result: RunResult) -> dict[str, dict[str, float]]:
+    """The operations `Party.work` charged, summed over parties and phases: per class
+    (``name@bits`` for Paillier), the ``count`` and the ``seconds`` they cost."""
+    counts: dict[str, float] = {}
+    for stats in result.ledger.phases.values():
+        for op, count in stats.ops.items():
+            counts[op] = counts.get(op, 0) + count
+    model = result.cost_model
+    out = {}
+    for op in sorted(counts):
+        name, _, bits = op.partition("@")
+        seconds = None if model is None else model.time({name: counts[op]},
+                                                        int(bits) if bits else None)
+        out[op] = {"count": counts[op], "seconds": seconds}
+    return out
+
+
+def _nics(result: RunResult) -> list[dict[str, Any]]:
+    """Each network interface once (a host's is shared by its parties)."""
+    network = result.network
+    users: dict[int, list[int]] = {}
+    for pid, egress in sorted(network.egress.items()):
+        users.setdefault(id(egress), []).append(pid)
+    out = []
+    for sharing in users.values():
+        egress, ingress = network.egress[sharing[0]], network.ingress[sharing[0]]
+        out.append({"party": sharing[0], "parties": sharing, "egress_bytes": egress.bytes,
+                    "egress_busy_s": egress.busy_s, "ingress_bytes": ingress.bytes,
+                    "ingress_busy_s": ingress.busy_s})
+    return out

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sim.costmodel import SIZED
+
 
 @dataclass(slots=True)
 class Message:
@@ -38,6 +40,9 @@ class Message:
     waiter: Any = None  # a paced (offline) sender waiting for this to be taken
     entry: int = 0  # how often the sender had entered `phase` before (see Party._stamp)
     base: int = 0  # the deepest message the sender had sent or received when it entered
+    path: Any = field(default=None, repr=False)  # the sender's critical path when it left
+    cpu_s: float = field(default=0.0, repr=False)  # CPU work on its way (decoding, relaying)
+    cpu_wait: float = field(default=0.0, repr=False)  # waiting for those CPUs
     hops: tuple = field(default=(), repr=False)
     hop: int = field(default=0, repr=False)
     ready_at: float = field(default=0.0, repr=False)
@@ -66,6 +71,8 @@ class PhaseStats:
     """Per entry into the phase: [deepest base of its senders, deepest message]."""
     compute_s: dict[int, float] = field(default_factory=dict)
     intervals: list[tuple[float, float]] = field(default_factory=list)
+    ops: dict[str, float] = field(default_factory=dict)
+    """Operations charged by `Party.work`, by class (``name@bits`` for sized ones)."""
 
 
 @dataclass
@@ -95,6 +102,10 @@ class Ledger:
         elif stats.offline != offline:
             raise ValueError(f"phase {name!r} is used both online and offline")
         return stats
+
+    def use(self, name: str, offline: bool) -> None:
+        """Note that a phase is in use (phases are listed in order of first use)."""
+        self._phase(name, offline)
 
     def sent(self, msg: Message) -> None:
         wire = msg.size + self.header_bytes
@@ -130,6 +141,14 @@ class Ledger:
     def computed(self, name: str, offline: bool, party: int, seconds: float) -> None:
         spent = self._phase(name, offline).compute_s
         spent[party] = spent.get(party, 0.0) + seconds
+
+    def worked(self, name: str, offline: bool, counts: dict[str, float],
+               bits: int | None) -> None:
+        ops = self._phase(name, offline).ops
+        for op, count in counts.items():
+            if count:
+                key = f"{op}@{bits}" if op in SIZED else op
+                ops[key] = ops.get(key, 0) + count
 
     def phase_rounds(self) -> dict[str, int]:
         """Rounds each phase adds (see the module docstring)."""

@@ -14,14 +14,19 @@ FIFO queue for everything it sends (egress) and one for everything it receives
 (ingress), crossed before the first link and after the last. Without it, a
 party sends on all its links at once, as if each link had its own interface;
 with it, an all-to-all exchange costs what a real machine's single NIC makes it.
+A `sim.hosts.Host` with a ``nic_bandwidth`` gives all its parties one interface.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import networkx as nx
 import numpy as np
+
+from sim.hosts import Host
 
 
 class NetworkError(ValueError):
@@ -43,6 +48,7 @@ class Link:
     messages: int = 0
     dropped: int = 0
     busy_s: float = 0.0
+    is_cpu: ClassVar[bool] = False
 
     def transmit(self, t: float, size: int) -> float:
         """Reserve the link for a message ready at `t`; return its arrival time."""
@@ -62,6 +68,7 @@ class Network:
     graph: nx.Graph
     rng: np.random.Generator
     links: dict[tuple[int, int], Link] = field(default_factory=dict)
+    hosts: Sequence[Host] = ()
     _routes: dict[tuple[int, int], tuple[Link, ...]] = field(default_factory=dict)
     _direct_max: float = field(default=0.0, init=False)
     egress: dict[int, Link] = field(default_factory=dict, init=False)
@@ -77,6 +84,13 @@ class Network:
                 raise NetworkError(f"party {node}: nic_bandwidth must be > 0, got {nic}")
             self.egress[node] = Link(node, node, 0.0, float(nic))
             self.ingress[node] = Link(node, node, 0.0, float(nic))
+        for host in self.hosts:
+            if host.nic_bandwidth is not None:
+                first = min(host.parties)
+                out = Link(first, first, 0.0, float(host.nic_bandwidth))
+                into = Link(first, first, 0.0, float(host.nic_bandwidth))
+                for pid in host.parties:
+                    self.egress[pid], self.ingress[pid] = out, into
         self._direct_max = 2 * min((link.latency for link in self.links.values()), default=0.0)
 
     def route(self, src: int, dst: int) -> tuple[Link, ...]:
@@ -114,7 +128,7 @@ class Network:
 
     def fresh(self) -> Network:
         """An idle copy of this network (same links and routes, nothing carried)."""
-        twin = Network(self.graph, self.rng, links=_links_of(self.graph))
+        twin = Network(self.graph, self.rng, links=_links_of(self.graph), hosts=self.hosts)
         for key, link in self.links.items():
             twin.links[key].loss = link.loss
             twin.links[key].extra_delay = link.extra_delay

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from sim.costmodel import CostModel
+
 
 class Party(ABC):
     """One participant of a protocol run.
@@ -29,14 +31,14 @@ class Party(ABC):
         n: the number of parties in the run (nodes of the topology).
         rng: a generator seeded from the run's seed and this party's id, so a
             protocol's local randomness is reproducible.
-        element_time_s: the cost model's time for one element of local work;
-            `work` charges it.
+        cost_model: seconds per operation of each class (`sim.costmodel`);
+            `work` charges by it.
     """
 
     id: int
     n: int
     rng: np.random.Generator
-    element_time_s: float
+    cost_model: CostModel
 
     def __init__(self) -> None:
         self._phase = "main"
@@ -93,11 +95,28 @@ class Party(ABC):
 
     @abstractmethod
     def compute(self, seconds: float) -> Awaitable[None]:
-        """Charge `seconds` of local computation to this party's clock."""
+        """Charge `seconds` of local computation to this party's clock.
 
-    def work(self, elements: float) -> Awaitable[None]:
-        """Charge local work on `elements` array elements, by the cost model."""
-        return self.compute(elements * self.element_time_s)
+        For work the cost model has no class for (a measured GPU step, say);
+        protocols charge their own numpy and crypto work with `work`.
+        """
+
+    def work(self, *, bits: int | None = None, **counts: float) -> Awaitable[None]:
+        """Charge local work: how many operations of each class it performed
+        (`sim.costmodel.OPS`), e.g. ``work(ring=3 * n, madd=m * k * n)``.
+
+        The clock advances by the operations' seconds in this party's cost model
+        (`bits`: the key size of Paillier operations); counts come from shapes and
+        public sizes, so cost-only runs charge the same. The counts are recorded
+        in the ledger by phase.
+        """
+        seconds = self.cost_model.time(counts, bits)
+        self._record_work(counts, bits)
+        return self.compute(seconds)
+
+    @abstractmethod
+    def _record_work(self, counts: dict[str, float], bits: int | None) -> None:
+        """Note the operation counts of a `work` call (runtimes keep them in the ledger)."""
 
     @abstractmethod
     def now(self) -> float:

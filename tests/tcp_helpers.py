@@ -36,7 +36,7 @@ async def secure_sum(party: Party) -> Any:
         for dst in party.others:
             await party.send(dst, shares[dst])
         got = await party.recv_many(party.others)
-        await party.work(17 * party.n)
+        await party.work(ring=17 * party.n)
     local = shares[party.id] + np.sum(list(got.values()), axis=0, dtype=np.uint64)
     with party.phase("reveal"):
         if party.id != 0:

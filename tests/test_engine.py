@@ -13,7 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import topologies
-from sim.engine import Crash, Deadlock, LinkFault, PartyFailure, simulate
+from sim import CostModel
+from sim.engine import Crash, Deadlock, LinkFault, PartyFailure
+from sim.engine import simulate as _simulate
+
+
+def simulate(graph, programs, **options):
+    """The engine with every operation free unless a test gives a model: these tests
+    check the clock, the network and the ledger against formulas."""
+    return _simulate(graph, programs, **{"cost_model": CostModel.free(), **options})
 
 LAT, BW = 0.01, 1e6
 
@@ -30,13 +38,14 @@ def test_compute_and_work_advance_only_that_partys_clock():
 
     async def worker(party):
         await party.compute(0.5)
-        await party.work(1000)
+        await party.work(ring=1000)
         seen[party.id] = party.now()
 
     async def idle(party):
         seen[party.id] = party.now()
 
-    result = simulate(_complete(2), {0: worker, 1: idle}, element_time_s=1e-4)
+    model = CostModel.free().with_overrides({"ring": 1e-4})
+    result = simulate(_complete(2), {0: worker, 1: idle}, cost_model=model)
     assert seen == {0: pytest.approx(0.5 + 1000 * 1e-4), 1: 0.0}
     assert result.end_time == pytest.approx(0.6)
 

@@ -230,7 +230,8 @@ def test_two_users_keys_are_isolated():
 def test_message_sizes_follow_the_scheme():
     """Query: 16-byte label per feature, an 8-byte OPE ciphertext per value, a
     missing bit per value. Response (packed): ceil(rows * groups / slots)
-    ciphertexts mod n**2, slots = floor((bits(n) - 1) / 64)."""
+    ciphertexts mod n**2, slots = floor((bits(n) - 1) / 64), each of a fixed width.
+    Keys: two 32-byte keys and the two primes at a fixed width."""
     rows, batch = 12, 6
     _, result, _ = _run(record_views=True, dataset="wine", n_estimators=3, max_depth=2,
                         queries=rows, batch=batch)
@@ -239,8 +240,12 @@ def test_message_sizes_follow_the_scheme():
     assert len(queries) == rows // batch
     assert all(q.__wire_size__() == d * 16 + batch * d * 8 + -(-batch * d // 8) for q in queries)
     answers = [e.payload for e in result.ledger.views[2] if e.phase == "response"]
-    assert [len(a) for a in answers] == [-(-batch * groups // per)] * (rows // batch)
-    assert all(c.bit_length() <= 2 * KEY_BITS for a in answers for c in a)
+    assert [len(a.values) for a in answers] == [-(-batch * groups // per)] * (rows // batch)
+    assert all(c.bit_length() <= 2 * KEY_BITS for a in answers for c in a.values)
+    # every ciphertext counts 2 * ceil(bits / 8) bytes, whatever its value: sizes are public
+    assert all(a.__wire_size__() == len(a.values) * 2 * (KEY_BITS // 8) for a in answers)
+    keys = [e.payload[0] for e in result.ledger.views[2] if e.phase == "setup"]
+    assert keys[0].__wire_size__() == 2 * 32 + 2 * (KEY_BITS // 2 + 8) // 8
 
 
 def test_serves_a_simulator_trained_xorboost_model(tmp_path):

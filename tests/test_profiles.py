@@ -89,7 +89,7 @@ def _scenario(**network) -> dict:
 
 def test_scenario_names_the_profile_and_the_report_shows_it():
     default = run_scenario(from_dict(_scenario()))
-    assert "profile" not in default["scenario"]["network"]  # default reports unchanged
+    assert default["scenario"]["network"]["profile"] == "ppsim"  # every default is shown
     assert "wire_profile" not in default
     assert default == {**run_scenario(from_dict(_scenario(profile="ppsim"))),
                        "wall_time_s": default["wall_time_s"]}

@@ -1,4 +1,4 @@
-"""Every file in scenarios/ validates and runs, and its own checks pass."""
+"""Every file in scenarios/ validates and runs, its own checks pass, and its costs add up."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ def test_scenario_runs(path: Path):
     assert totals["messages"] > 0 and totals["bytes"] > 0 and totals["sim_time_s"] > 0
     assert sum(p["bytes"] for p in report["phases"]) == totals["bytes"]
     assert sum(p["bytes_sent"] for p in report["parties"]) == totals["bytes"]
+    assert_phase_times_add_up(report)
     for key in ("result_check", "prediction_check"):
         if key in report and "ok" in report[key]:
             assert report[key]["ok"], report[key]
@@ -49,3 +50,15 @@ LEARNED = {
 }
 """Well away from chance; a scenario whose data cannot be learned says so instead
 (``[output] accuracy = false``: a cost demonstration)."""
+
+
+def assert_phase_times_add_up(report: dict) -> None:
+    """The phases' shares of the critical path add up to the online time (offline phases
+    to the preprocessing run's), each split into compute, messaging, network and wait."""
+    for offline, total in ((False, report["totals"]["sim_time_s"]),
+                           (True, report["offline"]["sim_time_s"])):
+        phases = [p for p in report["phases"] if p["offline"] == offline]
+        assert sum(p["sim_time_s"] for p in phases) == pytest.approx(total, rel=1e-9, abs=1e-12)
+        for p in phases:
+            split = p["compute_s"] + p["messaging_s"] + p["network_s"] + p["wait_s"]
+            assert split == pytest.approx(p["sim_time_s"], rel=1e-9, abs=1e-12), p["name"]

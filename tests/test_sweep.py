@@ -274,3 +274,61 @@ def test_an_unreachable_cluster_is_reported_before_anything_runs(tmp_path):
         sweep.run(parsed, tmp_path / "out", cluster="tcp://127.0.0.1:9", connect_timeout_s=0.5,
                   progress=False)
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- never stale
+
+
+def test_editing_the_base_recomputes_every_point_and_says_why(tmp_path, monkeypatch):
+    """The issue's case: a fixed parameter and the bandwidth edited between two runs; the
+    rerun recomputes every point, names the changed keys, and sweep.json keeps the old base."""
+    grid = '\n[sweep]\n"protocol.parties" = [3, 4]\n'
+    first = sweep.run(_sweep(BASE + grid), tmp_path, jobs=1, progress=False)
+    assert (first.ran, first.skipped) == (2, 0)
+    edited = BASE.replace("vector_length = 40", "vector_length = 50").replace(
+        "bandwidth = 1.25e8", "bandwidth = 1e7")
+    ran: list[int] = []
+    real = sweep.run_point
+    monkeypatch.setattr(sweep, "run_point",
+                        lambda d, *rest: ran.append(d["seed"]) or real(d, *rest))
+    second = sweep.run(_sweep(edited + grid), tmp_path, jobs=1, progress=False)
+    assert (second.ran, second.skipped) == (2, 0) and len(ran) == 2
+    (reason,) = second.reasons
+    assert reason.startswith("scenario changed:")
+    assert "protocol.vector_length 40 -> 50" in reason and "topology.bandwidth" in reason
+    assert set(second.table["status"]) == {"ok"}
+    assert (second.table["bytes"] > first.table["bytes"]).all()  # 50 values, not 40
+    spec = sweep.load_spec(tmp_path)
+    assert spec["base"]["protocol"]["vector_length"] == 50
+    assert [h["base"]["protocol"]["vector_length"] for h in spec["history"]] == [40]
+    # unchanged now: nothing runs, and the history does not grow
+    assert sweep.run(_sweep(edited + grid), tmp_path, jobs=1, progress=False).ran == 0
+    assert len(sweep.load_spec(tmp_path)["history"]) == 1
+
+
+def test_a_default_written_out_is_the_same_point(tmp_path):
+    """Identity is the resolved scenario: spelling out a default changes nothing."""
+    grid = '\n[sweep]\n"protocol.parties" = [3]\n'
+    sweep.run(_sweep(BASE + grid), tmp_path, jobs=1, progress=False)
+    explicit = BASE.replace('name = "secure_sum"', 'name = "secure_sum"\nscheme = "additive"')
+    assert sweep.run(_sweep(explicit + grid), tmp_path, jobs=1, progress=False).ran == 0
+
+
+def test_changed_code_or_fresh_recomputes_and_stale_reports_are_not_results(tmp_path,
+                                                                            monkeypatch):
+    parsed = _sweep(BASE + '\n[sweep]\n"protocol.parties" = [3, 4]\n')
+    sweep.run(parsed, tmp_path, jobs=1, progress=False)
+    again = sweep.run(parsed, tmp_path, jobs=1, progress=False, fresh=True)
+    assert (again.ran, again.reasons) == (2, {"--fresh": 2})
+    sweep.code_fingerprint.cache_clear()
+    monkeypatch.setattr(sweep, "code_fingerprint", lambda module: "edited")
+    assert set(sweep.collect(parsed, tmp_path)["status"]) == {"stale"}
+    rerun = sweep.run(parsed, tmp_path, jobs=1, progress=False)
+    assert (rerun.ran, rerun.reasons) == (2, {"the code changed": 2})
+    assert set(rerun.table["status"]) == {"ok"}
+
+
+def test_the_code_fingerprint_covers_the_protocols_package():
+    module = "protocols.sharing.demos"
+    assert sweep.code_fingerprint(module) == sweep.code_fingerprint("protocols.xorboost")
+    assert sweep.code_fingerprint(module) != sweep.code_fingerprint("json")

@@ -51,6 +51,20 @@ def test_run_writes_every_point_and_the_table(ran):
     assert main(["run", str(ran.parent / "s.toml"), "--out", str(ran), "--quiet"]) == 0
 
 
+def test_a_rerun_after_editing_the_base_recomputes_and_says_why(tmp_path, capsys):
+    path = _file(tmp_path, '"protocol.parties" = [3, 4]')
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--jobs", "1", "--quiet"]) == 0
+    path.write_text(path.read_text().replace("vector_length = 30", "vector_length = 50000"))
+    capsys.readouterr()
+    assert main(["run", str(path), "--out", str(out), "--jobs", "1", "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "2 ran now, 0 were already done" in text
+    assert "2 ran because scenario changed: protocol.vector_length 30 -> 50000" in text
+    assert main(["run", str(path), "--out", str(out), "--quiet", "--fresh"]) == 0
+    assert "2 ran because --fresh" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(("table", "message"), [
     ('"protocol.partys" = [3]', "unknown parameter 'protocol.partys'"),
     ('"protocol.parties" = []', "empty"),

@@ -31,7 +31,7 @@ from topologies.files import from_file
 
 __all__ = [
     "DEFAULT_BANDWIDTH", "DEFAULT_LATENCY", "KINDS", "TopologyError", "build", "complete",
-    "from_file", "line", "regular", "ring", "star", "tree", "two_level",
+    "from_file", "line", "regular", "resolved", "ring", "star", "tree", "two_level",
 ]
 
 KINDS: dict[str, str] = {
@@ -92,3 +92,24 @@ def build(kind: str, n: int, **params: Any) -> nx.Graph:
     if missing:
         raise TopologyError(f"topology {kind!r}: missing parameter {missing[0]!r}")
     return builder(n, **params)
+
+
+def resolved(kind: str, **params: Any) -> dict[str, Any]:
+    """`params` with every default `build` applies filled in (what a report shows).
+
+    For ``two_level``, unset inner and outer links are the `latency` and
+    `bandwidth` they fall back to; for ``file``, unset latency and bandwidth
+    stay None (each edge's come from the file).
+    """
+    builder = _BUILDERS.get(kind)
+    if builder is None:
+        raise TopologyError(f"unknown topology kind {kind!r}; known kinds: {', '.join(KINDS)}")
+    out = {name: p.default for name, p in inspect.signature(builder).parameters.items()
+           if name != "n" and p.default is not p.empty}
+    out.update(params)
+    if kind == "two_level":
+        for side in ("inner", "outer"):
+            for key in ("latency", "bandwidth"):
+                if out.get(f"{side}_{key}") is None:
+                    out[f"{side}_{key}"] = out[key]
+    return out

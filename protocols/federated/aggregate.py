@@ -137,7 +137,7 @@ class Aggregation:
                 total = np.zeros(length, dtype=np.uint64)
                 for x in got.values():
                     total += x
-                await party.work(length * len(got))
+                await party.work(ring=length * len(got), call=len(got))
             out = secagg.SecAggOutcome(
                 total & np.uint64((1 << self.bits) - 1) if self.bits < 64 else total,
                 tuple(got), {u: PLAIN_PHASE for u in self.clients if u not in got},

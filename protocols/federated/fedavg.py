@@ -124,7 +124,7 @@ def plan(p: FedAvgParams, seed: int) -> Plan:
                 live = out.included
                 per_round.append(net.accuracy(w, d.x_test, d.y_test))
                 included.append(len(live))
-                await party.work(net.flops(len(d.y_test)) // 3)
+                await party.work(**net.forward_work(len(d.y_test)))
         for u in live:  # tell the remaining clients that training is over
             await party.send(u, None, DONE_KIND)
         return {"model": w, "accuracy_per_round": per_round, "included": included}
@@ -140,7 +140,7 @@ def plan(p: FedAvgParams, seed: int) -> Plan:
                 break
             with party.phase("fedavg.local_training"):
                 w = sgd(net, got[0], x, y, p.local_epochs, p.batch_size, p.learning_rate, rng)
-                await party.work(p.local_epochs * net.flops(len(y)))
+                await party.work(**net.sgd_work(len(y), p.local_epochs, p.batch_size))
             step = leave[1] if leave is not None and leave[0] == r else None
             if clip:
                 if step is not None:

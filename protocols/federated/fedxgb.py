@@ -117,7 +117,7 @@ def plan(p: FedXgbParams, seed: int) -> Plan:
                             nodes += [trees.Node(depth + 1), trees.Node(depth + 1)]
                             children += [node.left, node.right]
                             decisions[k] = (*split, 0.0)
-                    await party.work(hist.size)
+                    await party.work(**trees.split_work(hist.size, len(active)))
                     for u in live:
                         await party.send(u, decisions)
                 active = children
@@ -144,7 +144,7 @@ def plan(p: FedXgbParams, seed: int) -> Plan:
                         np.bincount(idx, np.repeat(g[live_rows], n_feat), minlength=size),
                         np.bincount(idx, np.repeat(h[live_rows], n_feat), minlength=size),
                     ], axis=1).ravel()
-                    await party.work(2 * idx.size)
+                    await party.work(ring=5 * idx.size, scatter=2 * idx.size, call=12)
                 step = leave[1] if leave is not None and leave[0] == t and level == 0 else None
                 if not await agg.client(party, hist, step):
                     return {"left_at": party.now() if step is not None else None}
@@ -205,7 +205,9 @@ def plan(p: FedXgbParams, seed: int) -> Plan:
         summarize=summarize,
         roles={"server": [0], "clients": list(agg.clients)},
         reveals=["the server learns the pooled gradient/hessian histograms of every node "
-                 "(hence the trees); clients learn the trees"],
+                 "(hence the trees); clients learn the trees",
+                 "message sizes show each tree's shape (the open nodes of each level), "
+                 "which the server and the clients learn anyway, and who dropped"],
         hub=0,
         outputs=[0],
     )

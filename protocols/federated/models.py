@@ -73,9 +73,21 @@ class Net:
                 delta = (delta @ layers[k][:-1].T) * (1.0 - a * a)
         return np.concatenate([g.ravel() for g in reversed(grads)])
 
-    def flops(self, rows: int) -> int:
-        """Modelled work of one forward and backward pass over `rows` rows."""
-        return 6 * rows * self.n_params
+    def forward_work(self, rows: int) -> dict[str, float]:
+        """What a forward pass over `rows` rows computes, by cost class (`sim.OPS`):
+        one multiply-add per weight and row, a few element passes per unit."""
+        units = sum(self.sizes[1:])
+        return {"madd": rows * self.n_params, "ring": 6 * rows * units,
+                "call": 6 * len(self.shapes)}
+
+    def sgd_work(self, rows: int, epochs: int, batch: int) -> dict[str, float]:
+        """What `sgd` computes: per minibatch a forward and a backward pass (three
+        products per layer) and the update; small minibatches are mostly calls."""
+        batches = epochs * -(-rows // batch)
+        units = sum(self.sizes[1:])
+        return {"madd": 3 * epochs * rows * self.n_params,
+                "ring": epochs * (14 * rows * units + 2 * rows) + 4 * batches * self.n_params,
+                "call": batches * (12 + 14 * len(self.shapes))}
 
 
 def sgd(net: Net, w: np.ndarray, x: np.ndarray, y: np.ndarray, epochs: int, batch: int,

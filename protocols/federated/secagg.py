@@ -37,6 +37,7 @@ O(log n + m). The relabelling uses public randomness (``graph_seed``).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -200,6 +201,7 @@ async def client(party: Party, x: np.ndarray, cfg: SecAggConfig,
     with party.phase(PHASES[0]):
         _, c_sk, c_pk = crypto.keypair(rng)
         s_raw, s_sk, s_pk = crypto.keypair(rng)
+        await party.work(keygen=2)
         await party.send(server, (c_pk, s_pk), KINDS[0])
         keys = await _from_server(party, cfg)
         if keys is None or len(keys) + 1 < t:
@@ -212,6 +214,8 @@ async def client(party: Party, x: np.ndarray, cfg: SecAggConfig,
         s_shares = shamir.share(int.from_bytes(s_raw), t, holders, rng)
         b_shares = shamir.share(int.from_bytes(b), t, holders, rng)
         enc = {v: crypto.agree(c_sk, keys[v][0], ENC_LABEL) for v in keys}
+        await party.work(**shamir.share_work(t, len(holders), secrets=2)
+                         + Counter(key_agreement=len(keys), aead=len(keys), call=2 * len(keys)))
         await party.send(server, {
             v: crypto.encrypt(enc[v], u, s_shares[v] + b_shares[v]) for v in keys
         }, KINDS[2])
@@ -227,7 +231,7 @@ async def client(party: Party, x: np.ndarray, cfg: SecAggConfig,
                 y += _pairwise(s_sk, keys[v][1], cfg.length)
             else:
                 y -= _pairwise(s_sk, keys[v][1], cfg.length)
-        await party.work(cfg.length * (len(received) + 2))
+        await party.work(**mask_work(cfg.length, 1, len(received), 3))
         await party.send(server, (y & cfg.mask).astype(cfg.dtype), KINDS[4])
         survivors = await _from_server(party, cfg)
         if survivors is None:
@@ -245,6 +249,7 @@ async def client(party: Party, x: np.ndarray, cfg: SecAggConfig,
                 b_out[v] = plain[shamir.SHARE_BYTES:]
             else:
                 s_out[v] = plain[:shamir.SHARE_BYTES]
+        await party.work(aead=len(received), call=2 * len(received))
         await party.send(server, (s_out, b_out), KINDS[6])
     return True
 
@@ -302,15 +307,20 @@ async def server(party: Party, cfg: SecAggConfig,
             b = _rebuild(v, 1, answers, cfg)
             total -= crypto.prg(b, cfg.length)
         gone = [v for v in u2 if v not in ys]
+        pairs = 0
         for v in gone:
             s_sk = crypto.load_private(_rebuild(v, 0, answers, cfg))
             for w in nbrs(v):
                 if w in ys:  # y_w carries +-PRG(s_wv) that nothing cancels
+                    pairs += 1
                     if w < v:
                         total -= _pairwise(s_sk, keys[w][1], cfg.length)
                     else:
                         total += _pairwise(s_sk, keys[w][1], cfg.length)
-        await party.work(cfg.length * (len(ys) + len(u3) + len(gone) * cfg.holders))
+        points = {tuple(sorted(w for w, a in answers.items() if v in a[which])[:cfg.t])
+                  for v, which in [(v, 1) for v in u3] + [(v, 0) for v in gone]}
+        await party.work(**mask_work(cfg.length, len(u3), pairs, len(ys) + 2)
+                         + shamir.reconstruct_work(cfg.t, len(u3) + len(gone), len(points)))
     return SecAggOutcome((total & cfg.mask).astype(cfg.dtype), u3, dropped)
 
 
@@ -327,6 +337,13 @@ def _rebuild(v: int, which: int, answers: dict, cfg: SecAggConfig) -> bytes:
 
 
 # -- costs -------------------------------------------------------------------
+
+
+def mask_work(length: int, seeds: int, pairs: int, passes: int) -> Counter:
+    """Expanding `seeds` self-mask seeds and `pairs` agreed pairwise keys into masks
+    of `length` 64-bit words, adding each, and `passes` more element passes."""
+    return Counter(key_agreement=pairs, chacha_byte=8 * length * (seeds + pairs),
+                   ring=length * (seeds + pairs + passes), call=4 * (seeds + pairs) + passes)
 
 
 def client_bytes(d: int, length: int, bits: int, header: int = 0) -> tuple[int, int]:

@@ -38,43 +38,11 @@ from pydantic import Field, model_validator
 
 from protocols.federated import data as fdata
 from protocols.federated import trees
-from sim import Params, Party, Plan, register_type
+from protocols.ppxgboost.paillier import Ciphertexts
+from sim import Params, Party, Plan
 
 SLOT = 64
 FRAC = 32
-
-
-class Ciphertexts:
-    """A batch of Paillier ciphertexts; each counts 2 * key bytes on the wire."""
-
-    def __init__(self, values: list[int], key_bits: int):
-        self.values, self.key_bits = values, key_bits
-
-    def __wire_size__(self) -> int:
-        return len(self.values) * _width(self.key_bits)
-
-
-def _width(key_bits: int) -> int:
-    """Bytes of one ciphertext, an element of Z_{n^2}: fixed, so OS randomness in the keys
-    and the encryption never changes a byte count."""
-    return 2 * ((key_bits + 7) // 8)
-
-
-def _encode(c: Ciphertexts) -> tuple[bytes, bytes]:
-    """For the TCP runtime: the key size as metadata, each ciphertext big-endian, zero-padded
-    to `_width`."""
-    width = _width(c.key_bits)
-    return str(c.key_bits).encode(), b"".join(int(v).to_bytes(width, "big") for v in c.values)
-
-
-def _decode(meta: bytes, data: bytes) -> Ciphertexts:
-    key_bits = int(bytes(meta))
-    width = _width(key_bits)
-    return Ciphertexts([int.from_bytes(data[i:i + width], "big")
-                        for i in range(0, len(data), width)], key_bits)
-
-
-register_type(Ciphertexts, "secureboost.ciphertexts", _encode, _decode)
 
 
 class SecureBoostParams(Params):
@@ -175,7 +143,8 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
             g, h = trees.gh(margin, y)
             with party.phase("sb.encrypt_gradients"):
                 cts = Ciphertexts([pk.raw_encrypt(v) for v in _pack(g, h)], p.key_bits)
-                await party.work(n_rows * p.key_bits)
+                await party.work(paillier_encrypt=n_rows, ring=12 * n_rows, call=n_rows // 4,
+                                 bits=p.key_bits)
                 for q in live:
                     await party.send(q, (pk.n, cts))
             nodes, active_ids = [trees.Node(0)], [0]
@@ -189,6 +158,9 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
                     for j, f in enumerate(blocks[0]):
                         hist[k, f, :, 0] = np.bincount(mine[rows, j], g[rows], n_bins)
                         hist[k, f, :, 1] = np.bincount(mine[rows, j], h[rows], n_bins)
+                await party.work(scatter=2 * n_rows * len(blocks[0]),
+                                 ring=k_act * n_rows * (1 + 2 * len(blocks[0])),
+                                 call=6 * k_act * len(blocks[0]))
                 if depth < tp.max_depth:
                     with party.phase("sb.instance_space"):
                         for q in live:
@@ -203,11 +175,14 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
                             plain = [_unpack(sk.raw_decrypt(c)) for c in sums.values]
                             hist[:, blocks[q]] = np.array(plain).reshape(
                                 k_act, len(blocks[q]), n_bins, 2)
-                        await party.work(len(got) * k_act * n_bins * p.key_bits)
+                        received = sum(len(s.values) for s in got.values())
+                        await party.work(paillier_decrypt=received, call=received // 4,
+                                         bits=p.key_bits)
                 with party.phase("sb.split"):
                     requests: dict[int, list] = {q: [] for q in live}
                     owner = {f: q for q in range(len(blocks)) for f in blocks[q]}
                     splits = trees.best_splits(hist, depth, tp)
+                    await party.work(**trees.split_work(hist.size, k_act))
                     for k, split in enumerate(splits):
                         if split is not None and owner[split[0]] in requests:
                             requests[owner[split[0]]].append((k, split[0], split[1]))
@@ -263,7 +238,9 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
                         for j in range(cols.shape[1]):
                             i = base + j * n_bins + int(cols[r, j])
                             acc[i] = acc[i] * c % nsq
-                    await party.work(int((at >= 0).sum()) * cols.shape[1] * p.key_bits)
+                    products = int((at >= 0).sum()) * cols.shape[1]
+                    await party.work(paillier_mul=products, call=products // 8,
+                                     bits=p.key_bits)
                     await party.send(0, Ciphertexts(acc, p.key_bits))
                 requests = await party.recv(0)
                 if len(requests):
@@ -318,7 +295,9 @@ def plan(p: SecureBoostParams, seed: int) -> Plan:
         summarize=summarize,
         roles={"active": [0], "passive": list(passive)},
         reveals=["active party: per-bin gradient/hessian sums of passive features and "
-                 "the instance space of every node; passive parties: instance spaces"],
+                 "the instance space of every node; passive parties: instance spaces",
+                 "message sizes show each tree's shape and how many of a level's splits each "
+                 "passive party owns, which the active party and that party learn anyway"],
         hub=0,
         outputs=[0],
     )

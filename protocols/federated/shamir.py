@@ -14,6 +14,7 @@ byte encoding.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -32,6 +33,22 @@ def share(secret: int, t: int, xs: Sequence[int], rng: np.random.Generator) -> d
         raise ValueError("shamir.share: the secret must be a field element")
     values = field.shamir_share(secret, t - 1, len(xs), rng, prime=PRIME, points=xs)
     return {x: int(v).to_bytes(SHARE_BYTES) for x, v in zip(xs, values, strict=True)}
+
+
+def share_work(t: int, holders: int, secrets: int = 1) -> Counter:
+    """What `share` of `secrets` secrets computes, by cost class: t-1 random
+    coefficients, Horner's rule at `holders` points on 256-bit integers, the bytes."""
+    return Counter(bigint=secrets * (2 * t + 2 * t * holders + 2 * holders),
+                   call=secrets * (2 * t + holders))
+
+
+def reconstruct_work(t: int, secrets: int, point_sets: int) -> Counter:
+    """What `reconstruct` of `secrets` secrets computes, by cost class: per distinct
+    set of t points the Lagrange coefficients (t^2 products and t inversions, a
+    modular exponentiation of some 250 multiplications each; cached), then t
+    products per secret."""
+    return Counter(bigint=point_sets * (2 * t * t + 250 * t) + 3 * t * secrets,
+                   call=point_sets * t + 2 * secrets)
 
 
 def reconstruct(shares: Mapping[int, bytes], t: int) -> int:

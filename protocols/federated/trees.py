@@ -81,6 +81,13 @@ def best_splits(hist: np.ndarray, depth: int, tp: TreeParams) -> list[tuple[int,
     return out
 
 
+def split_work(hist_size: int, nodes: int) -> dict[str, float]:
+    """What `best_splits` computes on a histogram of `hist_size` values (g and h) for
+    `nodes` nodes, by cost class: prefix sums, gains (about 12 element passes per
+    bucket) and an argmax per node."""
+    return {"ring": 7 * hist_size, "call": 20 + 4 * nodes}
+
+
 def leaf_value(g: float, h: float, tp: TreeParams) -> float:
     """A leaf's weight from its gradient and hessian sums (0 below min_child_weight)."""
     if h < tp.min_child_weight or h <= 0:

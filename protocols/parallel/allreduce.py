@@ -40,7 +40,7 @@ async def broadcast_mean(party: Party, peers: tuple[int, ...], x: np.ndarray) ->
     await party.broadcast(mine, others)
     got = await party.recv_many(others)
     got[party.id] = mine
-    await party.work(x.size * len(peers))
+    await party.work(ring=x.size * len(peers), call=len(peers))
     return np.mean([got[i] for i in peers], axis=0, dtype=x.dtype)
 
 
@@ -65,7 +65,7 @@ async def allreduce_mean(party: Party, peers: tuple[int, ...], x: np.ndarray) ->
         await party.send(partner, acc[edges[give[0]]:edges[give[1]]].copy())
         theirs = await party.recv(partner)
         part = slice(edges[keep[0]], edges[keep[1]])
-        await party.work(theirs.size)
+        await party.work(ring=theirs.size, call=2)
         acc[part] += theirs
         lo, hi = keep
         bits.append(step)

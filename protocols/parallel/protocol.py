@@ -204,7 +204,8 @@ class _Worker:
         got = await party.recv_many(others)
         got[party.id] = msg
         messages = [got[i] for i in peers]
-        await party.work(self.w.size + sum(m.size for m in messages))
+        entries = sum(m.size for m in messages)
+        await party.work(ring=3 * self.w.size + 6 * entries, scatter=entries, call=12)
         self.apply(gtc.decode(messages, self.w.size, p.tau, p.max_quanta))
 
     async def sgd_step(self, grad: np.ndarray) -> None:
@@ -214,7 +215,7 @@ class _Worker:
         await party.broadcast(mine, others)
         got = await party.recv_many(others)
         got[party.id] = mine
-        await party.work(self.w.size * len(got))
+        await party.work(ring=2 * self.w.size * len(got), call=len(got) + 4)
         self.apply(np.mean([got[i] for i in self.everyone], axis=0, dtype=DTYPE))
 
     async def average(self, peers: tuple[int, ...]) -> np.ndarray:
@@ -312,5 +313,7 @@ def plan(p: ParallelParams, seed: int) -> Plan:
         programs=dict.fromkeys(range(p.workers), worker),
         summarize=_summarize(p, seed),
         roles=roles,
-        reveals=["every worker sees the others' updates (sgd, gtc) or models (bmuf, hybrid)"],
+        reveals=["every worker sees the others' updates (sgd, gtc) or models (bmuf, hybrid)",
+                 "gtc message sizes (the quanta each worker sends) depend on the updates: "
+                 "compression by value; nothing here is private"],
     )

@@ -39,7 +39,7 @@ import networkx as nx
 
 import topologies
 from protocols.parallel.protocol import ParallelParams, plan
-from sim import DEFAULT_ELEMENT_TIME_S
+from sim import CostModel
 from sim.testing import run_plan
 
 METHODS = ("gtc", "bmuf", "hybrid")
@@ -59,7 +59,7 @@ def run_point(
     wall = time.perf_counter()
     result, summary = run_plan(the_plan, topology=graph, seed=net["seed"],
                                header_bytes=net["header_bytes"],
-                               element_time_s=net["element_time_s"])
+                               cost_model=net["cost_model"])
     par = summary["parallel"]
     return {
         "method": method, "workers": workers, "groups": groups,
@@ -87,9 +87,16 @@ def load(scenario: Path) -> tuple[dict[str, Any], dict[str, Any]]:
                   if k.endswith(("latency", "bandwidth")) and k != "nic_bandwidth"},
         "nic_bandwidth": topo.get("nic_bandwidth"),
         "header_bytes": data.get("network", {}).get("header_bytes", 0),
-        "element_time_s": data.get("cost", {}).get("element_time_s", DEFAULT_ELEMENT_TIME_S),
+        "cost_model": _cost_model(scenario, data.get("cost", {})),
     }
     return base, net
+
+
+def _cost_model(scenario: Path, cost: dict[str, Any]) -> CostModel:
+    """The scenario's ``[cost]``: its model (a path is relative to it), overridden."""
+    name = cost.get("model", "default")
+    model = CostModel.default() if name == "default" else CostModel.load(scenario.parent / name)
+    return model.with_overrides({k: v for k, v in cost.items() if k != "model"})
 
 
 def sweep(

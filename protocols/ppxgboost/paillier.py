@@ -1,4 +1,4 @@
-"""Paillier keys and fixed-point leaf values, on `phe` (with gmpy2).
+"""Paillier keys, fixed-point leaf values and ciphertexts on the wire, on `phe` (with gmpy2).
 
 Keys are generated from the party's seeded generator (primes by
 `gmpy2.next_prime`), and encryption randomness comes from it too, so a run is
@@ -7,6 +7,10 @@ float32; they travel as fixed-point integers ``round(v * 2**FRAC_BITS)`` mod n
 (negative values wrap), so the server adds leaves by multiplying ciphertexts
 mod n**2, and the client decodes a sum of up to thousands of leaves exactly to
 2**-FRAC_BITS.
+
+On the wire a ciphertext, an element of Z_{n^2}, takes a fixed `width`: its size
+never depends on its value (nor on the keys' randomness), so message sizes are
+public (`Ciphertexts`, shared with `protocols.federated.secureboost`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,41 @@ import gmpy2
 import numpy as np
 from phe.paillier import PaillierPrivateKey, PaillierPublicKey
 
+from sim import register_type
+
 FRAC_BITS = 40
+
+
+def width(key_bits: int) -> int:
+    """Bytes of one ciphertext on the wire: 2 * ceil(key_bits / 8), whatever its value."""
+    return 2 * ((key_bits + 7) // 8)
+
+
+class Ciphertexts:
+    """A batch of Paillier ciphertexts; each counts `width` bytes on the wire."""
+
+    def __init__(self, values: list[int], key_bits: int):
+        self.values, self.key_bits = values, key_bits
+
+    def __wire_size__(self) -> int:
+        return len(self.values) * width(self.key_bits)
+
+
+def _encode(c: Ciphertexts) -> tuple[bytes, bytes]:
+    """For the TCP runtime: the key size as metadata, each ciphertext big-endian, zero-padded
+    to `width`."""
+    size = width(c.key_bits)
+    return str(c.key_bits).encode(), b"".join(int(v).to_bytes(size, "big") for v in c.values)
+
+
+def _decode(meta: bytes, data: bytes) -> Ciphertexts:
+    key_bits = int(bytes(meta))
+    size = width(key_bits)
+    return Ciphertexts([int.from_bytes(data[i:i + size], "big")
+                        for i in range(0, len(data), size)], key_bits)
+
+
+register_type(Ciphertexts, "paillier.ciphertexts", _encode, _decode)
 
 
 def keypair(rng: np.random.Generator, bits: int) -> tuple[PaillierPublicKey, PaillierPrivateKey]:

@@ -13,9 +13,10 @@ user. Phases:
   ``pack`` (default) those scores packed ``key_bits / 64`` to a ciphertext
   (`scheme.pack`); the client decrypts and applies the sigmoid or softmax.
 
-Local work is charged by a deterministic cost model (seconds per operation,
-defaults measured on this project's 2-core machine at 2048-bit keys by
-``benchmarks/ppxgboost.py``), so the same seed gives the same simulated time.
+Local work is charged by the run's cost model (`sim.costmodel`: Paillier
+operations at the key size in use, OPE encryptions, hashing), from counts that
+depend only on the model's shape and the query sizes, so the same seed gives
+the same simulated time.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from protocols import data as datasets
 from protocols.ppxgboost import scheme
 from protocols.ppxgboost.model import from_booster
 from protocols.ppxgboost.ope import Ope
+from protocols.ppxgboost.paillier import Ciphertexts
 from sim import FileParam, Params, Party, Plan
 
 PROXY, SERVER, FIRST_CLIENT = 0, 1, 2
@@ -78,14 +80,6 @@ class PpxgboostParams(Params):
     decryption per ~(key_bits / 64) scores instead of one per score."""
     missing_fraction: float = Field(0.0, ge=0, lt=1)
     """Share of query values blanked to NaN (they follow the default direction)."""
-    ope_encrypt_s: float = Field(4.5e-4, ge=0)
-    """Modelled seconds per order-preserving encryption."""
-    paillier_encrypt_s: float = Field(1.04e-2, ge=0)
-    """Modelled seconds per Paillier encryption."""
-    paillier_mul_s: float = Field(4.8e-6, ge=0)
-    """Modelled seconds per homomorphic addition (ciphertext product)."""
-    paillier_decrypt_s: float = Field(2.85e-3, ge=0)
-    """Modelled seconds per Paillier decryption."""
 
     @model_validator(mode="after")
     def _even_key(self) -> PpxgboostParams:
@@ -152,7 +146,9 @@ def plan(p: PpxgboostParams, seed: int) -> Plan:
                 enc = scheme.personalize(model, names, keys, party.rng)
                 leaves = sum(len(t.leaf) for t in enc.trees) + len(enc.base)
                 inner = sum(int((t.left != -1).sum()) for t in model.trees)
-                await party.compute(leaves * p.paillier_encrypt_s + inner * p.ope_encrypt_s)
+                await party.work(paillier_keygen=1, paillier_encrypt_crt=leaves,
+                                 ope_encrypt=inner, hash=len(names), call=20 * len(enc.trees),
+                                 bits=p.key_bits)
                 await party.send(c, (keys, model.objective, model.n_groups))
                 await party.send(SERVER, (c, enc))
                 issued[c] = (keys, enc)
@@ -171,14 +167,16 @@ def plan(p: PpxgboostParams, seed: int) -> Plan:
                 got = await party.recv_many([c for c in clients if pending[c]])
                 for c, query in got.items():
                     sums, muls = scheme.evaluate(models[c], query)
-                    nodes = sum(len(t.left) for t in models[c].trees) * len(query.values)
-                    await party.work(nodes)
+                    trees = models[c].trees
+                    passes = sum(scheme.depth(t) for t in trees)  # comparisons over the batch
+                    await party.work(ring=8 * passes * len(query.values), call=10 * passes)
                     if p.pack:
                         scores = sum(len(row) for row in sums)
                         sums = scheme.pack(models[c], sums)
                         muls += scores * (scheme.SLOT_BITS + 2)
-                    await party.compute(muls * p.paillier_mul_s)
-                    await party.send(c, sums)
+                    await party.work(paillier_mul=muls, call=muls // 8, bits=p.key_bits)
+                    flat = sums if p.pack else [s for row in sums for s in row]
+                    await party.send(c, Ciphertexts(flat, p.key_bits))
                     steps[c] += len(query.values)
                     pending[c] -= 1
         return {"rows_evaluated": steps}
@@ -192,16 +190,21 @@ def plan(p: PpxgboostParams, seed: int) -> Plan:
             x = rows[start: start + p.batch]
             with party.phase("query"):
                 query = scheme.encrypt_query(keys, names, x, ope)
-                await party.compute(int((~query.missing).sum()) * p.ope_encrypt_s)
+                await party.work(ope_encrypt=int((~query.missing).sum()), hash=len(names),
+                                 ring=4 * x.size, call=10)
                 await party.send(SERVER, query)
             with party.phase("response"):
-                sums = await party.recv(SERVER)
+                sums = (await party.recv(SERVER)).values
+                if not p.pack:  # one ciphertext per row and output group
+                    sums = [sums[i:i + groups] for i in range(0, len(sums), groups)]
                 if p.pack:
-                    await party.compute(len(sums) * p.paillier_decrypt_s)
+                    await party.work(paillier_decrypt=len(sums), call=len(x) * groups,
+                                     bits=p.key_bits)
                     preds.append(scheme.unpack_scores(keys, objective, sums, len(x), groups))
                     results.extend(sums)
                 else:
-                    await party.compute(sum(len(s) for s in sums) * p.paillier_decrypt_s)
+                    await party.work(paillier_decrypt=sum(len(s) for s in sums),
+                                     bits=p.key_bits)
                     preds.append(scheme.decrypt_scores(keys, objective, sums))
                     results.extend(c for row in sums for c in row)
         return {"pred": np.concatenate(preds), "ciphertexts": results}

@@ -56,9 +56,10 @@ class UserKeys:
     ope_key: bytes
     p: int
     q: int
+    key_bits: int
 
     def __wire_size__(self) -> int:
-        return 2 * KEY_BYTES + (self.p.bit_length() + 7) // 8 + (self.q.bit_length() + 7) // 8
+        return 2 * KEY_BYTES + 2 * prime_width(self.key_bits)
 
     @cached_property
     def _paillier(self) -> tuple[PaillierPublicKey, PaillierPrivateKey]:
@@ -83,11 +84,14 @@ class EncryptedTree:
     leaf: dict[int, int]  # node -> Paillier ciphertext
     group: int
 
-    def __wire_size__(self) -> int:
+    def wire_size(self, key_bits: int) -> int:
+        """Its bytes inside an `EncryptedModel`: arrays, default directions (bits), the
+        group (a byte), each inner node's label, each leaf's id (2 bytes) and ciphertext
+        (`paillier.width`): a function of the tree's shape and the key size only."""
         nbytes = self.left.nbytes + self.right.nbytes + self.threshold.nbytes
         nbytes += (self.default_left.size + 7) // 8 + 1
-        nbytes += sum(len(x) for x in self.label if x is not None)
-        return nbytes + sum(2 + (c.bit_length() + 7) // 8 for c in self.leaf.values())
+        nbytes += LABEL_BYTES * sum(x is not None for x in self.label)
+        return nbytes + len(self.leaf) * (2 + paillier.width(key_bits))
 
 
 @dataclass(frozen=True)
@@ -97,10 +101,11 @@ class EncryptedModel:
     trees: tuple[EncryptedTree, ...]
     base: tuple[int, ...]  # Paillier ciphertext of each group's base margin
     nsquare: int  # the public modulus squared, to multiply ciphertexts
+    key_bits: int
 
     def __wire_size__(self) -> int:
-        nbytes = sum(t.__wire_size__() for t in self.trees) + (self.nsquare.bit_length() + 7) // 8
-        return nbytes + sum((c.bit_length() + 7) // 8 for c in self.base)
+        width = paillier.width(self.key_bits)
+        return sum(t.wire_size(self.key_bits) for t in self.trees) + width * (1 + len(self.base))
 
 
 @dataclass(frozen=True)
@@ -115,10 +120,16 @@ class Query:
         return len(self.labels) * LABEL_BYTES + self.values.nbytes + (self.missing.size + 7) // 8
 
 
+def prime_width(key_bits: int) -> int:
+    """Bytes of one of the key's primes on the wire: room for half the key's bits and one
+    more (a prime found just above its search start), whatever its value."""
+    return (key_bits // 2 + 8) // 8
+
+
 def issue_keys(rng: np.random.Generator, key_bits: int) -> UserKeys:
     """A fresh user's keys, drawn from `rng`."""
     _, private = paillier.keypair(rng, key_bits)
-    return UserKeys(rng.bytes(KEY_BYTES), rng.bytes(KEY_BYTES), private.p, private.q)
+    return UserKeys(rng.bytes(KEY_BYTES), rng.bytes(KEY_BYTES), private.p, private.q, key_bits)
 
 
 def personalize(model: Model, names: list[str], keys: UserKeys,
@@ -145,7 +156,7 @@ def personalize(model: Model, names: list[str], keys: UserKeys,
         ))
     base = tuple(paillier.encrypt_many(private, [paillier.encode(v) for v in model.base_margin],
                                        rng))
-    return EncryptedModel(tuple(trees), base, public.nsquare)
+    return EncryptedModel(tuple(trees), base, public.nsquare, public.n.bit_length())
 
 
 def encrypt_query(keys: UserKeys, names: list[str], x: np.ndarray,
@@ -175,6 +186,17 @@ def reached_leaves(tree: EncryptedTree, column: dict[bytes, int], query: Query) 
         go_left = np.where(query.missing[idx, col], tree.default_left[node],
                            query.values[idx, col] < tree.threshold[node])
         node = np.where(inner, np.where(go_left, left[node], right[node]), node)
+
+
+def depth(tree: EncryptedTree) -> int:
+    """How many comparison steps `reached_leaves` takes: the levels of the tree (its
+    public shape), the last one finding every row at a leaf."""
+    levels, frontier = 0, [0]
+    while frontier:
+        levels += 1
+        frontier = [c for i in frontier if tree.left[i] != -1
+                    for c in (int(tree.left[i]), int(tree.right[i]))]
+    return levels
 
 
 def evaluate(model: EncryptedModel, query: Query) -> tuple[list[list[int]], int]:

@@ -2,13 +2,15 @@
 
 Each codec writes exactly the bytes the object's ``__wire_size__`` counts (so
 the TCP runtime carries what the simulator charges) and puts the framing
-(counts, lengths of the big integers) in the descriptor's metadata, as JSON:
+(counts, the key size) in the descriptor's metadata, as JSON. Big integers take
+fixed widths (`scheme.prime_width`, `paillier.width`), so no size depends on a
+value:
 
 * `UserKeys`: label key, OPE key, then the primes p and q;
-* `EncryptedTree`: children (int16), OPE thresholds (uint64), the bit-packed
-  default directions, the output group (one byte), the labels of the inner
-  nodes, then each leaf's node id (two bytes) and Paillier ciphertext;
-* `EncryptedModel`: its trees, the base margins' ciphertexts, then n^2;
+* `EncryptedModel`: per tree its children (int16), OPE thresholds (uint64), the
+  bit-packed default directions, the output group (one byte), the labels of the
+  inner nodes, then each leaf's node id (two bytes) and Paillier ciphertext;
+  then the base margins' ciphertexts and n^2;
 * `Query`: the labels, the OPE ciphertexts (uint64), the bit-packed missing mask.
 
 Importing `protocols.ppxgboost` registers them.
@@ -20,6 +22,7 @@ import json
 
 import numpy as np
 
+from protocols.ppxgboost.paillier import width
 from protocols.ppxgboost.scheme import (
     KEY_BYTES,
     LABEL_BYTES,
@@ -27,12 +30,9 @@ from protocols.ppxgboost.scheme import (
     EncryptedTree,
     Query,
     UserKeys,
+    prime_width,
 )
 from sim import register_type
-
-
-def _big(value: int) -> bytes:
-    return value.to_bytes((value.bit_length() + 7) // 8, "big")
 
 
 def _cut(data: bytes, lengths: list[int], start: int = 0) -> tuple[list[bytes], int]:
@@ -45,37 +45,39 @@ def _cut(data: bytes, lengths: list[int], start: int = 0) -> tuple[list[bytes], 
 
 
 def _encode_keys(k: UserKeys) -> tuple[bytes, bytes]:
-    p, q = _big(k.p), _big(k.q)
-    return json.dumps([len(p), len(q)]).encode(), k.label_key + k.ope_key + p + q
+    w = prime_width(k.key_bits)
+    return (json.dumps([k.key_bits]).encode(),
+            k.label_key + k.ope_key + k.p.to_bytes(w, "big") + k.q.to_bytes(w, "big"))
 
 
 def _decode_keys(meta: bytes, data: bytes) -> UserKeys:
-    (label, ope, p, q), _ = _cut(data, [KEY_BYTES, KEY_BYTES, *json.loads(meta)])
-    return UserKeys(label, ope, int.from_bytes(p, "big"), int.from_bytes(q, "big"))
+    (bits,) = json.loads(meta)
+    w = prime_width(bits)
+    (label, ope, p, q), _ = _cut(data, [KEY_BYTES, KEY_BYTES, w, w])
+    return UserKeys(label, ope, int.from_bytes(p, "big"), int.from_bytes(q, "big"), bits)
 
 
-def _encode_tree(t: EncryptedTree) -> tuple[bytes, bytes]:
+def _encode_tree(t: EncryptedTree, key_bits: int) -> tuple[dict, bytes]:
     if not 0 <= t.group < 256:
         raise ValueError(f"output group {t.group} does not fit the tree codec's one byte")
-    leaves = [(node, _big(c)) for node, c in t.leaf.items()]
+    size = width(key_bits)
     meta = {"n": len(t.left), "labelled": [lab is not None for lab in t.label],
-            "leaves": [len(c) for _, c in leaves]}
+            "leaves": len(t.leaf)}
     data = b"".join([
         t.left.astype("<i2").tobytes(), t.right.astype("<i2").tobytes(),
         t.threshold.astype("<u8").tobytes(), np.packbits(t.default_left).tobytes(),
         bytes([t.group]), *(lab for lab in t.label if lab is not None),
-        *(node.to_bytes(2, "little") + c for node, c in leaves),
+        *(node.to_bytes(2, "little") + c.to_bytes(size, "big") for node, c in t.leaf.items()),
     ])
-    return json.dumps(meta).encode(), data
+    return meta, data
 
 
-def _decode_tree(meta: bytes, data: bytes) -> EncryptedTree:
-    m = json.loads(meta)
+def _decode_tree(m: dict, data: bytes, key_bits: int) -> EncryptedTree:
     n, labelled = m["n"], m["labelled"]
     (left, right, thr, dl, group), end = _cut(data, [2 * n, 2 * n, 8 * n, (n + 7) // 8, 1])
     labels, end = _cut(data, [LABEL_BYTES] * sum(labelled), end)
     found = iter(labels)
-    leaves, _ = _cut(data, [2 + size for size in m["leaves"]], end)
+    leaves, _ = _cut(data, [2 + width(key_bits)] * m["leaves"], end)
     return EncryptedTree(
         left=np.frombuffer(left, "<i2").astype(np.int16),
         right=np.frombuffer(right, "<i2").astype(np.int16),
@@ -88,21 +90,24 @@ def _decode_tree(meta: bytes, data: bytes) -> EncryptedTree:
 
 
 def _encode_model(model: EncryptedModel) -> tuple[bytes, bytes]:
-    trees = [_encode_tree(t) for t in model.trees]
-    base = [_big(c) for c in model.base]
-    nsquare = _big(model.nsquare)
-    meta = {"trees": [[m.decode(), len(d)] for m, d in trees], "base": [len(c) for c in base]}
-    return json.dumps(meta).encode(), b"".join([*(d for _, d in trees), *base, nsquare])
+    bits, size = model.key_bits, width(model.key_bits)
+    trees = [_encode_tree(t, bits) for t in model.trees]
+    meta = {"key_bits": bits, "trees": [[m, len(d)] for m, d in trees],
+            "base": len(model.base)}
+    return json.dumps(meta).encode(), b"".join(
+        [*(d for _, d in trees), *(c.to_bytes(size, "big") for c in model.base),
+         model.nsquare.to_bytes(size, "big")])
 
 
 def _decode_model(meta: bytes, data: bytes) -> EncryptedModel:
     m = json.loads(meta)
-    blobs, end = _cut(data, [size for _, size in m["trees"]])
-    base, end = _cut(data, m["base"], end)
-    trees = tuple(_decode_tree(tm.encode(), blob)
+    bits, size = m["key_bits"], width(m["key_bits"])
+    blobs, end = _cut(data, [n for _, n in m["trees"]])
+    base, end = _cut(data, [size] * m["base"], end)
+    trees = tuple(_decode_tree(tm, blob, bits)
                   for (tm, _), blob in zip(m["trees"], blobs, strict=True))
     return EncryptedModel(trees, tuple(int.from_bytes(c, "big") for c in base),
-                          int.from_bytes(data[end:], "big"))
+                          int.from_bytes(data[end:], "big"), bits)
 
 
 def _encode_query(q: Query) -> tuple[bytes, bytes]:
@@ -122,6 +127,5 @@ def _decode_query(meta: bytes, data: bytes) -> Query:
 
 
 register_type(UserKeys, "ppxgboost.keys", _encode_keys, _decode_keys)
-register_type(EncryptedTree, "ppxgboost.tree", _encode_tree, _decode_tree)
 register_type(EncryptedModel, "ppxgboost.model", _encode_model, _decode_model)
 register_type(Query, "ppxgboost.query", _encode_query, _decode_query)

@@ -14,6 +14,7 @@ numpy's operators.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,14 @@ class Rows:
         """Rows from a (rows, L) bool matrix."""
         cut = bits.shape[1] - bits.shape[1] % 8
         return cls(np.packbits(bits[:, :cut], axis=1), np.ascontiguousarray(bits[:, cut:]))
+
+
+def rows_work(size: int, width: int) -> Counter:
+    """What `rows_of` computes for `size` values and `width` bits, by cost class: per
+    byte position a gather, per bit a shift, a mask and a pack (about three passes
+    over one byte per value, ``bit``); a step of the loop per chunk and bit."""
+    chunks, positions = -(-size // _CHUNK), -(-width // 8)
+    return Counter(bit=(3 * width + positions) * size, call=chunks * (width + positions) + 4)
 
 
 def rows_of(u: np.ndarray, width: int) -> Rows:

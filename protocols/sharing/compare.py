@@ -24,11 +24,18 @@ messages have the sizes of the same bits packed whole.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
-from protocols.sharing.bits import Rows, rows_of
+from protocols.sharing.bits import Rows, rows_of, rows_work
 from protocols.sharing.core import MpcCore
 from protocols.sharing.ring import BITS, RING, const
+
+
+def _bytes(bits: int) -> int:
+    """Bytes of `bits` packed bits: what a gate on them passes over."""
+    return -(-bits // 8)
 
 
 def tree_and_counts(width: int, with_lt: bool) -> list[int]:
@@ -46,7 +53,11 @@ def tree_and_counts(width: int, with_lt: bool) -> list[int]:
 
 
 class Comparisons(MpcCore):
-    """`msb`, `lt`, `eq`, `select`, `argmax` (mixed into `protocols.sharing.Mpc`)."""
+    """`msb`, `lt`, `eq`, `select`, `argmax` (mixed into `protocols.sharing.Mpc`).
+
+    Local work on packed `Rows` is charged as ``bit`` operations per byte (a gate
+    on L packed bits is one pass over L / 8 bytes).
+    """
 
     async def _masked_bits(self, a: np.ndarray) -> tuple[np.ndarray | None, Rows]:
         """Open c = a + r; return (c, XOR shares of the bits of r as rows, most
@@ -54,17 +65,25 @@ class Comparisons(MpcCore):
         r, r_bits = await self.corr.draw([("ring", a.shape)], [("rows", (BITS, a.size))],
                                          lambda v: [rows_of(v[0], BITS)])
         c = await self._open(a + r)
-        await self._work(a.size * (BITS + 2))
+        await self._work(**self._masked_work(a.size))
         return (c if self.is_player else None), r_bits
 
-    @staticmethod
-    def _public_rows(c: np.ndarray, width: int) -> Rows:
+    def _public_rows(self, c: np.ndarray, width: int) -> Rows:
         """The low `width` bits of public ring elements as rows, most significant first."""
+        self._local(**rows_work(c.size, width))
+        return self._rows_of(c, width)
+
+    def _bools(self, bits: Rows, shape: tuple[int, ...]) -> np.ndarray:
+        """A one-row `Rows` as a bool array of `shape`."""
+        self._local(bit=bits.size, call=3)
+        return self._row_bools(bits, shape)
+
+    @staticmethod
+    def _rows_of(c: np.ndarray, width: int) -> Rows:
         return rows_of(c, width)
 
     @staticmethod
-    def _bools(bits: Rows, shape: tuple[int, ...]) -> np.ndarray:
-        """A one-row `Rows` as a bool array of `shape`."""
+    def _row_bools(bits: Rows, shape: tuple[int, ...]) -> np.ndarray:
         return bits.bools()[0].reshape(shape)
 
     async def _and_triple(self, shape: tuple[int, int]) -> list[Rows]:
@@ -89,7 +108,10 @@ class Comparisons(MpcCore):
         z = (d & b) ^ c ^ (a & e)
         if self.is_first:
             z = z ^ (d & e)
-        await self._work(2 * mine.size * len(self.players) + 4 * z.size)
+        terms = 3 if self.is_first else 2
+        opened, zbytes = _bytes(mine.size), _bytes(z.size)
+        await self._work(**Counter(bit=2 * opened + 2 * terms * zbytes, call=4 + 2 * terms)
+                         + self._open_work(opened, bits=True))
         return z
 
     async def _tree_rounds(self, shape: tuple[int, int], with_lt: bool) -> None:
@@ -108,17 +130,22 @@ class Comparisons(MpcCore):
         if not self.is_player:
             await self._tree_rounds(lt.shape, True)
             return lt[:1]
+        length = lt.shape[1]
         while lt.shape[0] > 1:
             width = lt.shape[0]
             pairs = width // 2
             hi = np.arange(0, 2 * pairs, 2)
             lt_hi, lt_lo, eq_hi, eq_lo = lt[hi], lt[hi + 1], eq[hi], eq[hi + 1]
             if pairs + width % 2 == 1:
+                self._local(bit=4 * _bytes(length), call=6)  # the operands, then lt
                 return lt_hi ^ await self._and_rows(eq_hi, lt_lo)
+            # the operands (gathered, then stacked), then the new lt
+            self._local(bit=9 * _bytes(pairs * length), call=10)
             anded = await self._and_rows(Rows.stack([eq_hi, eq_hi]),
                                          Rows.stack([lt_lo, eq_lo]))
             new_lt, new_eq = lt_hi ^ anded[:pairs], anded[pairs:]
             if width % 2:
+                self._local(bit=2 * _bytes((pairs + 1) * length), call=4)
                 new_lt = Rows.stack([new_lt, lt[width - 1:]])
                 new_eq = Rows.stack([new_eq, eq[width - 1:]])
             lt, eq = new_lt, new_eq
@@ -133,6 +160,8 @@ class Comparisons(MpcCore):
             width = bits.shape[0]
             pairs = width // 2
             anded = await self._and_rows(bits[0:2 * pairs:2], bits[1:2 * pairs:2])
+            if width % 2:
+                self._local(bit=_bytes((pairs + 1) * bits.shape[1]), call=2)
             bits = Rows.stack([anded, bits[width - 1:]]) if width % 2 else anded
         return bits
 
@@ -144,6 +173,8 @@ class Comparisons(MpcCore):
             return self.zeros(a.shape, bits=True)
         c_bits = self._public_rows(c, BITS)
         c_low, r_low = c_bits[1:], r_bits[1:]
+        # lt and eq, then the carry's xors
+        self._local(bit=(4 + 2 * self.is_first) * _bytes(c_low.size), call=8)
         lt = r_low & ~c_low
         eq = r_low ^ ~c_low if self.is_first else r_low
         out = await self._prefix_lt(lt, eq) ^ r_bits[:1]
@@ -168,7 +199,8 @@ class Comparisons(MpcCore):
         r, r_shift, r_msb, r_low = await self.corr.draw(
             [("ring", x.shape)],
             [("ring", x.shape), ("ring", x.shape), ("rows", (f, x.size))],
-            lambda v: [v[0] >> shift, v[0] >> top, rows_of(v[0], f)])
+            lambda v: [v[0] >> shift, v[0] >> top, rows_of(v[0], f)],
+            derive_work=Counter(ring=2 * x.size, call=2) + rows_work(x.size, f))
         mine = x + r
         if self.is_first:
             mine += const(2**62)
@@ -178,6 +210,8 @@ class Comparisons(MpcCore):
             await self.b2a(self.zeros(x.shape, bits=True))
             return self.zeros(x.shape)
         c_low = self._public_rows(c, f)
+        self._local(**Counter(bit=(4 + 2 * self.is_first) * _bytes(c_low.size), call=6)
+                    + self._open_work(x.size))  # the opening, lt and eq
         lt = r_low & ~c_low
         eq = r_low ^ ~c_low if self.is_first else r_low
         borrow = await self.b2a(self._bools(await self._prefix_lt(lt, eq), x.shape))
@@ -188,7 +222,7 @@ class Comparisons(MpcCore):
         out -= borrow
         if self.is_first:
             out += (c >> shift) - const(2 ** (62 - f))
-        await self._work(x.size * (len(self.players) + 6 + f))
+        await self._work(ring=(7 + 4 * self.is_first) * x.size, call=9 + 4 * self.is_first)
         return out
 
     async def msb(self, a: np.ndarray) -> np.ndarray:
@@ -222,6 +256,7 @@ class Comparisons(MpcCore):
             await self._tree_rounds((BITS, d.size), False)
             return await self.b2a(self.zeros(d.shape, bits=True))
         c_bits = self._public_rows(c, BITS)
+        self._local(bit=2 * _bytes(c_bits.size) * self.is_first, call=2)
         same = r_bits ^ ~c_bits if self.is_first else r_bits
         return await self.b2a(self._bools(await self._all(same), d.shape))
 
@@ -258,6 +293,7 @@ class Comparisons(MpcCore):
             lose = self.sub(one, win)
             factor = np.where(node % 2 == 1, win, lose)
             factor = np.where(paired, factor, one)
+            self._local(ring=4 * x.size // k * width, call=8)  # the winners' factors
             diff = self.sub(right, left)
             if onehot is None:
                 picked = await self.mul(right_wins, diff)

@@ -12,12 +12,15 @@ Every party (players, the dealer, input owners) runs the SAME program over an
 Each round is one message per pair of parties carrying a whole array, so the
 number of messages never grows with the vector length. Local operations are
 synchronous; their work is charged to the party's clock at its next awaited
-operation.
+operation. Work is counted by operation class from shapes alone (the
+``*_work`` methods), so that cost-only runs (`Ghost` arrays) charge the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -30,7 +33,10 @@ from protocols.sharing.ring import (
     const,
     decode,
     encode,
+    matmul_shape,
+    matmul_work,
     ring_matmul,
+    split_work,
     xor_split,
 )
 from sim import Party
@@ -53,20 +59,6 @@ def _array(x: np.ndarray) -> np.ndarray:
     """A 0-d share as a 0-d array: numpy gives 0-d results as scalars, which cannot
     be added into in place and warn on wrap-around."""
     return np.asarray(x) if isinstance(x, np.generic) else x
-
-
-def matmul_shape(xs: tuple[int, ...], ys: tuple[int, ...]) -> tuple[int, ...]:
-    """The shape of ``np.matmul`` of arrays of shapes `xs` and `ys`, without computing it."""
-    x2 = xs if len(xs) >= 2 else (1,) + xs
-    y2 = ys if len(ys) >= 2 else ys + (1,)
-    if x2[-1] != y2[-2]:
-        raise ValueError(f"matmul: shapes {xs} and {ys} do not align")
-    out = np.broadcast_shapes(x2[:-2], y2[:-2]) + (x2[-2], y2[-1])
-    if len(xs) < 2:
-        out = out[:-2] + out[-1:]
-    if len(ys) < 2:
-        out = out[:-1]
-    return out
 
 
 class MpcCore:
@@ -95,20 +87,54 @@ class MpcCore:
         self.is_first = party.id == players[0]
         self.peers = [p for p in players if p != party.id]
         self.corr = Correlations(party, players, dealer)
-        self._pending_work = 0
+        self._pending: dict[str, float] = {}
 
     # -- bookkeeping ---------------------------------------------------------
 
-    def _local(self, elements: int) -> None:
-        """Record local work of a synchronous op; charged at the next awaited op."""
+    def _local(self, **counts: float) -> None:
+        """Record local work of a synchronous op (operations by class, `sim.OPS`);
+        charged at the next awaited op."""
         if self.is_player:
-            self._pending_work += elements
+            pending = self._pending
+            for op, count in counts.items():
+                pending[op] = pending.get(op, 0) + count
 
-    async def _work(self, elements: int) -> None:
-        total = self._pending_work + (elements if self.is_player else 0)
-        self._pending_work = 0
+    async def _work(self, **counts: float) -> None:
+        """Charge the pending local work and `counts` (players only)."""
+        if self.is_player:
+            self._local(**counts)
+        total, self._pending = self._pending, {}
         if total:
-            await self.party.work(total)
+            await self.party.work(**total)
+
+    # -- work, counted from shapes -------------------------------------------
+
+    def _open_work(self, size: int, bits: bool = False) -> Counter:
+        """Combining an opening of `size` elements: a copy and p-1 additions (XORs)."""
+        p = len(self.players)
+        return Counter({"bit" if bits else "ring": p * size, "call": p})
+
+    def _beaver_work(self, xs: tuple[int, ...], ys: tuple[int, ...], zs: tuple[int, ...],
+                     op: Callable) -> Counter:
+        """A Beaver product after the triple's draw: the masked operands, their
+        opening, then z = d.b + c + a.e (+ d.e at the first player)."""
+        nx, ny, nz = math.prod(xs), math.prod(ys), math.prod(zs)
+        terms = 3 if self.is_first else 2
+        work = Counter(ring=nx + ny, call=4) + self._open_work(nx + ny)
+        if op is ring_matmul:
+            for _ in range(terms):
+                work += matmul_work(xs, ys)
+            return work + Counter(ring=terms * nz)
+        return work + Counter(ring=2 * terms * nz, call=2 * terms)
+
+    def _trunc_work(self, size: int) -> Counter:
+        """Truncation after the mask's draw: the masked opening and the local fix-up."""
+        return (Counter(ring=(7 if self.is_first else 5) * size + size, call=8)
+                + self._open_work(size))
+
+    def _masked_work(self, size: int) -> Counter:
+        """Opening a + r (its bits are split as rows by `Comparisons._public_rows`)."""
+        return Counter(ring=size, call=2) + self._open_work(size)
 
     @staticmethod
     def zeros(shape: tuple[int, ...], bits: bool = False) -> np.ndarray:
@@ -191,7 +217,10 @@ class MpcCore:
                 if pid != me:
                     batch = tuple(shares[j] for shares in pieces)
                     await party.send(pid, batch[0] if len(batch) == 1 else batch)
-            await party.work(sum(shares.size for shares in pieces))
+            work: Counter = Counter()
+            for shares in pieces:
+                work += split_work(shares[0].size, len(self.players), bits)
+            await party.work(**work)
         owners = sorted({o for o, _, _ in inputs} - {me})
         if self.is_player and owners:
             got = await party.recv_many(owners)
@@ -225,10 +254,13 @@ class MpcCore:
                 if pid != party.id:
                     await party.send(pid, x)
         if party.id not in receivers:
-            await self._work(0)
+            await self._work()
             return None
         got = await party.recv_many([p for p in self.players if p != party.id])
-        await self._work(x.size * len(self.players))
+        if self.is_player:
+            await self._work(**self._open_work(x.size, x.dtype == np.bool_))
+        else:
+            await party.work(**self._open_work(x.size, x.dtype == np.bool_))
         return self._opened(x, got)
 
     def _opened(self, x: np.ndarray, got: dict[int, np.ndarray]) -> np.ndarray:
@@ -248,31 +280,30 @@ class MpcCore:
     # -- local linear operations (no communication) --------------------------
 
     def add(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        self._local(x.size)
+        self._local(ring=max(x.size, y.size), call=1)
         return x + y
 
     def sub(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        self._local(x.size)
+        self._local(ring=max(x.size, y.size), call=1)
         return x - y
 
     def neg(self, x: np.ndarray) -> np.ndarray:
-        self._local(x.size)
+        self._local(ring=x.size, call=1)
         return -x
 
     def mul_public(self, x: np.ndarray, k: ArrayLike) -> np.ndarray:
         """Times a public integer (scalar or array; any sign): no truncation."""
         k = np.asarray(k)
         k = const(int(k)) if k.ndim == 0 else np.asarray(k, np.int64).astype(RING)
-        self._local(x.size)
+        self._local(ring=math.prod(np.broadcast_shapes(x.shape, k.shape)), call=2)
         return x * k
 
     def matmul_public(self, x: np.ndarray, m: ArrayLike) -> np.ndarray:
         """Times a public integer matrix (any sign): ``x @ m``, local."""
         m = np.asarray(m)
         m = m.astype(np.int64).astype(RING) if m.dtype != RING else m
-        out = ring_matmul(x, m)
-        self._local(out.size)
-        return out
+        self._local(**matmul_work(x.shape, m.shape))
+        return ring_matmul(x, m)
 
     def add_public(self, x: np.ndarray, c: ArrayLike) -> np.ndarray:
         """Plus a public ring constant (scalar or array, broadcast); only the first
@@ -283,7 +314,7 @@ class MpcCore:
         out = np.broadcast_to(x, shape).copy()
         if self.is_first:
             out += c
-        self._local(out.size)
+        self._local(ring=(2 if self.is_first else 1) * out.size, call=3)
         return out
 
     def add_public_fx(self, x: np.ndarray, value: ArrayLike) -> np.ndarray:
@@ -291,7 +322,7 @@ class MpcCore:
         return self.add_public(x, encode(value, self.frac_bits))
 
     def sum(self, x: np.ndarray, axis: int | None = None) -> np.ndarray:
-        self._local(x.size)
+        self._local(ring=x.size, call=1)
         return np.asarray(x.sum(axis=axis, dtype=RING))
 
     # -- Beaver products -----------------------------------------------------
@@ -317,12 +348,13 @@ class MpcCore:
         """
         zshape = matmul_shape(x.shape, y.shape)
         a, b, c = await self.corr.draw([("ring", x.shape), ("ring", y.shape)],
-                                       [("ring", zshape)], lambda v: [ring_matmul(v[0], v[1])])
+                                       [("ring", zshape)], lambda v: [ring_matmul(v[0], v[1])],
+                                       matmul_work(x.shape, y.shape))
         return await self._beaver(x, y, a, b, c, ring_matmul, zshape)
 
     async def _beaver(self, x, y, a, b, c, op, zshape) -> np.ndarray:
         if not self.is_player:
-            await self._work(0)
+            await self._work()
             return self.zeros(zshape)
         mine = np.empty(x.size + y.size, RING)
         np.subtract(x.ravel(), a.ravel(), out=mine[:x.size])
@@ -334,7 +366,7 @@ class MpcCore:
         z += op(a, e)
         if self.is_first:
             z += op(d, e)
-        await self._work(2 * opened.size * len(self.players) + 4 * z.size)
+        await self._work(**self._beaver_work(x.shape, y.shape, zshape, op))
         return z
 
     async def dot(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -363,7 +395,7 @@ class MpcCore:
             [("ring", x.shape)], [("ring", x.shape), ("ring", x.shape)],
             lambda v: [v[0] >> shift, v[0] >> top])
         if not self.is_player:
-            await self._work(0)
+            await self._work()
             return self.zeros(x.shape)
         mine = np.asarray(x + r)
         if self.is_first:
@@ -376,7 +408,7 @@ class MpcCore:
         if self.is_first:  # in place: on a 0-d share, `(c >> shift) - k` is scalar math
             out += c >> shift
             out -= const(2 ** (62 - f))
-        await self._work(x.size * (len(self.players) + 6))
+        await self._work(**self._trunc_work(x.size))
         return out
 
     async def mul_fx(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -394,7 +426,7 @@ class MpcCore:
     # -- XOR (boolean) shares ------------------------------------------------
 
     def xor(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        self._local(x.size)
+        self._local(bit=max(x.size, y.size), call=1)
         return x ^ y
 
     def xor_public(self, x: np.ndarray, c: ArrayLike) -> np.ndarray:
@@ -403,7 +435,7 @@ class MpcCore:
         out = np.broadcast_to(x, shape).copy()
         if self.is_first:
             out ^= np.asarray(c, np.bool_)
-        self._local(out.size)
+        self._local(bit=(2 if self.is_first else 1) * out.size, call=3)
         return out
 
     def not_(self, x: np.ndarray) -> np.ndarray:
@@ -411,7 +443,7 @@ class MpcCore:
 
     def and_public(self, x: np.ndarray, c: ArrayLike) -> np.ndarray:
         """AND with public bits: every player masks its own share."""
-        self._local(x.size)
+        self._local(bit=math.prod(np.broadcast_shapes(x.shape, np.shape(c))), call=2)
         return x & np.asarray(c, np.bool_)
 
     async def and_(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -424,7 +456,7 @@ class MpcCore:
         a, b, c = await self.corr.draw([("bits", x.shape), ("bits", y.shape)],
                                        [("bits", zshape)], lambda v: [v[0] & v[1]])
         if not self.is_player:
-            await self._work(0)
+            await self._work()
             return self.zeros(zshape, bits=True)
         mine = np.concatenate([(x ^ a).ravel(), (y ^ b).ravel()])
         opened = await self._open(mine)
@@ -434,7 +466,9 @@ class MpcCore:
         z ^= a & e
         if self.is_first:
             z ^= d & e
-        await self._work(2 * opened.size * len(self.players) + 4 * z.size)
+        terms = 3 if self.is_first else 2
+        await self._work(**Counter(bit=2 * opened.size + 2 * terms * z.size, call=4 + 2 * terms)
+                         + self._open_work(opened.size, bits=True))
         return z
 
     async def b2a(self, x: np.ndarray) -> np.ndarray:
@@ -447,11 +481,12 @@ class MpcCore:
         s_bits, s_ring = await self.corr.draw([("bits", x.shape)], [("ring", x.shape)],
                                               lambda v: [v[0].astype(RING)])
         if not self.is_player:
-            await self._work(0)
+            await self._work()
             return self.zeros(x.shape)
         m = await self._open(x ^ s_bits)
         out = np.where(m, -s_ring, s_ring)
         if self.is_first:
             out += m
-        await self._work(x.size * (len(self.players) + 3))
+        await self._work(**Counter(bit=x.size, ring=(4 if self.is_first else 2) * x.size, call=4)
+                         + self._open_work(x.size, bits=True))
         return out

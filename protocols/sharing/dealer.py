@@ -25,7 +25,9 @@ overhead: about 1 ms per million ring elements here against 2.4 ms for
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -107,6 +109,48 @@ def placeholder(spec: Spec) -> Any:
     return np.zeros(shape, RING if kind == "ring" else np.bool_)
 
 
+def prg_work(specs: Sequence[Spec]) -> Counter:
+    """What drawing `specs` from a `SeedPrg` costs, by cost class: 8 keystream bytes
+    per ring element or per 64 bits, written into a fresh array, and unpacking each
+    bit (packed ``rows`` are the keystream bytes themselves: one pass per byte)."""
+    work = Counter(call=2 * len(specs))
+    for kind, shape in specs:
+        n = math.prod(shape)
+        if kind == "ring":
+            work["aes_byte"] += 8 * n
+            work["ring"] += n
+        else:
+            work["aes_byte"] += 8 * -(-n // 64)
+            work["bit"] += n // 8 if kind == "rows" else n
+    return work
+
+
+def dealer_work(free: Sequence[Spec], derived: Sequence[Spec], players: int,
+                derive: Mapping[str, float] | None = None,
+                holders: Sequence[Sequence[int] | None] | None = None) -> Counter:
+    """The dealer's work for one correlation: every holder's draws of the free
+    components (combined), the derived values (`derive`: default one element
+    operation each), the other players' draws of them and the correction."""
+    def elements(specs: Sequence[Spec]) -> Counter:
+        work = Counter()
+        for kind, shape in specs:
+            n = math.prod(shape)
+            work["ring" if kind == "ring" else "bit"] += n // 8 if kind == "rows" else n
+        return work
+
+    counts = [players if who is None else len(who)
+              for who in (holders if holders is not None else [None] * len(free))]
+    work = Counter()
+    for spec, count in zip(free, counts, strict=True):  # drawn and combined per holder
+        for _ in range(count):
+            work += prg_work([spec]) + elements([spec])
+    for _ in range(players - 1):
+        work += prg_work(derived)
+    for _ in range(players):  # combining the derived draws, then the correction
+        work += elements(derived)
+    return work + (Counter(derive) if derive is not None else elements(derived))
+
+
 def _combine(acc: Any, part: Any) -> None:
     """acc += part in the component's group (addition mod 2^64, or XOR), in place."""
     if isinstance(acc, Rows):
@@ -172,15 +216,17 @@ class Correlations:
         return {}
 
     async def draw(self, free: Sequence[Spec], derived: Sequence[Spec], derive: Derive,
-                   holders: Sequence[Sequence[int] | None] | None = None) -> list[np.ndarray]:
+                   derive_work: Mapping[str, float] | None = None,
+                   holders: Sequence[Sequence[int] | None] | None = None) -> list[Any]:
         """This party's shares of the free then derived components.
 
         The dealer gets placeholder zeros (it holds no shares) after sending the
         first player its correction in the offline phase named
-        ``offline:<current phase>``. `holders` may restrict a free component to
-        some players (one entry per free component, None for all): the others
-        draw nothing for it (they get zeros) and the dealer's value is the sum
-        over its holders only.
+        ``offline:<current phase>``. `derive_work` is what `derive` computes, by
+        cost class (default: one element operation per derived element). `holders`
+        may restrict a free component to some players (one entry per free
+        component, None for all): the others draw nothing for it (they get zeros)
+        and the dealer's value is the sum over its holders only.
         """
         await self.setup()
         party = self.party
@@ -188,20 +234,24 @@ class Correlations:
         if party.id == self.dealer:
             with party.phase(f"offline:{party.current_phase}", offline=True):
                 correction = self._dealer_correction(free, derived, derive, holders)
-                await party.work(sum(int(np.prod(s)) for _, s in (*free, *derived))
-                                 * (len(self.players) + 1))
+                await party.work(**dealer_work(free, derived, len(self.players), derive_work,
+                                               holders))
                 await party.send(self.players[0], correction)
             return [placeholder(spec) for spec in (*free, *derived)]
         if party.id not in self.players:
             return [placeholder(spec) for spec in (*free, *derived)]
         gen = self._gens[party.id]
-        out = [gen.draw(spec) if who is None or party.id in who else placeholder(spec)
-               for spec, who in zip(free, holders, strict=True)]
-        if party.id == self.players[0]:
+        mine = [who is None or party.id in who for who in holders]
+        out = [gen.draw(spec) if drawn else placeholder(spec)
+               for spec, drawn in zip(free, mine, strict=True)]
+        first = party.id == self.players[0]
+        if first:
             correction = await party.recv(self.dealer)
             out += _unpack(correction, derived)
         else:
             out += [gen.draw(spec) for spec in derived]
+        drawn = [spec for spec, d in zip(free, mine, strict=True) if d]
+        await party.work(**prg_work(drawn if first else (*drawn, *derived)))
         # 0-d results of ring arithmetic are scalars: back to arrays
         return [a if isinstance(a, Rows) else np.asarray(a) for a in out]
 

@@ -13,14 +13,28 @@ Each summarize() checks the revealed result against plaintext numpy.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
 from protocols.sharing.mpc import Mpc
-from protocols.sharing.ring import DEFAULT_FRAC_BITS, additive_split, decode, encode
-from protocols.sharing.shamir import from_field, shamir_reconstruct, shamir_share, to_field
+from protocols.sharing.ring import (
+    DEFAULT_FRAC_BITS,
+    additive_split,
+    decode,
+    encode,
+    split_work,
+)
+from protocols.sharing.shamir import (
+    combine_work,
+    from_field,
+    shamir_reconstruct,
+    shamir_share,
+    share_work,
+    to_field,
+)
 from sim import Params, Party, Plan, ProtocolSpec
 
 ANALYST = 0
@@ -82,25 +96,26 @@ class SecureSumParams(Params):
 
 
 def _plan_sum(params: SecureSumParams, seed: int) -> Plan:
-    n, f = params.parties, params.frac_bits
-    inputs = _inputs(seed, n, params.vector_length, params.value_range)
+    n, f, length = params.parties, params.frac_bits, params.vector_length
+    inputs = _inputs(seed, n, length, params.value_range)
     others = list(range(1, n))
 
     async def additive(party: Party) -> np.ndarray | None:
         with party.phase("input sharing"):
             shares = additive_split(encode(inputs[party.id], f), n, party.rng)
-            await party.work(shares.size)
+            await party.work(**split_work(length, n) + Counter(ring=3 * length))  # and encoding
             for dst in party.others:
                 await party.send(dst, shares[dst])
             got = await party.recv_many(party.others)
         with party.phase("local sum"):
             total = shares[party.id] + np.sum(list(got.values()), axis=0, dtype=np.uint64)
-            await party.work(total.size * n)
+            await party.work(ring=(n + 1) * length, call=3)
         with party.phase("reveal"):
             if party.id != ANALYST:
                 await party.send(ANALYST, total)
                 return None
             got = await party.recv_many(others)
+            await party.work(ring=(n + 3) * length, call=4)  # the sum and the decoding
             return decode(total + np.sum(list(got.values()), axis=0, dtype=np.uint64), f)
 
     async def shamir(party: Party) -> np.ndarray | None:
@@ -108,14 +123,14 @@ def _plan_sum(params: SecureSumParams, seed: int) -> Plan:
         with party.phase("input sharing"):
             secret = np.round(inputs[party.id] * 2.0**f).astype(np.int64)
             shares = shamir_share(secret, t, n, party.rng)
-            await party.work(shares.size * (t + 1))
+            await party.work(**share_work(length, t, n) + Counter(ring=3 * length))
             for dst in party.others:
                 await party.send(dst, shares[dst].astype(np.uint32))
             got = await party.recv_many(party.others)
         with party.phase("local sum"):
             total = to_field(shares[party.id] + np.sum(
                 [g.astype(np.int64) for g in got.values()], axis=0))
-            await party.work(total.size * n)
+            await party.work(ring=2 * n * length, mod=length, call=2 * n)
         with party.phase("reveal"):
             if party.id != ANALYST:
                 await party.send(ANALYST, total.astype(np.uint32))
@@ -126,6 +141,8 @@ def _plan_sum(params: SecureSumParams, seed: int) -> Plan:
                     f"only {len(got) + 1} shares arrived, the reveal needs t+1 = {t + 1}"
                 )
             points = [ANALYST, *got]
+            await party.work(**combine_work(length, len(points))
+                             + Counter(ring=(len(points) + 3) * length))
             stacked = np.stack([total] + [g.astype(np.int64) for g in got.values()])
             return from_field(shamir_reconstruct(stacked, [p + 1 for p in points])) / 2.0**f
 

@@ -11,7 +11,9 @@ A fixed-point value x is stored as round(x * 2^f) in two's complement
 
 from __future__ import annotations
 
+import math
 import sys
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -102,6 +104,36 @@ def xor_split(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     return shares
 
 
+def draw_work(count: int, bits: bool = False) -> Counter:
+    """What drawing `count` uniform ring elements (or bits) from numpy's generator
+    costs, by cost class: a raw 64-bit draw is about two element operations; bits
+    come 64 to a draw and are unpacked one by one."""
+    if bits:
+        return Counter(ring=2 * -(-count // 64), bit=2 * count, call=3)
+    return Counter(ring=2 * count, call=1)
+
+
+def split_work(count: int, n: int, bits: bool = False) -> Counter:
+    """What `additive_split` (or `xor_split`) of `count` elements into `n` shares
+    computes: n-1 uniform draws, their sum and the remainder."""
+    combine = Counter(bit=n * count) if bits else Counter(ring=n * count)
+    return draw_work((n - 1) * count, bits) + combine + Counter(call=4)
+
+
+def matmul_shape(xs: tuple[int, ...], ys: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of ``np.matmul`` of arrays of shapes `xs` and `ys`, without computing it."""
+    x2 = xs if len(xs) >= 2 else (1,) + xs
+    y2 = ys if len(ys) >= 2 else ys + (1,)
+    if x2[-1] != y2[-2]:
+        raise ValueError(f"matmul: shapes {xs} and {ys} do not align")
+    out = np.broadcast_shapes(x2[:-2], y2[:-2]) + (x2[-2], y2[-1])
+    if len(xs) < 2:
+        out = out[:-2] + out[-1:]
+    if len(ys) < 2:
+        out = out[:-1]
+    return out
+
+
 LIMB_BITS = 22
 """Largest limb width of `ring_matmul`: 64 bits as limbs of 22, 21 and 21 bits,
 so 6 limb pairs have a shift below 64 (16-bit limbs: 10), at the price of an
@@ -111,12 +143,15 @@ Measured here, 16-bit limbs (even read as uint16 words) were slower."""
 _EXACT = 2**53
 """float64 holds every integer up to 2^53 exactly."""
 
-_TILE = 1 << 20
-"""Elements per tile of the larger operand (limb buffers of 8 MB each). The inner
-dimension is cut only where exactness needs it (512 for full 64-bit operands), so the
-larger operand's tiles are wide: 2^20 / 512 = 2048 columns, which BLAS multiplies
-several times faster than 256 (measured on XORBoost's (16..160) x 25,000 x 3,840
-histogram products: 2^17 elements per tile took twice as long)."""
+_TILE = 1 << 17
+"""Elements per tile of the larger operand: limb buffers of a few MB, mostly in cache
+(measured fastest here among 2^15..2^21)."""
+
+_CHUNK = 1 << 20
+"""Elements per inner chunk of the smaller operand (limbed once per chunk): the inner
+dimension is cut at 512 for exactness with full 64-bit operands, and narrower only
+past this bound. Bounding it by 2^17 elements instead cut XORBoost's 16 x 25,000 x
+38,400 histogram product into three-wide chunks, five times slower here."""
 
 _SMALL = 1 << 15
 """Below this many multiply-adds numpy's own uint64 matmul is as fast."""
@@ -191,6 +226,11 @@ def _limb_layout(a: np.ndarray, limb_bits: int) -> Limbs:
     widths as even as possible, wider first (64 bits in 22-bit limbs: 22, 21,
     21, whose high pairs then reach shift 64 sooner)."""
     top = max(int(a.max(initial=0)).bit_length(), 1) if a.size <= _SCAN else BITS
+    return _layout(top, limb_bits)
+
+
+def _layout(top: int, limb_bits: int) -> Limbs:
+    """Limbs of at most `limb_bits` bits covering `top` bits (see `_limb_layout`)."""
     count = -(-top // limb_bits)
     widths = [top // count + (t < top % count) for t in range(count)]
     shifts = np.cumsum([0] + widths[:-1])
@@ -212,16 +252,58 @@ def _limbs(tile: np.ndarray, layout: Limbs) -> np.ndarray:
     return out
 
 
+def _pairs(xl: Limbs, yl: Limbs) -> list[tuple[int, int]]:
+    """Limb pairs whose product survives modulo 2^64 (shift below 64)."""
+    return [(i, j) for i, (si, _) in enumerate(xl) for j, (sj, _) in enumerate(yl)
+            if si + sj < BITS]
+
+
+def _tiles(m: int, k: int, n: int, xl: Limbs, yl: Limbs, inner_chunk: int | None
+           ) -> tuple[int, int]:
+    """(inner chunk, tile) of `_limb_matmul`: exact float64 partial sums, the smaller
+    operand's chunk of at most `_CHUNK` elements and the larger operand's tiles (rows
+    of x, or columns of y) of at most `_TILE` elements per limb."""
+    worst = max((2**xl[i][1] - 1) * (2**yl[j][1] - 1) for i, j in _pairs(xl, yl))
+    kc = _EXACT // worst if inner_chunk is None else min(_EXACT // worst, inner_chunk)
+    kc = max(1, min(kc, k, _CHUNK // min(m, n)))
+    return kc, max(1, min(max(m, n), _TILE // kc))
+
+
+def matmul_work(xs: tuple[int, ...], ys: tuple[int, ...]) -> Counter:
+    """What `ring_matmul` computes for operands of shapes `xs` and `ys`, by cost class
+    (`sim.OPS`): its own dispatch and loops, counted from the shapes alone.
+
+    Operands are taken as full 64-bit (shares and masked openings are uniform):
+    three limbs each, six limb pairs. Per inner chunk and tile: the limbs
+    (three in-place element passes each), one float64 product per limb pair
+    (``madd``), and each pair's part added back (its BLAS output written,
+    converted, shifted, added: four passes of the output). Small, narrow and
+    one-row products and stacks are numpy's uint64 matmul (``ring_madd``; a
+    vector times a matrix larger than the caches is several times slower per
+    multiply-add than this charges).
+    """
+    if not (1 <= len(xs) <= 2 and 1 <= len(ys) <= 2 and xs[-1] == ys[0]):
+        out = matmul_shape(xs, ys)
+        return Counter(ring_madd=math.prod(out) * xs[-1], call=1)
+    m, k, n = (xs[0] if len(xs) == 2 else 1), xs[-1], (ys[1] if len(ys) == 2 else 1)
+    if m * k * n < _SMALL or n <= _NARROW or m == 1:
+        return Counter(ring_madd=m * k * n, call=2)
+    limbs = _layout(BITS, LIMB_BITS)
+    pairs = len(_pairs(limbs, limbs))
+    kc, tile = _tiles(m, k, n, limbs, limbs, None)
+    chunks, blocks = -(-k // kc), -(-max(m, n) // tile)
+    passes = m * n + 3 * len(limbs) * (k * n + m * k) + 4 * pairs * chunks * m * n
+    if m >= n:  # the smaller operand's limbs are stacked once per tile of x's rows
+        passes += len(limbs) * k * n * blocks
+    calls = chunks * (4 * len(limbs) + blocks * (4 * len(limbs) + 4 * pairs + 4))
+    return Counter({"madd": pairs * m * k * n, "pass": passes, "call": calls})
+
+
 def _limb_matmul(x: np.ndarray, y: np.ndarray, inner_chunk: int | None) -> np.ndarray:
     (m, k), n = x.shape, y.shape[1]
     x_big = m >= n  # group the products by the limbs of the larger operand
     xl, yl = _limb_layout(x, LIMB_BITS), _limb_layout(y, LIMB_BITS)
-    pairs = [(i, j) for i, (si, _) in enumerate(xl) for j, (sj, _) in enumerate(yl)
-             if si + sj < BITS]
-    worst = max((2**xl[i][1] - 1) * (2**yl[j][1] - 1) for i, j in pairs)
-    kc = _EXACT // worst if inner_chunk is None else min(_EXACT // worst, inner_chunk)
-    kc = max(1, min(kc, k))
-    tile = max(1, _TILE // kc)  # rows (or columns) of the larger operand per tile
+    kc, tile = _tiles(m, k, n, xl, yl, inner_chunk)
     out = np.zeros((m, n), RING)
     for k0 in range(0, k, kc):
         if x_big:  # the smaller operand's limbs once per inner chunk, the larger's by tiles

@@ -20,6 +20,7 @@ multiplication uses degree reduction by resharing (GRR/BGW).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
@@ -148,6 +149,19 @@ def shamir_reconstruct(shares: ArrayLike, xs: Sequence[int], prime: int = PRIME)
     return _combine(shares, coeffs, prime)
 
 
+def share_work(count: int, t: int, n: int) -> Counter:
+    """What `shamir_share` of `count` secrets (int64 field) computes, by cost class:
+    t coefficients drawn per secret, then Horner's rule at n points (an add, a
+    multiply and a reduction per step)."""
+    return Counter(ring=2 * t * count + (2 * t + 1) * n * count, mod=(t + 1) * n * count,
+                   call=4 * t + 4)
+
+
+def combine_work(count: int, points: int) -> Counter:
+    """What interpolating `count` secrets from `points` shares computes (`_combine`)."""
+    return Counter(ring=2 * points * count, mod=2 * points * count, call=4 * points)
+
+
 def _wire(x: np.ndarray) -> np.ndarray:
     return x.astype(np.uint32)
 
@@ -176,7 +190,7 @@ class ShamirMpc:
             for k, pid in enumerate(self.players):
                 if pid != owner:
                     await party.send(pid, _wire(shares[k]))
-            await party.work(shares.size * (self.t + 1))
+            await party.work(**share_work(shares[0].size, self.t, len(self.players)))
             return shares[self.x - 1] if self.is_player else np.zeros(shares.shape[1:], np.int64)
         if shape is None:
             raise ValueError("share: parties other than the owner must give the shape")
@@ -208,7 +222,7 @@ class ShamirMpc:
         points = sorted(got)
         xs = [self.players.index(s) + 1 for s in points]
         out = _combine((got[s] for s in points), lagrange_at_zero(xs))
-        await party.work(out.size * len(points))
+        await party.work(**combine_work(out.size, len(points)))
         return out
 
     def add(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -242,5 +256,6 @@ class ShamirMpc:
         got = await party.recv_many(self.peers)
         got[party.id] = sub[self.x - 1]
         out = _combine((got[p] for p in self.players), lagrange_at_zero(range(1, n + 1)))
-        await party.work(sub.size * (self.t + 2) + out.size * n)
+        await party.work(**Counter(ring=out.size, mod=out.size) + share_work(out.size, self.t, n)
+                         + combine_work(out.size, n))
         return out

@@ -24,8 +24,8 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 from protocols.sharing import Mpc
 from protocols.sharing.bits import Rows
 from protocols.sharing.core import matmul_shape
-from protocols.sharing.dealer import Correlations, Derive, Spec
-from protocols.sharing.ring import RING
+from protocols.sharing.dealer import Correlations, Derive, Spec, dealer_work, prg_work
+from protocols.sharing.ring import RING, split_work
 
 _BOOL_UFUNCS = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
                 np.logical_and, np.logical_or, np.logical_not, np.logical_xor}
@@ -250,16 +250,23 @@ class GhostCorrelations(Correlations):
     """The dealer's correlations with the same messages and work, and no values."""
 
     async def draw(self, free: Sequence[Spec], derived: Sequence[Spec], derive: Derive,
-                   holders: Sequence[Sequence[int] | None] | None = None) -> list[Ghost]:
+                   derive_work: Any = None,
+                   holders: Sequence[Sequence[int] | None] | None = None) -> list[Any]:
         await self.setup()
         party = self.party
         specs = (*free, *derived)
+        drawn = [spec for spec, who in zip(free, holders or [None] * len(free), strict=True)
+                 if who is None or party.id in who]
         if party.id == self.dealer:
             with party.phase(f"offline:{party.current_phase}", offline=True):
-                await party.work(sum(math.prod(s) for _, s in specs) * (len(self.players) + 1))
+                await party.work(**dealer_work(free, derived, len(self.players), derive_work,
+                                               holders))
                 await party.send(self.players[0], _Correction(_pack_size(derived)))
         elif party.id == self.players[0]:
             await party.recv(self.dealer)
+            await party.work(**prg_work(drawn))
+        elif party.id in self.players:
+            await party.work(**prg_work((*drawn, *derived)))
         return [_ghost(spec) for spec in specs]
 
 
@@ -291,7 +298,7 @@ class GhostMpc(Mpc):
             for pid in self.players:
                 if pid != owner:
                     await party.send(pid, piece)
-            await party.work(len(self.players) * piece.size)
+            await party.work(**split_work(piece.size, len(self.players), bits))
             return piece
         if self.is_player:
             await party.recv(owner)
@@ -306,22 +313,22 @@ class GhostMpc(Mpc):
 
     async def _beaver(self, x, y, a, b, c, op, zshape) -> Ghost:
         if not self.is_player:
-            await self._work(0)
+            await self._work()
             return Ghost(zshape)
-        opened = await self._open(Ghost((x.size + y.size,)))
-        await self._work(2 * opened.size * len(self.players) + 4 * math.prod(zshape))
+        await self._open(Ghost((x.size + y.size,)))
+        await self._work(**self._beaver_work(x.shape, y.shape, zshape, op))
         return Ghost(zshape)
 
     @staticmethod
-    def _public_rows(c: Any, width: int) -> Rows:
+    def _rows_of(c: Any, width: int) -> Rows:
         return ghost_rows(width, c.size)
 
     @staticmethod
-    def _bools(bits: Rows, shape: tuple[int, ...]) -> Ghost:
+    def _row_bools(bits: Rows, shape: tuple[int, ...]) -> Ghost:
         return Ghost(shape, np.bool_)
 
     def sum(self, x: Any, axis: int | None = None) -> Ghost:
-        self._local(x.size)
+        self._local(ring=x.size, call=1)
         return _reduced(x, axis, RING)
 
     async def trunc(self, x: Any, f: int | None = None) -> Ghost:
@@ -331,8 +338,8 @@ class GhostMpc(Mpc):
         await self.corr.draw([("ring", x.shape)], [("ring", x.shape), ("ring", x.shape)],
                              lambda v: v)
         if not self.is_player:
-            await self._work(0)
+            await self._work()
             return Ghost(x.shape)
         await self._open(Ghost(x.shape))
-        await self._work(x.size * (len(self.players) + 6))
+        await self._work(**self._trunc_work(x.size))
         return Ghost(x.shape)

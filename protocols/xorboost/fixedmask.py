@@ -42,24 +42,29 @@ sparse products (`OneHotBlock`).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from protocols.sharing.dealer import SeedPrg
-from protocols.sharing.ring import RING, ring_matmul
+from protocols.sharing.ring import RING, matmul_work, ring_matmul
 from protocols.xorboost.costonly import Ghost
 
 CHUNK = 1 << 21
 """Elements of a mask regenerated at once (16 MB)."""
 
 
-def product_work(m: int, k: int, n: int) -> int:
-    """Local work charged for one (m x k) @ (k x n) ring product, in elements (the
-    cost model's unit): today the elements read and written, m k + k n + m n, as
-    `protocols.sharing.Mpc` charges its products. The one place to change."""
-    return m * k + k * n + m * n
+def sparse_work(r: int, nnz: int, inner: int, outer: int) -> Counter:
+    """What an owner's exact product of r vectors with its one-hot block computes
+    (`OneHotBlock`), by cost class: per limb of the dense operand (r x `inner`)
+    three element operations and a float64 conversion, one sparse multiply-add per
+    nonzero and vector (a weighted scatter), and the result's conversion, shift and
+    addition (r x `outer`)."""
+    limbs = len(_LIMBS)
+    return Counter(ring=limbs * (4 * r * inner + 3 * r * outer), scatter=limbs * r * nnz,
+                   call=10 * limbs)
 
 
 @dataclass(frozen=True)
@@ -175,7 +180,8 @@ class FixedOperand:
         """Mask and publish every block (1 round): owner o sends D_o to the players.
 
         `nnz` gives, per block, the nonzeros its owner multiplies (public: rows x
-        features for one-hot blocks); `local` is this party's own block in the
+        features for one-hot blocks, whose products are sparse; a block with as many
+        as elements is dense, `ValueBlock`); `local` is this party's own block in the
         clear (`OneHotBlock`, `ValueBlock`), None for others and in cost-only runs.
         """
         party, me = mpc.party, mpc.party.id
@@ -198,7 +204,9 @@ class FixedOperand:
             for p in mpc.players:
                 if p != me:
                     await party.send(p, d)
-            await party.work(math.prod(b.shape) * (1 + len(op._mask_seeds(i))))
+            # the block written dense, its mask regenerated and subtracted
+            await party.work(**op._mask_work(i, len(op._mask_seeds(i)))
+                             + Counter(ring=2 * math.prod(b.shape)))
             op.public[i] = d
         for i, b in enumerate(blocks):
             if b.owner != me and mpc.is_player:
@@ -255,6 +263,38 @@ class FixedOperand:
             out[r0:r1] = ring_matmul(self._mask_rows(i, seeds, r0, r1), x)
         return out
 
+    # -- work, counted from shapes (the one place that knows each product's m, k, n) -----
+
+    def _mask_work(self, i: int, seeds: int) -> Counter:
+        """Regenerating block i's mask from `seeds` streams (summed), chunk by chunk."""
+        elements = math.prod(self.blocks[i].shape)
+        return Counter(aes_byte=8 * elements * seeds, ring=elements * seeds,
+                       call=4 * seeds * len(self._chunks(i)))
+
+    def _times_mask_work(self, i: int, seeds: int, r: int, right: bool) -> Counter:
+        """`_times_mask` of block i with r vectors: the mask's regeneration, a ring
+        product per chunk of its rows and (right) the sum of the chunks' products."""
+        cols = self.blocks[i].shape[1]
+        work = self._mask_work(i, seeds)
+        for r0, r1 in self._chunks(i):
+            h = r1 - r0
+            work += (matmul_work((r, h), (h, cols)) + Counter(ring=r * cols) if right
+                     else matmul_work((h, cols), (cols, r)))
+        return work
+
+    def _public_work(self, i: int, r: int, right: bool) -> Counter:
+        """A dense ring product of r vectors with block i's public D_i."""
+        rows, cols = self.blocks[i].shape
+        return (matmul_work((r, rows), (rows, cols)) if right
+                else matmul_work((rows, cols), (cols, r)))
+
+    def _local_work(self, i: int, r: int, right: bool) -> Counter:
+        """The owner's product of r vectors with its own block i in the clear."""
+        rows, cols = self.blocks[i].shape
+        if self.nnz[i] < rows * cols:  # one-hot: sparse
+            return sparse_work(r, self.nnz[i], *((rows, cols) if right else (cols, rows)))
+        return self._public_work(i, r, right)
+
     # -- products ----------------------------------------------------------------------
 
     async def right(self, x: Any) -> Any:
@@ -281,17 +321,8 @@ class FixedOperand:
     def _out_shape(self, x: Any, right: bool) -> tuple[int, int]:
         return (x.shape[0], self.shape[1]) if right else (self.shape[0], x.shape[1])
 
-    async def _dealer_work(self, elements: int) -> None:
-        party = self.mpc.party
-        with party.phase(f"offline:{party.current_phase}", offline=True):
-            await party.work(elements)
-
-    def _block_work(self, i: int, r: int) -> int:
-        rows, cols = self.blocks[i].shape
-        return product_work(r, rows, cols)
-
     async def _product(self, x: Any, right: bool) -> Any:
-        mpc, party, me = self.mpc, self.mpc.party, self.mpc.party.id
+        mpc, me = self.mpc, self.mpc.party.id
         r = x.shape[0] if right else x.shape[1]
         zshape = self._out_shape(x, right)
         if self.assisted:
@@ -307,11 +338,13 @@ class FixedOperand:
                                                    piece, right), right)
             return [c]
 
-        b, c = await mpc.corr.draw([("ring", x.shape)], [("ring", zshape)], derive)
-        if me == mpc.dealer:
-            await self._dealer_work(sum(self._block_work(i, r) for i in range(len(self.blocks))))
+        players = len(mpc.players)
+        derive_work = sum((self._times_mask_work(i, players, r, right)
+                           for i in range(len(self.blocks))), Counter(ring=2 * math.prod(zshape)))
+        b, c = await mpc.corr.draw([("ring", x.shape)], [("ring", zshape)], derive,
+                                   derive_work=derive_work)
         if not mpc.is_player:
-            await mpc._work(0)
+            await mpc._work()
             return mpc.zeros(zshape)
         e = await mpc._open(x - b)
         bd = b + e if mpc.is_first else b
@@ -322,8 +355,10 @@ class FixedOperand:
                     else ring_matmul(d, self._piece(bd, i, right)))
             part += self._times_mask(i, [seeds[me]], self._piece(e, i, right), right)
             self._place(out, i, part, right)
-            await party.work(2 * self._block_work(i, r))
-        await mpc._work(2 * e.size * len(mpc.players) + 4 * out.size)
+            mpc._local(**self._public_work(i, r, right) + self._times_mask_work(i, 1, r, right)
+                       + Counter(ring=2 * part.size, call=4))
+        await mpc._work(**Counter(ring=(2 if mpc.is_first else 1) * x.size)
+                        + mpc._open_work(x.size))
         return out
 
     async def reserve(self, rows: int) -> None:
@@ -353,17 +388,17 @@ class FixedOperand:
                                                    right), right)
             return [w]
 
+        derive_work = sum((self._times_mask_work(i, 1, r, right) for i in range(len(blocks))),
+                          Counter(ring=2 * math.prod(zshape)))  # W's zeros and places
         *u, w = await mpc.corr.draw([("ring", s) for s in shapes], [("ring", zshape)],
-                                    derive, holders)
-        if me == mpc.dealer:
-            await self._dealer_work(sum(self._block_work(i, r) for i in range(len(blocks))))
+                                    derive, derive_work=derive_work, holders=holders)
         ud: list[Any] = [None] * len(blocks)
         if mpc.is_player:
             for i, b in enumerate(blocks):
                 if b.owner != me:
                     d = self.public[i]
                     ud[i] = ring_matmul(u[i], d) if right else ring_matmul(d, u[i])
-                    await party.work(self._block_work(i, r))
+                    await party.work(**self._public_work(i, r, right))
         return u, ud, w
 
     async def _masks(self, r: int, right: bool) -> tuple[list[Any], list[Any], Any]:
@@ -382,7 +417,7 @@ class FixedOperand:
         blocks = self.blocks
         u, ud, w = await self._masks(r, right)
         if not mpc.is_player:
-            await mpc._work(0)
+            await mpc._work()
             return mpc.zeros(zshape)
         for o in mpc.peers:  # my masked pieces of o's blocks
             await party.send(o, [self._piece(x, i, right) - u[i]
@@ -397,10 +432,12 @@ class FixedOperand:
                     s += got[q][k]
                 k += 1
                 self._place(out, i, self._local_product(i, s, right), right)
-                await party.work(r * self.nnz[i])
+                await party.work(**self._local_work(i, r, right)
+                                 + Counter(ring=s.size * (1 + len(mpc.peers))))
             else:
                 self._place(out, i, ud[i], right)
-        await mpc._work(sum(u_i.size for u_i in u) * len(mpc.players) + out.size)
+        # the masked pieces, the copy of W and the blocks' places
+        await mpc._work(ring=sum(u_i.size for u_i in u) + 2 * out.size, call=4 * len(blocks))
         return out
 
     def _piece_shape(self, i: int, r: int, right: bool) -> tuple[int, int]:

@@ -262,7 +262,8 @@ async def agree_cuts(party: Party, prep: Prepared) -> list[binning.Cuts]:
     got = await party.recv_many(partners) if partners else {}
     received = {q: dict(zip([int(c) for c in prep.split.parts[q].cols if c in mine], items,
                             strict=True)) for q, items in got.items()}
-    await party.work(values.size)
+    await party.work(ring=values.size * max(1, part.rows.size.bit_length()),  # sorting
+                     call=100 * part.cols.size)  # a quantile sketch per column
     if prep.cost_only:
         return []
     return [binning.cuts([mine[int(c)] if o == party.id else received[o][int(c)]
@@ -303,6 +304,9 @@ async def share_inputs(mpc: Mpc, prep: Prepared, cuts: list[binning.Cuts] | None
                                    for i in range(part.cols.size)])
             local_buckets = OneHotBlock(idx, B)
             local_values = ValueBlock(cands.values(idx, part.cols))
+        if part.owner == me:  # bucketize (a binary search per value), then the values
+            await mpc.party.work(ring=part.rows.size * (part.cols.size * (B.bit_length() + 1)
+                                                        + v1 - v0), call=6 * part.cols.size)
     buckets = await FixedOperand.share(mpc, (n, cands.d * B), bucket_blocks, bucket_nnz,
                                        local_buckets)
     values = await FixedOperand.share(mpc, (n, n_values), value_blocks, value_nnz,

@@ -26,7 +26,7 @@ def export_ledger(ledger: Ledger) -> dict[str, Any]:
         "phases": [
             [s.name, s.offline, s.bytes, s.messages, s.max_depth,
              [[p, t] for p, t in s.compute_s.items()], [list(iv) for iv in s.intervals],
-             [[k, b, d] for k, (b, d) in s.entries.items()]]
+             [[k, b, d] for k, (b, d) in s.entries.items()], [[o, c] for o, c in s.ops.items()]]
             for s in ledger.phases.values()
         ],
         "parties": [[p.bytes_sent, p.bytes_received, p.messages_sent, p.messages_received]
@@ -38,11 +38,12 @@ def export_ledger(ledger: Ledger) -> dict[str, Any]:
 def import_ledger(data: dict[str, Any], n: int, header_bytes: int) -> Ledger:
     """The inverse of `export_ledger`."""
     ledger = Ledger(n, header_bytes)
-    for name, offline, nbytes, messages, depth, compute, intervals, entries in data["phases"]:
+    for name, offline, nbytes, messages, depth, compute, intervals, entries, ops in data["phases"]:
         ledger.phases[name] = PhaseStats(
             name, offline, nbytes, messages, depth,
             {int(k): [b, d] for k, b, d in entries},
             {int(p): float(t) for p, t in compute}, [(a, b) for a, b in intervals],
+            {str(o): c for o, c in ops},
         )
     for stats, (bs, br, ms, mr) in zip(ledger.parties, data["parties"], strict=True):
         stats.bytes_sent, stats.bytes_received = bs, br
@@ -91,6 +92,8 @@ def merge_ledgers(ledgers: list[Ledger | None], n: int, header_bytes: int,
                 mine[0], mine[1] = max(mine[0], base), max(mine[1], deepest)
             for pid, seconds in part.compute_s.items():
                 stats.compute_s[pid] = stats.compute_s.get(pid, 0.0) + seconds
+            for op, count in part.ops.items():
+                stats.ops[op] = stats.ops.get(op, 0) + count
             stats.intervals.extend(part.intervals)
     for led in present:
         for total, part in zip(merged.parties, led.parties, strict=True):

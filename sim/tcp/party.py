@@ -25,6 +25,7 @@ import numpy as np
 import trio
 
 from sim import codec
+from sim.costmodel import CostModel
 from sim.ledger import Message
 from sim.party import Party
 from sim.tcp.node import Node, PeerLost, PeerTimeout
@@ -33,13 +34,13 @@ from sim.tcp.node import Node, PeerLost, PeerTimeout
 class TcpParty(Party):
     """A party of a real-network run. Protocols see only the `Party` interface."""
 
-    def __init__(self, node: Node, seed: int, element_time_s: float, os_random: bool = False):
+    def __init__(self, node: Node, seed: int, cost_model: CostModel, os_random: bool = False):
         super().__init__()
         self.id = node.pid
         self.n = node.n
         self.rng = np.random.default_rng(
             np.random.SeedSequence() if os_random else np.random.SeedSequence([seed, node.pid]))
-        self.element_time_s = element_time_s
+        self.cost_model = cost_model
         self.depth = 0
         self.offline_depth = 0
         self.result: Any = None
@@ -149,6 +150,9 @@ class TcpParty(Party):
         self._node.ledger.computed(self._phase, self._offline, self.id, seconds)
         self._touched = True
         await self._node.pause()
+
+    def _record_work(self, counts: dict[str, float], bits: int | None) -> None:
+        self._node.ledger.worked(self._phase, self._offline, counts, bits)
 
     def now(self) -> float:
         return self._node.clock()

@@ -27,7 +27,8 @@ from typing import Any
 import networkx as nx
 import trio
 
-from sim.engine import DEFAULT_ELEMENT_TIME_S, Crash, LinkFault, PartyFailure, Program, RunResult
+from sim.costmodel import CostModel
+from sim.engine import Crash, LinkFault, PartyFailure, Program, RunResult
 from sim.ledger import Ledger, union_length
 from sim.network import Network
 from sim.tcp.merge import export_ledger, import_ledger, merge_ledgers
@@ -152,6 +153,8 @@ def _merge(graph: nx.Graph, records: Mapping[int, dict[str, Any]], ledgers: Mapp
         crashed=dict(sorted(crashed.items())),
         wall_time_s=wall,
         parties=parties,
+        cost_model=parties[0].cost_model,
+        measured=True,
         frame_bytes=sum(overhead.values()),
         frame_bytes_by_link=dict(sorted(overhead.items())),
         control_bytes=control,
@@ -189,7 +192,7 @@ async def run_tcp_async(
     *,
     seed: int = 0,
     header_bytes: int = 0,
-    element_time_s: float = DEFAULT_ELEMENT_TIME_S,
+    cost_model: CostModel | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     record_views: bool = False,
     hosts: Sequence[str] | None = None,
@@ -213,7 +216,7 @@ async def run_tcp_async(
     key = new_run_key()
     nodes = [Node(p, graph, header_bytes=header_bytes, timeout_s=timeout_s, run_key=key,
                   record_views=record_views, tag=tag) for p in range(n)]
-    parties = [TcpParty(node, seed, element_time_s) for node in nodes]
+    parties = [TcpParty(node, seed, cost_model or CostModel.default()) for node in nodes]
     bodies = [_bind(node, party, programs.get(node.pid))
               for node, party in zip(nodes, parties, strict=True)]
 
@@ -241,7 +244,8 @@ def run_tcp(graph: nx.Graph, programs: Mapping[int, Program], **options: Any) ->
     """Run `programs` over real TCP connections, every party a task of this process.
 
     Takes the options of `sim.simulate` (``seed``, ``header_bytes``,
-    ``element_time_s``, ``record_views``; ``faults`` must be empty) plus
+    ``cost_model``, ``record_views``; ``faults`` must be empty; no ``hosts`` placement:
+    the parties run where they run) plus
     ``timeout_s`` (connecting, and any one blocking receive) and ``hosts``
     (``"host:port"`` per party id to listen on; default: free loopback ports).
     The links are secured with a run key made for the run; in one process the
@@ -262,7 +266,7 @@ async def run_party_async(
     *,
     seed: int = 0,
     header_bytes: int = 0,
-    element_time_s: float = DEFAULT_ELEMENT_TIME_S,
+    cost_model: CostModel | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     tag: str = "",
     run_key: bytes,
@@ -278,7 +282,7 @@ async def run_party_async(
     listener = (await trio.open_tcp_listeners(port, host=host))[0]
     node = Node(party_id, graph, header_bytes=header_bytes, timeout_s=timeout_s, tag=tag,
                 run_key=run_key)
-    party = TcpParty(node, seed, element_time_s, os_random=True)
+    party = TcpParty(node, seed, cost_model or CostModel.default(), os_random=True)
     body = _bind(node, party, programs.get(party_id))
     try:
         await node.connect(listener, addresses)
@@ -301,7 +305,7 @@ def run_party_process(graph: nx.Graph, programs: Mapping[int, Program], party_id
     Every party of the topology needs its own process (relays too). Each one
     returns the whole run's merged result, built from every party's record,
     with its own output only. Options: ``seed``, ``header_bytes``,
-    ``element_time_s``, ``timeout_s``, ``tag`` (a run identity every process
+    ``cost_model``, ``timeout_s``, ``tag`` (a run identity every process
     must share; connections from another run are refused) and ``run_key``
     (required: the secret every process shares, `sim.tcp.new_run_key`).
     """

@@ -136,8 +136,8 @@ def run(what: Runnable, *, n: int | None = None, topology: nx.Graph | None = Non
         runtime: ``"sim"`` (virtual time) or ``"tcp"`` (loopback sockets, this
             process; not inside a running trio loop, use `arun` there).
         options: those of `sim.simulate`: ``seed``, ``header_bytes``,
-            ``faults`` (simulator only), ``element_time_s``, ``record_views``;
-            on TCP also ``timeout_s``.
+            ``faults`` and ``hosts`` (simulator only), ``cost_model``,
+            ``record_views``; on TCP also ``timeout_s``.
     """
     _check_runtime(runtime)
     graph, programs, plan = _prepare(what, n, topology, latency, bandwidth)
