@@ -109,19 +109,26 @@ def placeholder(spec: Spec) -> Any:
     return np.zeros(shape, RING if kind == "ring" else np.bool_)
 
 
-def prg_work(specs: Sequence[Spec]) -> Counter:
-    """What drawing `specs` from a `SeedPrg` costs, by cost class: 8 keystream bytes
-    per ring element or per 64 bits, written into a fresh array, and unpacking each
-    bit (packed ``rows`` are the keystream bytes themselves: one pass per byte)."""
-    work = Counter(call=2 * len(specs))
+def _element_op(kind: str) -> str:
+    return "ring" if kind == "ring" else "bit"
+
+
+def _elements(kind: str, shape: tuple[int, ...]) -> int:
+    """Elements an operation on a component passes over (packed rows: bytes)."""
+    n = math.prod(shape)
+    return n // 8 if kind == "rows" else n
+
+
+def prg_work(specs: Sequence[Spec], times: int = 1) -> Counter:
+    """What drawing `specs` from a `SeedPrg` (`times` over) costs, by cost class: 8
+    keystream bytes per ring element or per 64 bits, written into a fresh array, and
+    unpacking each bit (packed ``rows`` are the keystream bytes themselves: one pass
+    per byte)."""
+    work = Counter(call=2 * len(specs) * times)
     for kind, shape in specs:
         n = math.prod(shape)
-        if kind == "ring":
-            work["aes_byte"] += 8 * n
-            work["ring"] += n
-        else:
-            work["aes_byte"] += 8 * -(-n // 64)
-            work["bit"] += n // 8 if kind == "rows" else n
+        work["aes_byte"] += times * 8 * (n if kind == "ring" else -(-n // 64))
+        work[_element_op(kind)] += times * _elements(kind, shape)
     return work
 
 
@@ -131,24 +138,16 @@ def dealer_work(free: Sequence[Spec], derived: Sequence[Spec], players: int,
     """The dealer's work for one correlation: every holder's draws of the free
     components (combined), the derived values (`derive`: default one element
     operation each), the other players' draws of them and the correction."""
-    def elements(specs: Sequence[Spec]) -> Counter:
-        work = Counter()
-        for kind, shape in specs:
-            n = math.prod(shape)
-            work["ring" if kind == "ring" else "bit"] += n // 8 if kind == "rows" else n
-        return work
-
-    counts = [players if who is None else len(who)
-              for who in (holders if holders is not None else [None] * len(free))]
-    work = Counter()
-    for spec, count in zip(free, counts, strict=True):  # drawn and combined per holder
-        for _ in range(count):
-            work += prg_work([spec]) + elements([spec])
-    for _ in range(players - 1):
-        work += prg_work(derived)
-    for _ in range(players):  # combining the derived draws, then the correction
-        work += elements(derived)
-    return work + (Counter(derive) if derive is not None else elements(derived))
+    work = prg_work(derived, players - 1)
+    for k, (kind, shape) in enumerate(free):  # drawn and combined per holder
+        count = players if holders is None or holders[k] is None else len(holders[k])
+        work += prg_work([(kind, shape)], count)
+        work[_element_op(kind)] += count * _elements(kind, shape)
+    for kind, shape in derived:  # combining the derived draws, then the correction
+        work[_element_op(kind)] += players * _elements(kind, shape)
+        if derive is None:
+            work[_element_op(kind)] += _elements(kind, shape)
+    return work + Counter(derive) if derive is not None else work
 
 
 def _combine(acc: Any, part: Any) -> None:
