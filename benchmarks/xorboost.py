@@ -1,21 +1,31 @@
 """XORBoost benchmarks: print figures (no asserts).
 
     .venv/bin/python benchmarks/xorboost.py scenarios   # every scenarios/xorboost_*.toml
-    .venv/bin/python benchmarks/xorboost.py formula     # per-tree rounds/bytes vs formula
-    .venv/bin/python benchmarks/xorboost.py scale       # wall time and peak memory
+    .venv/bin/python benchmarks/xorboost.py formula     # per-tree rounds and bytes
+    .venv/bin/python benchmarks/xorboost.py scale       # wall, peak memory, per tree
     .venv/bin/python benchmarks/xorboost.py large       # full run 100,000 x 50, 5 trees
-    .venv/bin/python benchmarks/xorboost.py paper       # the published XORBoost shape
-    .venv/bin/python benchmarks/xorboost.py all
+    .venv/bin/python benchmarks/xorboost.py paper       # the published shape, cost-only
+    .venv/bin/python benchmarks/xorboost.py paper_full  # the published shape, in full
+    .venv/bin/python benchmarks/xorboost.py all         # all but large and paper_full
 
-Rounds per tree (logistic): 16 (gradients; +1 when gradients are scaled, n > 512)
-+ D (42 + 9 ceil(log2(d B + 1))) + 28 (leaves). Online bytes of level l that grow
-with n: 8 p (p-1) (5 * 2^l + 2) per sample (see tests/test_xorboost.py for both).
+Full runs go to child processes (peak RSS is per process) with the environment
+`TUNED`: numpy without transparent huge pages (here a page fault on a huge page
+region stalled on compaction: masking 1.5 GB took 5.9 s instead of 1.3 s) and
+glibc keeping freed memory for reuse (MALLOC_MMAP_MAX_=0, no trimming), which
+saved a third of a run's wall time on this 2-core VM. Wall times depend on the
+machine's load: each row prints the load average beside them.
+
+Rounds per tree (logistic): 84 for the gradients (none in the first tree, whose
+margins are public) + per level the formula of tests/test_xorboost.py
+(`level_rounds`: 48 + 20 ceil(log2(C + 1)) at the root, C candidates per node)
++ the leaves'; bytes per sample of a level: `level_bytes_per_sample` there.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -30,15 +40,23 @@ from ppsim.scenario import load  # noqa: E402
 from protocols.xorboost.protocol import (  # noqa: E402
     XorboostParams,
     baseline,
+    layout,
     plan,
     prepare,
 )
 from sim.testing import run_plan  # noqa: E402
 
 
-def run_complete(params: XorboostParams, seed: int = 0):  # noqa: ANN201
+def run_complete(params: XorboostParams, seed: int = 0, prep=None):  # noqa: ANN001, ANN201
     """One run over a complete topology with 0.5 ms links: (RunResult, summary)."""
-    return run_plan(plan(params, seed), seed=seed, latency=5e-4)
+    return run_plan(plan(params, seed, prep), seed=seed, latency=5e-4)
+
+TUNED = {"NUMPY_MADVISE_HUGEPAGE": "0", "MALLOC_MMAP_MAX_": "0",
+         "MALLOC_TRIM_THRESHOLD_": str(1 << 40)}
+
+
+def _load() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 def _mb(x: float) -> str:
@@ -46,96 +64,156 @@ def _mb(x: float) -> str:
 
 
 def scenarios() -> None:
-    """One row per shipped XORBoost scenario (split, owners, topology)."""
-    print(f"{'scenario':26} {'split':10} {'own':>3} {'srv':>3} {'topology':9} {'rounds':>6} "
-          f"{'online MB':>10} {'offline MB':>10} {'sim s':>7} {'metric':6} {'secure':>7} "
-          f"{'xgboost':>7} {'wall s':>6}")
+    """One row per shipped XORBoost scenario: costs, the secure AUC against xgboost's on
+    the pooled data (and, for horizontal splits, xgboost's distributed training on the
+    same row partition), and whether the trees are xgboost's split for split."""
+    import xgboost as xgb
+
+    from protocols.xorboost.model import compare_trees
+    from protocols.xorboost.protocol import distributed_baseline, dmatrix, metrics
+
+    print(f"{'scenario':22} {'split':10} {'own':>3} {'srv':>3} {'rounds':>6} {'online MB':>9} "
+          f"{'sim s':>6} {'secure':>7} {'pooled':>7} {'diff':>7} {'distrib':>7} "
+          f"{'same trees as':>14} {'wall s':>6}")
     for path in sorted((ROOT / "scenarios").glob("xorboost_*.toml")):
         if path.stem == "xorboost_paper":
             continue
         scenario = load(path)
+        params = scenario.params
         t0 = time.perf_counter()
-        rep = run_scenario(scenario)
+        result, summary = run_complete(params, scenario.model.seed)
         wall = time.perf_counter() - t0
-        proto, acc = rep["scenario"]["protocol"], rep["accuracy"]
+        rep = run_scenario(scenario)
+        prep = prepare(params, scenario.model.seed)
+        model = result.outputs[layout(params).analyst]
+        acc = summary["accuracy"]
+        same, dist = "", "-"
+        if params.split == "vertical":
+            diffs = compare_trees(model.to_xgboost_json(), baseline(prep).save_raw("json"),
+                                  prep.train.x, 1e-5)
+            same = f"pooled {sum(d is None for d in diffs)}/{len(diffs)}"
+        elif params.split == "horizontal":
+            raw = distributed_baseline(prep)
+            diffs = compare_trees(model.to_xgboost_json(), raw, prep.train.x, 1e-5)
+            same = f"distrib {sum(d is None for d in diffs)}/{len(diffs)}"
+            dist = f"{metrics('binary', prep.test.y, xgb.Booster(model_file=bytearray(raw)).predict(dmatrix(prep.test, label=False)))['auc']:.4f}"  # noqa: E501
         online = rep["totals"]["bytes"] - rep["offline"]["bytes"]
-        print(f"{path.stem:26} {rep['split']['kind']:10} {rep['split']['owners']:>3} "
-              f"{proto['servers']:>3} {rep['scenario']['topology']['kind']:9} "
-              f"{rep['totals']['rounds']:>6} {_mb(online):>10} {_mb(rep['offline']['bytes']):>10} "
-              f"{rep['totals']['sim_time_s']:>7.3f} {acc['metric']:6} {acc['value']:>7.4f} "
-              f"{acc['baseline']:>7.4f} {wall:>6.2f}")
-
-
-def tree_rounds(n: int, d: int, max_bin: int, depth: int) -> int:
-    scaled = 1 if n > 512 else 0  # the truncation by 2^-shift (logistic, |g| <= 1)
-    return 16 + scaled + depth * (42 + 9 * math.ceil(math.log2(d * max_bin + 1))) + 28
+        print(f"{path.stem:22} {params.split:10} {params.owners:>3} {params.servers:>3} "
+              f"{rep['totals']['rounds']:>6} {_mb(online):>9} {rep['totals']['sim_time_s']:>6.2f} "
+              f"{acc['value']:>7.4f} {acc['baseline']:>7.4f} "
+              f"{acc['value'] - acc['baseline']:>+7.4f} {dist:>7} {same:>14} {wall:>6.2f}")
 
 
 def formula() -> None:
-    """Measured per-tree rounds and per-level bytes against the formula; plaintext ratio."""
-    n_train, d, b, depth, p = 3000, 10, 16, 4, 2
-    params = XorboostParams(data="synthetic", n_samples=4000, n_features=d, max_bin=b,
-                            max_depth=depth, n_estimators=2, split="vertical", owners=2)
+    """Measured rounds per phase of a tree and online bytes per level (the formulas are
+    asserted in tests/test_xorboost.py: `level_rounds`, `level_bytes_per_sample`)."""
+    params = XorboostParams(dataset="synthetic", n_samples=4000, n_features=10, max_bin=16,
+                            max_depth=4, n_estimators=2, split="vertical", owners=2)
     result, summary = run_complete(params, 0)
-    rounds = result.ledger.phase_rounds()
-    phases = result.ledger.phases
-    for t in range(2):
-        measured = sum(v for k, v in rounds.items() if k.startswith(f"tree{t}."))
-        print(f"tree {t}: rounds measured {measured}, formula {tree_rounds(n_train, d, b, depth)}")
-    small, _ = run_complete(params.model_copy(update={"n_samples": 3600, "n_estimators": 1}), 0)
-    for lv in range(depth):
-        grow = (phases[f"tree0.level{lv}"].bytes - small.ledger.phases[f"tree0.level{lv}"].bytes)
-        rows = n_train - 2700
-        print(f"level {lv}: {phases[f'tree0.level{lv}'].bytes:,} B online; growth per sample "
-              f"{grow / rows:,.1f} B, formula 8p(p-1)(5K+2) = {8 * p * (p - 1) * (5 * 2**lv + 2)}")
     prep = prepare(params, 0)
+    rounds = result.ledger.phase_rounds()
+    for t in range(2):
+        levels = [rounds[f"tree{t}.level{lv}"] for lv in range(params.max_depth)]
+        print(f"tree {t}: gradients {rounds.get(f'tree{t}.gradients', 0)}, levels {levels}, "
+              f"leaves {rounds[f'tree{t}.leaves']} rounds ({prep.cands.count} candidates)")
+    for lv in range(params.max_depth):
+        print(f"level {lv}: {result.ledger.phases[f'tree0.level{lv}'].bytes:,} B online")
     t0 = time.perf_counter()
     baseline(prep)
     plain = time.perf_counter() - t0
-    print(f"simulator wall {result.wall_time_s:.2f} s vs plaintext xgboost {plain:.3f} s: "
-          f"ratio {result.wall_time_s / plain:,.0f}; AUC secure "
-          f"{summary['accuracy']['value']:.4f}, xgboost {summary['accuracy']['baseline']:.4f}")
+    print(f"simulator wall {result.wall_time_s:.2f} s vs plaintext xgboost {plain:.3f} s; "
+          f"AUC secure {summary['accuracy']['value']:.4f}, xgboost "
+          f"{summary['accuracy']['baseline']:.4f}")
 
 
-def _one(n: int, d: int, trees: int, mode: str, max_bin: int) -> None:
-    """Child process: one run; prints wall time, peak RSS and simulated figures as JSON."""
-    params = XorboostParams(data="synthetic", n_samples=math.ceil(n / 0.75), n_features=d,
-                            max_bin=max_bin, max_depth=4, n_estimators=trees, split="vertical",
-                            owners=2, servers=3, mode=mode)
+def _one(n: int, d: int, trees: int, max_bin: int, compare: bool) -> None:
+    """Child process: one full run, vertical split among 2 owners who compute, with a
+    dealer; prints wall, peak RSS, wall per tree and the trees' check as JSON. A tree's
+    wall runs from the first party's gradients to the last party's leaves (3 parties
+    train: the 2 owners and the dealer); masking and the precomputed masks come before."""
+    from protocols.xorboost import train as train_module
+    from protocols.xorboost.model import compare_trees
+
+    starts: list[float] = []
+    ends: list[float] = []
+    gradients, leaves = train_module.gradients, train_module.leaf_weights
+
+    async def timed_gradients(*args, **kwargs):
+        starts.append(time.perf_counter())
+        return await gradients(*args, **kwargs)
+
+    async def timed_leaves(*args, **kwargs):
+        out = await leaves(*args, **kwargs)
+        ends.append(time.perf_counter())
+        return out
+
+    train_module.gradients, train_module.leaf_weights = timed_gradients, timed_leaves
+    params = XorboostParams(dataset="synthetic", n_samples=math.ceil(n / 0.75), n_features=d,
+                            max_bin=max_bin, max_depth=4, n_estimators=trees,
+                            split="vertical", owners=2)
     t0 = time.perf_counter()
-    result, summary = run_complete(params, 0)
+    prep = prepare(params, 0)
+    result, summary = run_complete(params, 0, prep=prep)
     wall = time.perf_counter() - t0
-    print(json.dumps({"wall_s": wall, "peak_mb": resource.getrusage(
-        resource.RUSAGE_SELF).ru_maxrss / 1024, "sim_s": result.end_time,
-        "offline_s": result.offline_time, "auc": summary["accuracy"]["value"]}))
+    out = {"wall_s": wall, "per_tree_s": [ends[3 * t + 2] - starts[3 * t]
+                                          for t in range(trees)],
+           "before_trees_s": starts[0] - t0,
+           "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           "auc": summary["accuracy"]["value"], "auc_xgboost": summary["accuracy"]["baseline"]}
+    if compare:
+        model = result.outputs[layout(params).analyst]
+        diffs = compare_trees(model.to_xgboost_json(), baseline(prep).save_raw("json"),
+                              prep.train.x, 1e-5)
+        out["trees_equal"] = f"{sum(x is None for x in diffs)}/{len(diffs)}"
+    print(json.dumps(out))
 
 
-def _rows(shapes: list[tuple[int, int, int, str]]) -> None:
-    """One child process per shape (peak RSS is per process); max_bin 32, depth 4."""
-    print(f"{'n':>7} {'d':>3} {'trees':>5} {'mode':9} {'wall s':>7} {'peak MB':>8} {'sim s':>8}")
-    for n, d, trees, mode in shapes:
+def _rows(shapes: list[tuple[int, int, int, int]], compare: bool = False) -> list[dict]:
+    """One child process per shape (n, d, trees, max_bin), depth 4, vertical, 2 owners."""
+    print(f"{'n':>7} {'d':>4} {'B':>4} {'trees':>5} {'wall s':>7} {'before s':>8} "
+          f"{'per tree s':>22} {'peak MB':>8} {'B/cell':>6} {'AUC':>7} {'xgboost':>7} "
+          f"{'trees eq':>8} {'load':>5}")
+    rows: list[dict] = []
+    for n, d, trees, max_bin in shapes:
         out = subprocess.run([sys.executable, __file__, "_one", str(n), str(d), str(trees),
-                              mode, "32"], capture_output=True, text=True, check=True)
+                              str(max_bin), str(int(compare))], capture_output=True, text=True,
+                             check=True, env={**os.environ, **TUNED})
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{n:>7} {d:>3} {trees:>5} {mode:9} {r['wall_s']:>7.2f} {r['peak_mb']:>8.0f} "
-              f"{r['sim_s']:>8.2f}")
+        rows.append(r)
+        per = ", ".join(f"{t:.1f}" for t in r["per_tree_s"])
+        print(f"{n:>7} {d:>4} {max_bin:>4} {trees:>5} {r['wall_s']:>7.1f} "
+              f"{r['before_trees_s']:>8.1f} {per:>22} "
+              f"{r['peak_mb']:>8.0f} {r['peak_mb'] * 1e6 / (n * d * max_bin):>6.1f} "
+              f"{r['auc']:>7.4f} {r['auc_xgboost']:>7.4f} {r.get('trees_equal', '-'):>8} "
+              f"{_load():>5}")
+    return rows
 
 
 def scale() -> None:
-    """Full runs up to 100,000 x 50 (1 tree), cost-only at the target shape (3 computing
-    parties). Peak memory grows about 16 MB per 1,000 samples x 50 features (32 bins)."""
-    _rows([(10000, 20, 1, "full"), (20000, 20, 1, "full"), (10000, 40, 1, "full"),
-           (100000, 50, 1, "full"), (10000, 20, 1, "cost_only"), (100000, 50, 1, "cost_only"),
-           (100000, 50, 5, "cost_only")])
+    """Full runs of growing shapes (1 tree): wall, peak memory, bytes per (sample x feature
+    x bucket) cell."""
+    _rows([(10000, 20, 1, 32), (20000, 50, 1, 32), (25000, 60, 1, 128),
+           (100000, 50, 1, 32)], compare=True)
 
 
 def large() -> None:
-    """The issue's target shape computed in full: 100,000 x 50, 5 trees of depth 4."""
-    _rows([(100000, 50, 5, "full")])
+    """The first target: 100,000 x 50, 32 buckets, 5 trees of depth 4, in full."""
+    _rows([(100000, 50, 5, 32)], compare=True)
+
+
+def paper_full() -> None:
+    """The second target: the published shape 25,000 x 300, 128 buckets, depth 4, in full,
+    the trees compared with xgboost's split for split. 1 and 4 trees: the difference of
+    their walls over 3 is the cost of one more tree (its share of the masks dealt before
+    training included)."""
+    one, four = _rows([(25000, 300, 1, 128), (25000, 300, 4, 128)], compare=True)
+    print(f"wall per additional tree: {(four['wall_s'] - one['wall_s']) / 3:.1f} s; "
+          f"before the first tree (data, masking, masks of 1 tree): {one['before_trees_s']:.1f} s")
 
 
 def paper() -> None:
-    """scenarios/xorboost_paper.toml: per-tree costs beside the paper's < 1.5 min per tree."""
+    """scenarios/xorboost_paper.toml (cost-only, 10 trees): per-tree costs beside the
+    paper's < 1.5 min per tree."""
     t0 = time.perf_counter()
     rep = run_scenario(load(ROOT / "scenarios" / "xorboost_paper.toml"))
     wall = time.perf_counter() - t0
@@ -150,7 +228,8 @@ def paper() -> None:
         per[key][1] += ph["compute_s"]
         per[key][2] += ph["rounds"]
         per[key][3] += ph["bytes"]
-    once = {ph["name"]: ph for ph in rep["phases"] if ph["name"] in ("input", "masking")}
+    once = {ph["name"]: ph for ph in rep["phases"]
+            if ph["name"] in ("input", "preprocessing")}
     print(f"mode {rep['mode']}; simulator wall {wall:.2f} s; total simulated "
           f"{rep['totals']['sim_time_s']:.1f} s online + {rep['offline']['sim_time_s']:.1f} s "
           "offline")
@@ -159,17 +238,17 @@ def paper() -> None:
               f"compute, {(sim - comp) / trees:.2f} s network), {rounds / trees:.0f} rounds, "
               f"{nbytes / trees / 1e9:.2f} GB")
     for name, ph in once.items():
-        print(f"once, {name:7}: {ph['sim_time_s']:.2f} s, {ph['bytes'] / 1e9:.2f} GB")
+        print(f"once, {name:13}: {ph['sim_time_s']:.2f} s, {ph['bytes'] / 1e9:.2f} GB")
     print("paper (XORBoost, LAN): under 1.5 minutes per tree")
 
 
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "all"
     if what == "_one":
-        _one(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], int(sys.argv[6]))
+        _one(*(int(a) for a in sys.argv[2:6]), compare=sys.argv[6] == "1")
     else:
         for name, fn in [("scenarios", scenarios), ("formula", formula), ("scale", scale),
-                         ("paper", paper), ("large", large)]:
-            if what == name or (what == "all" and name != "large"):
+                         ("paper", paper), ("large", large), ("paper_full", paper_full)]:
+            if what == name or (what == "all" and name not in ("large", "paper_full")):
                 print(f"== {name}")
                 fn()

@@ -7,7 +7,7 @@ the protocols call, on the sizes they use; `sim.calibrate` times them and has th
 numpy-level classes and the messages. The element-wise classes are fitted on
 protocol code run in the simulator (`sim.CalibrationFit`): a fixed-point Beaver
 product for ``ring``, a comparison for ``bit``; what they cost here depends on
-fresh allocations and strided bool slices as much as on arithmetic.
+fresh allocations and the circuits' packed bits as much as on arithmetic.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def ring() -> CalibrationFit:
 
 
 def bit() -> CalibrationFit:
-    """A comparison (bit decomposition, six AND levels on strided bool slices)."""
+    """A comparison (bit decomposition, six AND levels on bits packed eight to a byte)."""
     return _fit(BIT_ELEMENTS, lambda mpc, x, y: mpc.lt(x, y), "bit")
 
 

@@ -11,7 +11,7 @@ all of them.
 
 Some constants are best measured on the protocol code itself (a `CalibrationFit`):
 the element-wise classes, whose real cost depends on what a microbenchmark hides
-(fresh allocations and their page faults, strided slices of bool arrays), and
+(fresh allocations and their page faults, bits packed or in bool arrays), and
 the fixed cost of a step of protocol code (``call``: Python around each numpy
 call). A fit runs protocol code, reads the operations it charged, and gives its
 class the time left once the other classes are paid at their constants; fits

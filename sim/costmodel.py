@@ -46,8 +46,9 @@ OPS: dict[str, str] = {
             "their page faults included (fitted on a Beaver product of 2^18 elements)",
     "pass": "one element of an in-place pass over an array already in memory (no new "
             "result): ring_matmul's limb splitting and recombination",
-    "bit": "one element of an operation on bool arrays as the comparison circuits run it, "
-           "mostly on strided slices (fitted on a comparison of 2^15 elements)",
+    "bit": "one byte of an operation on bits as the comparison circuits run it: packed "
+           "eight to a byte (`protocols.sharing.bits.Rows`), or one bool element (fitted "
+           "on a comparison of 2^15 elements)",
     "mod": "one element of an int64 reduction modulo a 31-bit prime",
     "scatter": "one weighted element added into a histogram (np.bincount)",
     "madd": "one float64 multiply-add in single-threaded BLAS (matrix product)",

@@ -23,12 +23,6 @@ from ppsim.run import run_scenario
 from ppsim.scenario import from_dict, read
 
 ROOT = Path(__file__).resolve().parent.parent
-UNEQUAL_YET = {
-    "xorboost_horizontal_3": "binning summaries are sized by the data (distinct values); "
-                             "issue 13 pads them to their public maximum",
-    "xorboost_horizontal_5": "binning summaries are sized by the data (distinct values); "
-                             "issue 13 pads them to their public maximum",
-}
 
 
 def _supports_cost_only(data: dict[str, Any]) -> bool:
@@ -45,8 +39,6 @@ def _cases() -> list:
         if data["protocol"].get("mode") == "cost_only":  # too large to run in full
             continue
         marks = [pytest.mark.slow] if "slow" in data.get("tags", []) else []
-        if path.stem in UNEQUAL_YET:
-            marks.append(pytest.mark.xfail(strict=True, reason=UNEQUAL_YET[path.stem]))
         cases.append(pytest.param(path, marks=marks, id=path.stem))
     return cases
 

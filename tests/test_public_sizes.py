@@ -5,7 +5,8 @@ bytes on every link whatever the inputs: the same scenario with another seed
 (other private inputs, other randomness) gives the same per-link byte counts.
 The protocols whose sizes follow the data say so in their `reveals`: federated
 XGBoost and SecureBoost (each tree's shape, learned by the parties anyway) and
-GTC (compression by value); XORBoost's binning summaries are issue 13's.
+GTC (compression by value). XORBoost's co-holders exchange sketch summaries padded
+to their public maximum, whatever the column's distinct values.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ CASES = {
     "fedavg clipped": {"name": "fedavg", "clients": 4, "rounds": 1, "n_samples": 400,
                        "clip_norm": 1.0},
     "fed_oblivious": {"name": "fed_oblivious", "clients": 4, "vector_length": 20},
+    "xorboost horizontal": {"name": "xorboost", "split": "horizontal", "owners": 3,
+                            "n_estimators": 1, "max_depth": 2, "max_bin": 8},
+    "xorboost mixed": {"name": "xorboost", "split": "mixed", "owners": 3,
+                       "n_estimators": 1, "max_depth": 2, "max_bin": 8},
 }
 
 

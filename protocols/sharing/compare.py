@@ -17,16 +17,25 @@ of CrypTen and ABY3-style bit decomposition):
 
 Rounds: 2 + ceil(log2(ell - 1)) = 8 for the 64-bit ring. Equality opens
 c = (x - y) + r the same way and ANDs the 64 bitwise equalities: also
-2 + ceil(log2 64) = 8 rounds. Everything works on ``(..., 63)`` bool arrays,
-never element by element.
+2 + ceil(log2 64) = 8 rounds. The trees work on `bits.Rows` (one row per bit
+position, the values packed eight to a byte), never element by element; their
+messages have the sizes of the same bits packed whole.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
+from protocols.sharing.bits import Rows, rows_of, rows_work
 from protocols.sharing.core import MpcCore
-from protocols.sharing.ring import BITS, RING, bits_msb_first
+from protocols.sharing.ring import BITS, RING, const
+
+
+def _bytes(bits: int) -> int:
+    """Bytes of `bits` packed bits: what a gate on them passes over."""
+    return -(-bits // 8)
 
 
 def tree_and_counts(width: int, with_lt: bool) -> list[int]:
@@ -44,63 +53,176 @@ def tree_and_counts(width: int, with_lt: bool) -> list[int]:
 
 
 class Comparisons(MpcCore):
-    """`msb`, `lt`, `eq`, `select`, `argmax` (mixed into `protocols.sharing.Mpc`)."""
+    """`msb`, `lt`, `eq`, `select`, `argmax` (mixed into `protocols.sharing.Mpc`).
 
-    async def _masked_bits(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Open c = a + r; return (public bits of c, XOR shares of the bits of r),
-        both ``a.shape + (64,)`` most significant first."""
-        r, r_bits = await self.corr.draw([("ring", a.shape)], [("bits", a.shape + (BITS,))],
-                                         lambda v: [bits_msb_first(v[0])])
+    Local work on packed `Rows` is charged as ``bit`` operations per byte (a gate
+    on L packed bits is one pass over L / 8 bytes).
+    """
+
+    async def _masked_bits(self, a: np.ndarray) -> tuple[np.ndarray | None, Rows]:
+        """Open c = a + r; return (c, XOR shares of the bits of r as rows, most
+        significant first: `Rows` (64, a.size)); c is None for parties without shares."""
+        r, r_bits = await self.corr.draw([("ring", a.shape)], [("rows", (BITS, a.size))],
+                                         lambda v: [rows_of(v[0], BITS)])
         c = await self._open(a + r)
         await self._work(**self._masked_work(a.size))
-        return bits_msb_first(c), r_bits
+        return (c if self.is_player else None), r_bits
 
-    async def _prefix_lt(self, lt: np.ndarray, eq: np.ndarray) -> np.ndarray:
-        """XOR shares of [c < r] from per-bit (lt, eq) shares over the last axis
-        (most significant first): one AND round per tree level."""
-        while lt.shape[-1] > 1:
-            width = lt.shape[-1]
+    def _public_rows(self, c: np.ndarray, width: int) -> Rows:
+        """The low `width` bits of public ring elements as rows, most significant first."""
+        self._local(**rows_work(c.size, width))
+        return self._rows_of(c, width)
+
+    def _bools(self, bits: Rows, shape: tuple[int, ...]) -> np.ndarray:
+        """A one-row `Rows` as a bool array of `shape`."""
+        self._local(bit=bits.size, call=3)
+        return self._row_bools(bits, shape)
+
+    @staticmethod
+    def _rows_of(c: np.ndarray, width: int) -> Rows:
+        return rows_of(c, width)
+
+    @staticmethod
+    def _row_bools(bits: Rows, shape: tuple[int, ...]) -> np.ndarray:
+        return bits.bools()[0].reshape(shape)
+
+    async def _and_triple(self, shape: tuple[int, int]) -> list[Rows]:
+        """A Beaver bit triple (a, b, a AND b) of `Rows` of `shape`."""
+        return await self.corr.draw([("rows", shape), ("rows", shape)], [("rows", shape)],
+                                    lambda v: [v[0] & v[1]])
+
+    async def _and_rows(self, x: Rows, y: Rows) -> Rows:
+        """AND of XOR-shared `Rows` of one shape: `and_` on packed bits, with the same
+        message and the same size (1 round)."""
+        a, b, c = await self._and_triple(x.shape)
+        if not self.is_player:
+            return x
+        mine = Rows.stack([x ^ a, y ^ b])
+        for pid in self.peers:
+            await self.party.send(pid, mine.payload())
+        got = await self.party.recv_many(self.peers)
+        for part in got.values():
+            mine = mine ^ mine.from_payload(part)
+        n = x.shape[0]
+        d, e = mine[:n], mine[n:]
+        z = (d & b) ^ c ^ (a & e)
+        if self.is_first:
+            z = z ^ (d & e)
+        terms = 3 if self.is_first else 2
+        opened, zbytes = _bytes(mine.size), _bytes(z.size)
+        await self._work(**Counter(bit=2 * opened + 2 * terms * zbytes, call=4 + 2 * terms)
+                         + self._open_work(opened, bits=True))
+        return z
+
+    async def _tree_rounds(self, shape: tuple[int, int], with_lt: bool) -> None:
+        """The AND rounds of `_prefix_lt` (or, without `with_lt`, `_all`) over `shape`'s
+        rows, for a party without shares: the same correlations are dealt and drawn,
+        no bits are computed."""
+        width, length = shape
+        while width > 1:
             pairs = width // 2
-            last = pairs + width % 2 == 1
-            lt_hi, lt_lo = lt[..., 0:2 * pairs:2], lt[..., 1:2 * pairs:2]
-            eq_hi, eq_lo = eq[..., 0:2 * pairs:2], eq[..., 1:2 * pairs:2]
-            if last:
-                anded = await self.and_(eq_hi, lt_lo)
-                self._local(bit=anded.size, call=1)
-                return (lt_hi ^ anded)[..., 0]
-            rows = lt.size // width
-            self._local(bit=5 * rows * pairs, call=4)  # the operands, then the new lt
-            anded = await self.and_(np.concatenate([eq_hi, eq_hi], axis=-1),
-                                    np.concatenate([lt_lo, eq_lo], axis=-1))
-            new_lt, new_eq = lt_hi ^ anded[..., :pairs], anded[..., pairs:]
+            width = pairs + width % 2
+            await self._and_triple((2 * pairs if with_lt and width > 1 else pairs, length))
+
+    async def _prefix_lt(self, lt: Rows, eq: Rows) -> Rows:
+        """XOR shares of [c < r] (one row) from per-bit (lt, eq) rows, most significant
+        first: one AND round per tree level."""
+        if not self.is_player:
+            await self._tree_rounds(lt.shape, True)
+            return lt[:1]
+        length = lt.shape[1]
+        while lt.shape[0] > 1:
+            width = lt.shape[0]
+            pairs = width // 2
+            hi = np.arange(0, 2 * pairs, 2)
+            lt_hi, lt_lo, eq_hi, eq_lo = lt[hi], lt[hi + 1], eq[hi], eq[hi + 1]
+            if pairs + width % 2 == 1:
+                self._local(bit=4 * _bytes(length), call=6)  # the operands, then lt
+                return lt_hi ^ await self._and_rows(eq_hi, lt_lo)
+            # the operands (gathered, then stacked), then the new lt
+            self._local(bit=9 * _bytes(pairs * length), call=10)
+            anded = await self._and_rows(Rows.stack([eq_hi, eq_hi]),
+                                         Rows.stack([lt_lo, eq_lo]))
+            new_lt, new_eq = lt_hi ^ anded[:pairs], anded[pairs:]
             if width % 2:
-                new_lt = np.concatenate([new_lt, lt[..., -1:]], axis=-1)
-                new_eq = np.concatenate([new_eq, eq[..., -1:]], axis=-1)
+                self._local(bit=2 * _bytes((pairs + 1) * length), call=4)
+                new_lt = Rows.stack([new_lt, lt[width - 1:]])
+                new_eq = Rows.stack([new_eq, eq[width - 1:]])
             lt, eq = new_lt, new_eq
-        return lt[..., 0]
+        return lt
 
-    async def _all(self, bits: np.ndarray) -> np.ndarray:
-        """XOR shares of the AND over the last axis: one AND round per tree level."""
-        while bits.shape[-1] > 1:
-            width = bits.shape[-1]
+    async def _all(self, bits: Rows) -> Rows:
+        """XOR shares of the AND of all rows (one row): one AND round per tree level."""
+        if not self.is_player:
+            await self._tree_rounds(bits.shape, False)
+            return bits[:1]
+        while bits.shape[0] > 1:
+            width = bits.shape[0]
             pairs = width // 2
-            anded = await self.and_(bits[..., 0:2 * pairs:2], bits[..., 1:2 * pairs:2])
+            anded = await self._and_rows(bits[0:2 * pairs:2], bits[1:2 * pairs:2])
             if width % 2:
-                self._local(bit=bits.size // width * (pairs + 1), call=1)
-            bits = np.concatenate([anded, bits[..., -1:]], axis=-1) if width % 2 else anded
-        return bits[..., 0]
+                self._local(bit=_bytes((pairs + 1) * bits.shape[1]), call=2)
+            bits = Rows.stack([anded, bits[width - 1:]]) if width % 2 else anded
+        return bits
 
     async def msb_bits(self, a: np.ndarray) -> np.ndarray:
         """XOR shares of the sign bit of `a`: 7 rounds (see the module docstring)."""
-        c_bits, r_bits = await self._masked_bits(a)
-        c_low, r_low = c_bits[..., 1:], r_bits[..., 1:]
-        self._local(bit=(4 + 2 * self.is_first) * c_low.size, call=6)  # lt, eq and the carry's xor
+        c, r_bits = await self._masked_bits(a)
+        if not self.is_player:
+            await self._tree_rounds((BITS - 1, a.size), True)
+            return self.zeros(a.shape, bits=True)
+        c_bits = self._public_rows(c, BITS)
+        c_low, r_low = c_bits[1:], r_bits[1:]
+        # lt and eq, then the carry's xors
+        self._local(bit=(4 + 2 * self.is_first) * _bytes(c_low.size), call=8)
         lt = r_low & ~c_low
-        eq = r_low ^ ~c_low if self.is_first else r_low.copy()
-        carry = await self._prefix_lt(lt, eq)
-        out = carry ^ r_bits[..., 0]
+        eq = r_low ^ ~c_low if self.is_first else r_low
+        out = await self._prefix_lt(lt, eq) ^ r_bits[:1]
         if self.is_first:
-            out ^= c_bits[..., 0]
+            out = out ^ c_bits[:1]
+        return self._bools(out, a.shape)
+
+    async def trunc_exact(self, x: np.ndarray, f: int | None = None) -> np.ndarray:
+        """floor(x / 2^f), exactly (for |x| < 2^62): equal inputs give equal outputs.
+
+        `trunc` drops the borrow out of the low f bits and so rounds up or down at
+        random; here it is computed: the dealer also deals XOR shares of r's low f
+        bits, and the borrow [c_low < r_low] of the public low bits of the
+        opening c = x + 2^62 + r is the prefix comparison of `msb_bits`. Rounds:
+        1 (open) + ceil(log2 f) (ANDs) + 1 (b2a). Online bytes per element:
+        p(p-1) [8 + sum_levels ceil(2 A_l / 8) + 1/8], A_l = tree_and_counts(f, True).
+        """
+        f = self.frac_bits if f is None else f
+        if not 0 < f < 62:
+            raise ValueError(f"trunc_exact: f must be in 1..61, got {f}")
+        shift, top = const(f), const(63)
+        r, r_shift, r_msb, r_low = await self.corr.draw(
+            [("ring", x.shape)],
+            [("ring", x.shape), ("ring", x.shape), ("rows", (f, x.size))],
+            lambda v: [v[0] >> shift, v[0] >> top, rows_of(v[0], f)],
+            derive_work=Counter(ring=2 * x.size, call=2) + rows_work(x.size, f))
+        mine = x + r
+        if self.is_first:
+            mine += const(2**62)
+        c = await self._open(mine)
+        if not self.is_player:
+            await self._tree_rounds((f, x.size), True)
+            await self.b2a(self.zeros(x.shape, bits=True))
+            return self.zeros(x.shape)
+        c_low = self._public_rows(c, f)
+        self._local(**Counter(bit=(4 + 2 * self.is_first) * _bytes(c_low.size), call=6)
+                    + self._open_work(x.size))  # the opening, lt and eq
+        lt = r_low & ~c_low
+        eq = r_low ^ ~c_low if self.is_first else r_low
+        borrow = await self.b2a(self._bools(await self._prefix_lt(lt, eq), x.shape))
+        out = (c >> top) ^ const(1)
+        out *= r_msb
+        out <<= const(64 - f)
+        out -= r_shift
+        out -= borrow
+        if self.is_first:
+            out += (c >> shift) - const(2 ** (62 - f))
+        await self._work(ring=(7 + 4 * self.is_first) * x.size, call=9 + 4 * self.is_first)
         return out
 
     async def msb(self, a: np.ndarray) -> np.ndarray:
@@ -128,10 +250,15 @@ class Comparisons(MpcCore):
         Opens c = (x - y) + r; x == y iff every bit of c equals that of r, an AND
         of 64 local equalities: tree_and_counts(64, False) = [32, 16, 8, 4, 2, 1].
         """
-        c_bits, r_bits = await self._masked_bits(self.sub(x, y))
-        self._local(bit=2 * c_bits.size * self.is_first, call=2)
+        d = self.sub(x, y)
+        c, r_bits = await self._masked_bits(d)
+        if not self.is_player:
+            await self._tree_rounds((BITS, d.size), False)
+            return await self.b2a(self.zeros(d.shape, bits=True))
+        c_bits = self._public_rows(c, BITS)
+        self._local(bit=2 * _bytes(c_bits.size) * self.is_first, call=2)
         same = r_bits ^ ~c_bits if self.is_first else r_bits
-        return await self.b2a(await self._all(same))
+        return await self.b2a(self._bools(await self._all(same), d.shape))
 
     async def select(self, b: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Oblivious if-then-else: x where b = 1 else y, for b an additive 0/1.

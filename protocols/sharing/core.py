@@ -133,9 +133,8 @@ class MpcCore:
                 + self._open_work(size))
 
     def _masked_work(self, size: int) -> Counter:
-        """Opening a + r and splitting the public c into its 64 bits, most significant
-        first (unpacking and reversing 64 bits per element)."""
-        return Counter(ring=size, bit=2 * 64 * size, call=4) + self._open_work(size)
+        """Opening a + r (its bits are split as rows by `Comparisons._public_rows`)."""
+        return Counter(ring=size, call=2) + self._open_work(size)
 
     @staticmethod
     def zeros(shape: tuple[int, ...], bits: bool = False) -> np.ndarray:
@@ -298,6 +297,13 @@ class MpcCore:
         k = const(int(k)) if k.ndim == 0 else np.asarray(k, np.int64).astype(RING)
         self._local(ring=math.prod(np.broadcast_shapes(x.shape, k.shape)), call=2)
         return x * k
+
+    def matmul_public(self, x: np.ndarray, m: ArrayLike) -> np.ndarray:
+        """Times a public integer matrix (any sign): ``x @ m``, local."""
+        m = np.asarray(m)
+        m = m.astype(np.int64).astype(RING) if m.dtype != RING else m
+        self._local(**matmul_work(x.shape, m.shape))
+        return ring_matmul(x, m)
 
     def add_public(self, x: np.ndarray, c: ArrayLike) -> np.ndarray:
         """Plus a public ring constant (scalar or array, broadcast); only the first

@@ -28,15 +28,18 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from protocols.sharing.bits import Rows
 from protocols.sharing.ring import RING
 from sim import Party
 
 Spec = tuple[str, tuple[int, ...]]
-"""A component: ``("ring", shape)`` (additive uint64 shares) or ``("bits", shape)`` (XOR)."""
+"""A component: ``("ring", shape)`` (additive uint64 shares), ``("bits", shape)`` (XOR
+shares, bools) or ``("rows", (rows, length))`` (XOR shares as packed `Rows`)."""
 
 Derive = Callable[[list[np.ndarray]], list[np.ndarray]]
 """The dealer's map from the free components' values to the derived ones'."""
@@ -65,62 +68,104 @@ class SeedPrg:
         self._cipher.update_into(memoryview(SeedPrg._zeros)[:nbytes], out)
         return out[:nbytes].view(RING)
 
-    def draw(self, spec: Spec) -> np.ndarray:
+    @staticmethod
+    def ring_at(seed: bytes, offset: int, count: int) -> np.ndarray:
+        """Elements offset .. offset + count - 1 of the ring stream keyed by `seed`.
+
+        Random access into the same AES-128-CTR stream `raw` produces (a 16-byte
+        counter block holds two ring elements), so a large mask can be
+        regenerated block by block instead of kept in memory.
+        """
+        first = offset // 2
+        cipher = Cipher(algorithms.AES(seed), modes.CTR(first.to_bytes(16, "big"))).encryptor()
+        skip = offset - 2 * first
+        nbytes = 8 * (count + skip)
+        if len(SeedPrg._zeros) < nbytes:
+            SeedPrg._zeros = bytes(nbytes)
+        out = np.empty(nbytes + 15, np.uint8)
+        cipher.update_into(memoryview(SeedPrg._zeros)[:nbytes], out)
+        return out[8 * skip:nbytes].view(RING)
+
+    def draw(self, spec: Spec) -> Any:
         kind, shape = spec
         n = int(np.prod(shape))
         if kind == "ring":
             return self.raw(n).reshape(shape)
+        if kind == "rows":  # packed bytes straight from the stream, then the bool tail
+            rows, length = shape
+            nbytes = rows * (length // 8)
+            packed = self.raw((nbytes + 7) // 8).view(np.uint8)[:nbytes]
+            return Rows(packed.reshape(rows, length // 8),
+                        self.draw(("bits", (rows, length % 8))))
         raw = self.raw((n + 63) // 64).view(np.uint8)
         return np.unpackbits(raw, count=n).view(np.bool_).reshape(shape)
 
 
-def prg_work(specs: Sequence[Spec]) -> Counter:
-    """What drawing `specs` from a `SeedPrg` costs, by cost class: 8 keystream bytes
-    per ring element or per 64 bits, written into a fresh array, and unpacking each bit."""
-    work = Counter(call=2 * len(specs))
+def placeholder(spec: Spec) -> Any:
+    """Zeros of a component's kind and shape."""
+    kind, shape = spec
+    if kind == "rows":
+        return Rows.zeros(*shape)
+    return np.zeros(shape, RING if kind == "ring" else np.bool_)
+
+
+def _element_op(kind: str) -> str:
+    return "ring" if kind == "ring" else "bit"
+
+
+def _elements(kind: str, shape: tuple[int, ...]) -> int:
+    """Elements an operation on a component passes over (packed rows: bytes)."""
+    n = math.prod(shape)
+    return n // 8 if kind == "rows" else n
+
+
+def prg_work(specs: Sequence[Spec], times: int = 1) -> Counter:
+    """What drawing `specs` from a `SeedPrg` (`times` over) costs, by cost class: 8
+    keystream bytes per ring element or per 64 bits, written into a fresh array, and
+    unpacking each bit (packed ``rows`` are the keystream bytes themselves: one pass
+    per byte)."""
+    work = Counter(call=2 * len(specs) * times)
     for kind, shape in specs:
         n = math.prod(shape)
-        if kind == "ring":
-            work["aes_byte"] += 8 * n
-            work["ring"] += n
-        else:
-            work["aes_byte"] += 8 * -(-n // 64)
-            work["bit"] += n
+        work["aes_byte"] += times * 8 * (n if kind == "ring" else -(-n // 64))
+        work[_element_op(kind)] += times * _elements(kind, shape)
     return work
 
 
 def dealer_work(free: Sequence[Spec], derived: Sequence[Spec], players: int,
-                derive: Mapping[str, float] | None = None) -> Counter:
-    """The dealer's work for one correlation: every player's draws of the free
+                derive: Mapping[str, float] | None = None,
+                holders: Sequence[Sequence[int] | None] | None = None) -> Counter:
+    """The dealer's work for one correlation: every holder's draws of the free
     components (combined), the derived values (`derive`: default one element
     operation each), the other players' draws of them and the correction."""
-    def elements(specs: Sequence[Spec]) -> Counter:
-        work = Counter()
-        for kind, shape in specs:
-            work["ring" if kind == "ring" else "bit"] += math.prod(shape)
-        return work
-
-    work = Counter()
-    for _ in range(players):
-        work += prg_work(free)
-    for _ in range(players - 1):
-        work += prg_work(derived)
-    for _ in range(players):  # combining free draws, then derived ones, then the correction
-        work += elements(free) + elements(derived)
-    return work + (Counter(derive) if derive is not None else elements(derived))
+    work = prg_work(derived, players - 1)
+    for k, (kind, shape) in enumerate(free):  # drawn and combined per holder
+        count = players if holders is None or holders[k] is None else len(holders[k])
+        work += prg_work([(kind, shape)], count)
+        work[_element_op(kind)] += count * _elements(kind, shape)
+    for kind, shape in derived:  # combining the derived draws, then the correction
+        work[_element_op(kind)] += players * _elements(kind, shape)
+        if derive is None:
+            work[_element_op(kind)] += _elements(kind, shape)
+    return work + Counter(derive) if derive is not None else work
 
 
-def _combine(acc: np.ndarray, part: np.ndarray) -> None:
+def _combine(acc: Any, part: Any) -> None:
     """acc += part in the component's group (addition mod 2^64, or XOR), in place."""
-    if acc.dtype == np.bool_:
+    if isinstance(acc, Rows):
+        np.bitwise_xor(acc.packed, part.packed, out=acc.packed)
+        np.bitwise_xor(acc.tail, part.tail, out=acc.tail)
+    elif acc.dtype == np.bool_:
         np.bitwise_xor(acc, part, out=acc)
     else:
         np.add(acc, part, out=acc)
 
 
-def _remove(total: np.ndarray, acc: np.ndarray) -> np.ndarray:
+def _remove(total: Any, acc: Any) -> Any:
     """The share that completes `acc` to `total`."""
-    return total ^ acc if total.dtype == np.bool_ else total - acc
+    if isinstance(total, Rows) or total.dtype == np.bool_:
+        return total ^ acc
+    return total - acc
 
 
 class Correlations:
@@ -154,43 +199,70 @@ class Correlations:
             gens[party.id] = SeedPrg(await party.recv(self.dealer))
         self._gens = gens
 
+    async def subseed(self) -> dict[int, bytes]:
+        """A fresh 16-byte seed per player, known to that player and to the dealer.
+
+        Drawn from the players' streams (no message): the dealer gets every
+        player's seed, a player its own, anyone else nothing. Keys a stream that
+        can be regenerated at random offsets (`SeedPrg.ring_at`).
+        """
+        await self.setup()
+        pid = self.party.id
+        if pid == self.dealer:
+            return {p: self._gens[p].raw(2).tobytes() for p in self.players}
+        if pid in self.players:
+            return {pid: self._gens[pid].raw(2).tobytes()}
+        return {}
+
     async def draw(self, free: Sequence[Spec], derived: Sequence[Spec], derive: Derive,
-                   derive_work: Mapping[str, float] | None = None) -> list[np.ndarray]:
+                   derive_work: Mapping[str, float] | None = None,
+                   holders: Sequence[Sequence[int] | None] | None = None) -> list[Any]:
         """This party's shares of the free then derived components.
 
         The dealer gets placeholder zeros (it holds no shares) after sending the
         first player its correction in the offline phase named
         ``offline:<current phase>``. `derive_work` is what `derive` computes, by
-        cost class (default: one element operation per derived element).
+        cost class (default: one element operation per derived element). `holders`
+        may restrict a free component to some players (one entry per free
+        component, None for all): the others draw nothing for it (they get zeros)
+        and the dealer's value is the sum over its holders only.
         """
         await self.setup()
         party = self.party
+        holders = [None] * len(free) if holders is None else list(holders)
         if party.id == self.dealer:
             with party.phase(f"offline:{party.current_phase}", offline=True):
-                correction = self._dealer_correction(free, derived, derive)
-                await party.work(**dealer_work(free, derived, len(self.players), derive_work))
+                correction = self._dealer_correction(free, derived, derive, holders)
+                await party.work(**dealer_work(free, derived, len(self.players), derive_work,
+                                               holders))
                 await party.send(self.players[0], correction)
-            return [np.zeros(s, RING if k == "ring" else np.bool_) for k, s in (*free, *derived)]
+            return [placeholder(spec) for spec in (*free, *derived)]
         if party.id not in self.players:
-            return [np.zeros(s, RING if k == "ring" else np.bool_) for k, s in (*free, *derived)]
+            return [placeholder(spec) for spec in (*free, *derived)]
         gen = self._gens[party.id]
-        out = [gen.draw(spec) for spec in free]
+        mine = [who is None or party.id in who for who in holders]
+        out = [gen.draw(spec) if drawn else placeholder(spec)
+               for spec, drawn in zip(free, mine, strict=True)]
         first = party.id == self.players[0]
         if first:
             correction = await party.recv(self.dealer)
             out += _unpack(correction, derived)
         else:
             out += [gen.draw(spec) for spec in derived]
-        await party.work(**prg_work(free if first else (*free, *derived)))
-        return [np.asarray(a) for a in out]  # 0-d results of ring arithmetic are scalars
+        drawn = [spec for spec, d in zip(free, mine, strict=True) if d]
+        await party.work(**prg_work(drawn if first else (*drawn, *derived)))
+        # 0-d results of ring arithmetic are scalars: back to arrays
+        return [a if isinstance(a, Rows) else np.asarray(a) for a in out]
 
     def _dealer_correction(self, free: Sequence[Spec], derived: Sequence[Spec],
-                           derive: Derive) -> tuple[np.ndarray, ...] | np.ndarray:
+                           derive: Derive, holders: Sequence[Sequence[int] | None]
+                           ) -> tuple[np.ndarray, ...] | np.ndarray:
         gens = self._gens
-        values = [gens[self.players[0]].draw(spec) for spec in free]
-        for pid in self.players[1:]:
-            for acc, spec in zip(values, free, strict=True):
-                _combine(acc, gens[pid].draw(spec))
+        values = [placeholder(spec) for spec in free]
+        for pid in self.players:
+            for acc, spec, who in zip(values, free, holders, strict=True):
+                if who is None or pid in who:
+                    _combine(acc, gens[pid].draw(spec))
         targets = derive(values)
         partial: list[np.ndarray] = []
         for pid in self.players[1:]:
@@ -205,27 +277,38 @@ class Correlations:
         return _pack([_remove(t, a) for t, a in zip(targets, partial, strict=True)])
 
 
-def _pack(parts: list[np.ndarray]) -> tuple[np.ndarray, ...] | np.ndarray:
-    """One payload: ring parts as they are, all bit parts in one flat bool array
-    (so bit-packing rounds up once)."""
-    rings = [p for p in parts if p.dtype != np.bool_]
-    bits = [p.ravel() for p in parts if p.dtype == np.bool_]
+def _pack(parts: list[Any]) -> tuple[np.ndarray, ...] | np.ndarray:
+    """One payload: ring parts and the packed bytes of `Rows` as they are, all bool bits
+    (bits parts, the tails of `Rows`) in one flat bool array (so bit-packing rounds up
+    once; the packed bytes hold whole bytes, so the size is that of all bits packed)."""
+    items, bits = [], []
+    for p in parts:
+        if isinstance(p, Rows):
+            items.append(p.packed)
+            bits.append(p.tail.ravel())
+        elif p.dtype == np.bool_:
+            bits.append(p.ravel())
+        else:
+            items.append(p)
     if bits:
-        rings.append(np.concatenate(bits))
-    return rings[0] if len(rings) == 1 else tuple(rings)
+        items.append(np.concatenate(bits))
+    return items[0] if len(items) == 1 else tuple(items)
 
 
-def _unpack(payload: tuple[np.ndarray, ...] | np.ndarray, specs: Sequence[Spec]
-            ) -> list[np.ndarray]:
+def _unpack(payload: tuple[np.ndarray, ...] | np.ndarray, specs: Sequence[Spec]) -> list[Any]:
     items = list(payload) if isinstance(payload, tuple) else [payload]
-    has_bits = any(k == "bits" for k, _ in specs)
+    has_bits = any(k in ("bits", "rows") for k, _ in specs)
     flat_bits = items.pop() if has_bits else None
     out, offset = [], 0
     for kind, shape in specs:
         if kind == "ring":
             out.append(items.pop(0))
-        else:
-            size = int(np.prod(shape))
-            out.append(flat_bits[offset:offset + size].reshape(shape))
-            offset += size
+            continue
+        if kind == "rows":
+            rows, length = shape
+            packed, shape = items.pop(0), (rows, length % 8)
+        size = int(np.prod(shape))
+        bits = flat_bits[offset:offset + size].reshape(shape)
+        offset += size
+        out.append(Rows(packed, bits) if kind == "rows" else bits)
     return out

@@ -144,8 +144,14 @@ _EXACT = 2**53
 """float64 holds every integer up to 2^53 exactly."""
 
 _TILE = 1 << 17
-"""Elements per operand tile: limb buffers of a few MB, mostly in cache (measured
-fastest here among 2^15..2^21)."""
+"""Elements per tile of the larger operand: limb buffers of a few MB, mostly in cache
+(measured fastest here among 2^15..2^21)."""
+
+_CHUNK = 1 << 20
+"""Elements per inner chunk of the smaller operand (limbed once per chunk): the inner
+dimension is cut at 512 for exactness with full 64-bit operands, and narrower only
+past this bound. Bounding it by 2^17 elements instead cut XORBoost's 16 x 25,000 x
+38,400 histogram product into three-wide chunks, five times slower here."""
 
 _SMALL = 1 << 15
 """Below this many multiply-adds numpy's own uint64 matmul is as fast."""
@@ -254,12 +260,13 @@ def _pairs(xl: Limbs, yl: Limbs) -> list[tuple[int, int]]:
 
 def _tiles(m: int, k: int, n: int, xl: Limbs, yl: Limbs, inner_chunk: int | None
            ) -> tuple[int, int]:
-    """(inner chunk, row block) of `_limb_matmul`: exact float64 partial sums, tiles
-    of at most `_TILE` elements per operand limb."""
+    """(inner chunk, tile) of `_limb_matmul`: exact float64 partial sums, the smaller
+    operand's chunk of at most `_CHUNK` elements and the larger operand's tiles (rows
+    of x, or columns of y) of at most `_TILE` elements per limb."""
     worst = max((2**xl[i][1] - 1) * (2**yl[j][1] - 1) for i, j in _pairs(xl, yl))
     kc = _EXACT // worst if inner_chunk is None else min(_EXACT // worst, inner_chunk)
-    kc = max(1, min(kc, k, _TILE // max(n, 1)))
-    return kc, max(1, min(m, _TILE // kc))
+    kc = max(1, min(kc, k, _CHUNK // min(m, n)))
+    return kc, max(1, min(max(m, n), _TILE // kc))
 
 
 def matmul_work(xs: tuple[int, ...], ys: tuple[int, ...]) -> Counter:
@@ -267,7 +274,7 @@ def matmul_work(xs: tuple[int, ...], ys: tuple[int, ...]) -> Counter:
     (`sim.OPS`): its own dispatch and loops, counted from the shapes alone.
 
     Operands are taken as full 64-bit (shares and masked openings are uniform):
-    three limbs each, six limb pairs. Per inner chunk and row block: the limbs
+    three limbs each, six limb pairs. Per inner chunk and tile: the limbs
     (three in-place element passes each), one float64 product per limb pair
     (``madd``), and each pair's part added back (its BLAS output written,
     converted, shifted, added: four passes of the output). Small, narrow and
@@ -283,10 +290,10 @@ def matmul_work(xs: tuple[int, ...], ys: tuple[int, ...]) -> Counter:
         return Counter(ring_madd=m * k * n, call=2)
     limbs = _layout(BITS, LIMB_BITS)
     pairs = len(_pairs(limbs, limbs))
-    kc, mb = _tiles(m, k, n, limbs, limbs, None)
-    chunks, blocks = -(-k // kc), -(-m // mb)
+    kc, tile = _tiles(m, k, n, limbs, limbs, None)
+    chunks, blocks = -(-k // kc), -(-max(m, n) // tile)
     passes = m * n + 3 * len(limbs) * (k * n + m * k) + 4 * pairs * chunks * m * n
-    if m >= n:  # the smaller operand's limbs are stacked once per row block
+    if m >= n:  # the smaller operand's limbs are stacked once per tile of x's rows
         passes += len(limbs) * k * n * blocks
     calls = chunks * (4 * len(limbs) + blocks * (4 * len(limbs) + 4 * pairs + 4))
     return Counter({"madd": pairs * m * k * n, "pass": passes, "call": calls})
@@ -296,13 +303,19 @@ def _limb_matmul(x: np.ndarray, y: np.ndarray, inner_chunk: int | None) -> np.nd
     (m, k), n = x.shape, y.shape[1]
     x_big = m >= n  # group the products by the limbs of the larger operand
     xl, yl = _limb_layout(x, LIMB_BITS), _limb_layout(y, LIMB_BITS)
-    kc, mb = _tiles(m, k, n, xl, yl, inner_chunk)
+    kc, tile = _tiles(m, k, n, xl, yl, inner_chunk)
     out = np.zeros((m, n), RING)
     for k0 in range(0, k, kc):
-        ylimbs = _limbs(y[k0:k0 + kc], yl)  # (Ly, kc', n)
-        for m0 in range(0, m, mb):
-            xlimbs = _limbs(x[m0:m0 + mb, k0:k0 + kc], xl)  # (Lx, mb', kc')
-            _accumulate(out[m0:m0 + mb], xlimbs, ylimbs, xl, yl, x_big)
+        if x_big:  # the smaller operand's limbs once per inner chunk, the larger's by tiles
+            ylimbs = _limbs(y[k0:k0 + kc], yl)  # (Ly, kc', n)
+            for m0 in range(0, m, tile):
+                xlimbs = _limbs(x[m0:m0 + tile, k0:k0 + kc], xl)
+                _accumulate(out[m0:m0 + tile], xlimbs, ylimbs, xl, yl, x_big)
+        else:
+            xlimbs = _limbs(x[:, k0:k0 + kc], xl)  # (Lx, m, kc')
+            for n0 in range(0, n, tile):
+                ylimbs = _limbs(y[k0:k0 + kc, n0:n0 + tile], yl)
+                _accumulate(out[:, n0:n0 + tile], xlimbs, ylimbs, xl, yl, x_big)
     return out
 
 

@@ -1,130 +1,105 @@
-"""Quantization of features into at most `max_bin` buckets.
+"""Quantization of features into at most `max_bin` buckets, as XGBoost ``hist`` does.
 
-Cut points follow XGBoost's ``hist`` layout so that both see the same buckets:
-a feature's cuts are increasing float32 values c_0 < ... < c_{k-1}; a value x
-falls in bucket ``#{j : c_j <= x}`` (XGBoost's upper bound), and a split
-"x < c_b" sends buckets 0..b left. An owner holding a whole numerical column
-runs XGBoost's own quantile sketch on it locally (`xgboost.QuantileDMatrix`,
-which sketches each feature independently), so its quantization equals the
-plaintext baseline's exactly. A column held in pieces gets cuts from the merged
-local summaries: with at most `max_bin` distinct values, those values but the
-smallest plus a last cut ``v_max + |v_max| + 1e-5`` (XGBoost's rule, so again
-identical); with more, the values at weighted ranks i/max_bin of the merged
-summaries (an approximation of XGBoost's sketch).
+A numerical feature's cuts are increasing float32 values c_0 < ... < c_{k-1}; a
+value x falls in bucket ``#{j : c_j <= x}`` (XGBoost's upper bound), and a split
+"x < c_b" sends buckets 0..b left. A categorical feature holds codes 0..k-1 and
+gets one bucket per code up to the largest one seen (XGBoost's bins; a code above
+`max_bin` - 1 is an error). NaN falls in no bucket; a split learns where missing
+values go (`protocols.xorboost.candidates`). A column's `Cuts` also keep
+XGBoost's ``MinValues`` entry (the threshold of the split that sends only
+missing values left).
 
-Categorical features hold codes 0..k-1 and get one bucket per category; a
-feature with more categories than `max_bin` is an error. NaN falls in no
-bucket (its indicator row is all zero), see `protocols.xorboost` for where
-missing values go at a split.
+How owners agree on cuts without pooling the data (`protocols.xorboost.protocol`
+``agree_cuts``), by XGBoost's own sketch (`sketch`, a bit-exact port):
 
-How owners agree on cuts without pooling the data (`agree_cuts`):
+* every holder of a column sketches its rows of it and prunes the summary to
+  8 max_bin entries (XGBoost's ``AllReduce`` does the same); for a categorical
+  column, the set of codes it holds;
+* co-holders of a column (horizontal and mixed splits) send each other that
+  `message`: the summary padded to 8 max_bin entries and the number of values
+  it summarizes (or the codes as a max_bin bitmap), a size fixed by public
+  parameters. Each co-holder merges them in owner order (`cuts`) exactly as
+  XGBoost's distributed training merges its workers' summaries, so the cuts
+  equal XGBoost's on that row partition, with XGBoost's error guarantee
+  (eps = 1 / (8 max_bin) of the ranks), and every co-holder derives the same;
+* a column held whole (vertical split) is that computation with one holder:
+  XGBoost's single-machine cuts, exactly.
 
-* an owner holding every row of a column (vertical split) computes its cuts
-  alone and reveals them to no one (the analyst later learns the thresholds
-  the trees use);
-* columns held in pieces by several owners (horizontal and mixed splits): each
-  such owner sends the others its local summary (`local_summary`: distinct
-  values with counts, or 8 * max_bin local quantiles), and every one of them
-  derives the same cuts from the merged summaries. Those owners therefore
-  learn each other's local summaries, as in federated XGBoost's sketch
-  exchange; the computing parties learn nothing (they receive only shares of
-  the bucket indicators).
+Co-holders therefore learn each other's pruned summaries (at most 8 max_bin
+values with rank bounds) and counts of non-missing values, as XGBoost's
+workers do; the computing parties learn nothing (they receive masked blocks).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-CUT_EPS = 1e-5
+from protocols.xorboost import sketch
 
 
-SUMMARY_FACTOR = 8
-"""A local summary keeps up to SUMMARY_FACTOR * max_bin points (XGBoost's sketch factor)."""
+@dataclass(frozen=True)
+class Cuts:
+    """A column's quantization: increasing float32 cut points (numerical), XGBoost's
+    min value, and for a categorical column which codes have a bin (max_bin,)."""
+
+    values: np.ndarray
+    min_value: float
+    present: np.ndarray | None = None
 
 
-def local_summary(values: np.ndarray, max_bin: int, categorical: bool) -> np.ndarray:
-    """What an owner reveals about one column to its co-owners: (2, k) values and weights.
-
-    Its distinct values with their counts when there are at most
-    ``SUMMARY_FACTOR * max_bin`` of them (always for categorical), else that many
-    equally spaced local quantiles, each weighing an equal share of its rows.
-    """
-    v = values[~np.isnan(values)]
-    uniq, counts = np.unique(v, return_counts=True)
-    size = SUMMARY_FACTOR * max_bin
-    if categorical or uniq.size <= size:
-        return np.stack([uniq, counts.astype(np.float64)])
-    points = np.quantile(v, np.linspace(0, 1, size), method="lower")
-    return np.stack([points, np.full(size, v.size / size)])
+Message = tuple[np.ndarray, np.ndarray]
+"""What a holder shares about a column: numerical, the summary entries (8 max_bin, 4)
+float32 (rmin, rmax, wmin, value; zero padded) and (2,) int64 (entries, values
+summarized); categorical, the codes held (max_bin,) bool and (2,) int64 (0, values)."""
 
 
-def cuts_from_summary(summary: np.ndarray, max_bin: int, categorical: bool) -> np.ndarray:
-    """Cut points from a (possibly merged) weighted summary (2, k) of one column.
-
-    At most max_bin distinct values: XGBoost's rule (every value but the smallest,
-    plus a last cut). More: the values at weighted ranks i/max_bin, i = 1..max_bin-1,
-    plus the last cut.
-    """
-    values, weights = summary
-    if categorical:
-        top = int(values.max()) + 1 if values.size else 1
-        if top > max_bin:
-            raise ValueError(
-                f"a categorical feature has {top} categories, more than max_bin={max_bin}"
-            )
-        return np.arange(1, top + 1, dtype=np.float64)
-    if values.size == 0:
-        return np.array([CUT_EPS])
-    last = values[-1]
-    if values.size <= max_bin:
-        inner = values[1:]
-    else:
-        rank = np.cumsum(weights) / weights.sum()
-        picks = np.searchsorted(rank, np.arange(1, max_bin) / max_bin, side="left")
-        inner = np.unique(values[np.minimum(picks + 1, values.size - 1)])
-    cuts = np.concatenate([inner[inner < last], [last + abs(last) + CUT_EPS]])
-    return cuts.astype(np.float32).astype(np.float64)
+def message_shapes(max_bin: int, categorical: bool) -> tuple[tuple, tuple]:
+    """The (public) shapes and dtypes of a column's `Message`."""
+    body = ((max_bin,), np.bool_) if categorical else ((sketch.FACTOR * max_bin, 4), np.float32)
+    return body, ((2,), np.int64)
 
 
-def column_cuts(values: np.ndarray, max_bin: int, categorical: bool) -> np.ndarray:
-    """Cuts of a column held whole by one owner (XGBoost's sketch if numerical)."""
+def message(values: np.ndarray, max_bin: int, categorical: bool) -> Message:
+    """A holder's `Message` about its rows of one column."""
     v = values[~np.isnan(values)]
     if categorical:
-        if v.size and (np.any(v < 0) or np.any(v != np.round(v))):
-            raise ValueError("categorical feature values must be codes 0, 1, 2, ...")
-        return cuts_from_summary(local_summary(v, max_bin, True), max_bin, categorical)
-    if v.size == 0:
-        return np.array([CUT_EPS])
-    import xgboost as xgb
-
-    indptr, cuts = xgb.QuantileDMatrix(values.reshape(-1, 1), max_bin=max_bin,
-                                       nthread=1).get_quantile_cut()
-    return cuts[int(indptr[0]) + 1:int(indptr[1])].astype(np.float64)  # drop the min value
-
-
-def merge_cuts(summaries: list[np.ndarray], max_bin: int, categorical: bool) -> np.ndarray:
-    """Cuts every co-owner of a column derives from all their local summaries."""
-    merged = np.concatenate(summaries, axis=1) if summaries else np.zeros((2, 0))
-    values, where = np.unique(merged[0], return_inverse=True)
-    weights = np.bincount(where, weights=merged[1], minlength=values.size)
-    return cuts_from_summary(np.stack([values, weights]), max_bin, categorical)
+        if v.size and (np.any(v < 0) or np.any(v != np.round(v)) or v.max() >= max_bin):
+            raise ValueError(f"categorical feature values must be codes 0..{max_bin - 1}")
+        held = np.zeros(max_bin, bool)
+        held[v.astype(np.int64)] = True
+        return held, np.array([0, v.size], np.int64)
+    summary, count = sketch.local_sketch(values, max_bin)
+    summary = summary.prune(sketch.FACTOR * max_bin)
+    body = np.zeros((sketch.FACTOR * max_bin, 4), np.float32)
+    body[:summary.size] = np.stack([summary.rmin, summary.rmax, summary.wmin, summary.value],
+                                   axis=1)
+    return body, np.array([summary.size, count], np.int64)
 
 
-def bucketize(values: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    """Bucket index per value (int64), -1 for NaN; values past the last cut go last."""
-    idx = np.searchsorted(cuts, values.astype(np.float32), side="right")
-    idx = np.minimum(idx, len(cuts) - 1)
+def cuts(messages: list[Message], max_bin: int, categorical: bool) -> Cuts:
+    """The column's cuts from every holder's `Message`, in owner order."""
+    total = int(sum(head[1] for _, head in messages))
+    if categorical:
+        held = np.logical_or.reduce([body for body, _ in messages])
+        top = int(np.flatnonzero(held)[-1]) + 1 if held.any() else 1
+        return Cuts(np.arange(1, top + 1, dtype=np.float64), 0.0, np.arange(max_bin) < top)
+    parts = [sketch.Summary(*body[:int(head[0])].T.copy()) for body, head in messages]
+    out = sketch.cuts(sketch.merge(parts, total, max_bin), total, max_bin)
+    return Cuts(out.values, out.min_value)
+
+
+def column_cuts(values: np.ndarray, max_bin: int, categorical: bool) -> Cuts:
+    """Cuts of a column held whole by one owner: XGBoost's single-machine cuts."""
+    return cuts([message(values, max_bin, categorical)], max_bin, categorical)
+
+
+def bucketize(values: np.ndarray, cuts: Cuts) -> np.ndarray:
+    """Bucket index per value (int64), -1 for NaN; values past the last cut go last;
+    a categorical value's bucket is its code."""
+    if cuts.present is not None:
+        return np.where(np.isnan(values), -1, np.nan_to_num(values)).astype(np.int64)
+    idx = np.searchsorted(cuts.values, values.astype(np.float32), side="right")
+    idx = np.minimum(idx, len(cuts.values) - 1)
     return np.where(np.isnan(values), -1, idx).astype(np.int64)
-
-
-def one_hot(buckets: np.ndarray, max_bin: int) -> np.ndarray:
-    """Indicators (n, d * max_bin) as uint64 0/1: feature-major, bucket-minor.
-
-    Every feature is padded to `max_bin` buckets so that shapes (and costs)
-    depend only on public sizes; a NaN row is all zero for that feature.
-    """
-    n, d = buckets.shape
-    out = np.zeros((n, d, max_bin), dtype=np.uint64)
-    rows, cols = np.nonzero(buckets >= 0)
-    out[rows, cols, buckets[rows, cols]] = 1
-    return out.reshape(n, d * max_bin)

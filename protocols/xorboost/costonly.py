@@ -22,9 +22,10 @@ import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from protocols.sharing import Mpc
+from protocols.sharing.bits import Rows
 from protocols.sharing.core import matmul_shape
 from protocols.sharing.dealer import Correlations, Derive, Spec, dealer_work, prg_work
-from protocols.sharing.ring import BITS, RING, split_work
+from protocols.sharing.ring import RING, split_work
 
 _BOOL_UFUNCS = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
                 np.logical_and, np.logical_or, np.logical_not, np.logical_xor}
@@ -34,9 +35,23 @@ def _shape(x: Any) -> tuple[int, ...]:
     return x.shape if isinstance(x, Ghost) else np.shape(x)
 
 
+def _dtype(x: Any) -> np.dtype:
+    return x.dtype if isinstance(x, Ghost | np.ndarray | np.generic) else np.asarray(x).dtype
+
+
 def _is_bool(x: Any) -> bool:
-    dtype = x.dtype if isinstance(x, Ghost | np.ndarray | np.generic) else np.asarray(x).dtype
-    return dtype == np.bool_
+    return _dtype(x) == np.bool_
+
+
+def _dtype_of(items: Sequence[Any]) -> Any:
+    """bool if every item is; uint8 if every array item is (packed bits: `Rows`);
+    otherwise the ring."""
+    if all(_is_bool(x) for x in items):
+        return np.bool_
+    arrays = [x for x in items if isinstance(x, Ghost | np.ndarray)]
+    if arrays and all(_dtype(x) == np.uint8 for x in arrays):
+        return np.uint8
+    return RING
 
 
 class Ghost(NDArrayOperatorsMixin):
@@ -119,10 +134,7 @@ class Ghost(NDArrayOperatorsMixin):
             shape = matmul_shape(_shape(inputs[0]), _shape(inputs[1]))
         else:
             shape = np.broadcast_shapes(*(_shape(x) for x in inputs))
-        if ufunc in _BOOL_UFUNCS or all(_is_bool(x) for x in inputs):
-            dtype: Any = np.bool_
-        else:
-            dtype = RING
+        dtype = np.bool_ if ufunc in _BOOL_UFUNCS else _dtype_of(inputs)
         if out is not None:
             target = out[0] if isinstance(out, tuple) else out
             if isinstance(target, Ghost):
@@ -153,10 +165,6 @@ def _reduced(x: Any, axis: int | None, dtype: Any) -> Ghost:
         return Ghost((), dtype or RING)
     axis = axis % len(shape)
     return Ghost(shape[:axis] + shape[axis + 1:], dtype or RING)
-
-
-def _dtype_of(items: Sequence[Any]) -> Any:
-    return np.bool_ if all(_is_bool(x) for x in items) else RING
 
 
 def _concatenate(arrays: Sequence[Any], axis: int = 0, **_: Any) -> Ghost:
@@ -209,10 +217,25 @@ _FUNCTIONS = {
 
 
 def _pack_size(specs: Sequence[Spec]) -> int:
-    """Wire bytes of a dealer correction (`dealer._pack`): ring parts, then all bits."""
+    """Wire bytes of a dealer correction (`dealer._pack`): ring parts and the packed bytes
+    of rows, then all bool bits (bits parts and the rows' tails)."""
     rings = sum(8 * math.prod(s) for k, s in specs if k == "ring")
+    packed = sum(s[0] * (s[1] // 8) for k, s in specs if k == "rows")
     bits = sum(math.prod(s) for k, s in specs if k == "bits")
-    return rings + (bits + 7) // 8
+    bits += sum(s[0] * (s[1] % 8) for k, s in specs if k == "rows")
+    return rings + packed + (bits + 7) // 8
+
+
+def ghost_rows(rows: int, length: int) -> Rows:
+    """`Rows` of ghosts: the shapes of (rows, length) packed bits."""
+    return Rows(Ghost((rows, length // 8), np.uint8), Ghost((rows, length % 8), np.bool_))
+
+
+def _ghost(spec: Spec) -> Any:
+    kind, shape = spec
+    if kind == "rows":
+        return ghost_rows(*shape)
+    return Ghost(shape, RING if kind == "ring" else np.bool_)
 
 
 class _Correction:
@@ -227,20 +250,24 @@ class GhostCorrelations(Correlations):
     """The dealer's correlations with the same messages and work, and no values."""
 
     async def draw(self, free: Sequence[Spec], derived: Sequence[Spec], derive: Derive,
-                   derive_work: Any = None) -> list[Ghost]:
+                   derive_work: Any = None,
+                   holders: Sequence[Sequence[int] | None] | None = None) -> list[Any]:
         await self.setup()
         party = self.party
         specs = (*free, *derived)
+        drawn = [spec for spec, who in zip(free, holders or [None] * len(free), strict=True)
+                 if who is None or party.id in who]
         if party.id == self.dealer:
             with party.phase(f"offline:{party.current_phase}", offline=True):
-                await party.work(**dealer_work(free, derived, len(self.players), derive_work))
+                await party.work(**dealer_work(free, derived, len(self.players), derive_work,
+                                               holders))
                 await party.send(self.players[0], _Correction(_pack_size(derived)))
         elif party.id == self.players[0]:
             await party.recv(self.dealer)
-            await party.work(**prg_work(free))
+            await party.work(**prg_work(drawn))
         elif party.id in self.players:
-            await party.work(**prg_work(specs))
-        return [Ghost(s, RING if k == "ring" else np.bool_) for k, s in specs]
+            await party.work(**prg_work((*drawn, *derived)))
+        return [_ghost(spec) for spec in specs]
 
 
 class GhostMpc(Mpc):
@@ -292,12 +319,13 @@ class GhostMpc(Mpc):
         await self._work(**self._beaver_work(x.shape, y.shape, zshape, op))
         return Ghost(zshape)
 
-    async def _masked_bits(self, a: Any) -> tuple[Ghost, Ghost]:
-        r, r_bits = await self.corr.draw([("ring", a.shape)], [("bits", a.shape + (BITS,))],
-                                         lambda v: v)
-        await self._open(a + r)
-        await self._work(**self._masked_work(a.size))
-        return Ghost(a.shape + (BITS,), np.bool_), r_bits
+    @staticmethod
+    def _rows_of(c: Any, width: int) -> Rows:
+        return ghost_rows(width, c.size)
+
+    @staticmethod
+    def _row_bools(bits: Rows, shape: tuple[int, ...]) -> Ghost:
+        return Ghost(shape, np.bool_)
 
     def sum(self, x: Any, axis: int | None = None) -> Ghost:
         self._local(ring=x.size, call=1)

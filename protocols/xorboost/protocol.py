@@ -7,9 +7,15 @@ seed-compressed, and must not collude with a computing party); the analyst, the
 only party that learns the model.
 
 Phases: ``binning`` (co-owners of a column exchange local summaries, see
-`binning`), ``input`` (owners secret-share bucket indicators, labels and
-their cut values), ``tree<t>.*`` (training, see `train`), ``reveal`` (the
-model's shares go to the analyst only). The analyst returns the `Model`.
+`binning`), ``input`` (owners mask and publish their bucket indicators and
+per-sample values once, see `fixedmask`, and secret-share labels and split
+values), ``tree<t>.*`` (training, see `train`), ``reveal`` (the model's shares
+go to the analyst only). The analyst returns the `Model`.
+
+Public: the sizes, which features are categorical and which may have missing
+values (a data set's schema: it sets the number of split candidates), the
+owner split layout and the hyper-parameters; the fixed-point precision follows
+from them (`precision`).
 
 Preprocessing done in the clear by the scenario, before owners get their data:
 the train/test split and, for regression, standardizing the labels with the
@@ -26,18 +32,13 @@ from pydantic import Field, model_validator
 
 from protocols import data as datamod
 from protocols.sharing import Mpc
-from protocols.sharing.ring import decode
-from protocols.xorboost import binning
+from protocols.sharing.ring import RING, decode
+from protocols.xorboost import binning, precision
+from protocols.xorboost.candidates import Candidates
 from protocols.xorboost.costonly import Ghost, GhostMpc
-from protocols.xorboost.model import Model
-from protocols.xorboost.train import (
-    Hyper,
-    Shape,
-    decode_threshold_bits,
-    encode_threshold_bits,
-    threshold_vector,
-    train,
-)
+from protocols.xorboost.fixedmask import Block, FixedOperand, OneHotBlock, ValueBlock
+from protocols.xorboost.model import Model, decode_threshold_bits, encode_threshold_bits
+from protocols.xorboost.train import Hyper, train
 from sim import FileParam, Params, Party, Plan
 
 
@@ -46,30 +47,57 @@ class XorboostParams(Params):
 
     renamed = {"data": "dataset"}
     dataset: Annotated[str, FileParam()] = "breast_cancer"
+    """A `protocols.data` source: bundled (breast_cancer, diabetes, ...), generated
+    (synthetic, synthetic_regression, health) or a .csv/.parquet file."""
     label: str | None = None
+    """The label column of a file data set."""
     n_samples: int = Field(200, ge=4)
+    """Rows of a generated data set (before the test split)."""
     n_features: int = Field(5, ge=1)
+    """Columns of a generated data set."""
     data_seed: int | None = None
+    """Seed of the generator and of the train/test split (default: the run's seed)."""
     nan: datamod.NanPolicy = "keep"
+    """Rows with missing values: keep (XGBoost's handling, learned per split), drop, error."""
     binary: bool = False
+    """A multiclass data set as class 0 against the rest."""
     test_fraction: float = Field(0.25, gt=0, lt=1)
+    """Share of the rows held out to score the model."""
     split: datamod.SplitKind = "horizontal"
+    """How the owners hold the training data: by rows, by columns, or both (mixed)."""
     owners: int = Field(2, ge=1)
+    """Data owners (parties 0..owners-1)."""
     fractions: list[float] | None = None
+    """Uneven shares along the split's axis (rows, columns, or row groups); even if absent."""
     row_groups: int = Field(2, ge=2)
+    """Row groups of a mixed split (each group's columns are cut among its owners)."""
     servers: int = Field(0, ge=0, le=5)
+    """Computing parties apart from the owners (0: the owners compute, owner-assisted
+    products; 2 to 5: the owners share their data and leave)."""
     n_estimators: int = Field(2, ge=1)
+    """Trees (XGBoost's n_estimators)."""
     max_depth: int = Field(3, ge=1, le=10)
+    """Depth of every tree; levels are computed whole, so costs do not depend on the data."""
     learning_rate: float = Field(0.3, gt=0, le=1)
+    """Shrinkage of the leaf values (XGBoost's eta)."""
     reg_lambda: float = Field(1.0, gt=0)
+    """L2 regularization of the leaf values (XGBoost's lambda)."""
     gamma: float = Field(0.0, ge=0)
+    """Smallest loss reduction that makes a split (XGBoost's min_split_loss)."""
     min_child_weight: float = Field(1.0, ge=0)
+    """Smallest hessian sum of each side of a split, as XGBoost applies it."""
     max_bin: int = Field(16, ge=2, le=1024)
+    """Buckets per feature (XGBoost's max_bin; a categorical feature's codes must be fewer)."""
     objective: Literal["binary:logistic", "reg:squarederror"] | None = None
+    """The loss (default: from the data set's task)."""
     base_score: float | None = None
-    sigmoid_segments: int = Field(16, ge=2, le=64)
-    frac_bits: int = Field(16, ge=8, le=24)
+    """Initial prediction (default: 0.5 for logistic, 0 for squared error)."""
+    frac_bits: int | None = Field(None, ge=8, le=precision.MAX_FRAC)
+    """Fractional bits of the fixed-point values (default: chosen from n and the
+    objective, 24 below 2^36 samples: `protocols.xorboost.precision`)."""
     mode: Literal["full", "cost_only"] = "full"
+    """full computes every value; cost_only runs the same program on shapes, for exact
+    costs of shapes too large to compute."""
 
     @model_validator(mode="after")
     def _parties(self) -> XorboostParams:
@@ -113,12 +141,19 @@ class Prepared:
     test: datamod.Dataset | None
     split: datamod.OwnerSplit
     hp: Hyper
-    shape: Shape
+    n: int
+    cands: Candidates
+    prec: precision.Precision
     task: str
 
     @property
     def cost_only(self) -> bool:
         return self.train is None
+
+
+LABEL_BOUND = 8.0
+"""Standardized regression labels must lie within +-LABEL_BOUND (the gradient bound
+of `precision` assumes |margin - y| <= 16)."""
 
 
 def _hyper(params: XorboostParams, task: str) -> Hyper:
@@ -130,11 +165,22 @@ def _hyper(params: XorboostParams, task: str) -> Hyper:
         0.5 if objective == "binary:logistic" else 0.0)
     return Hyper(params.n_estimators, params.max_depth, params.learning_rate,
                  params.reg_lambda, params.gamma, params.min_child_weight, params.max_bin,
-                 objective, base, params.sigmoid_segments)
+                 objective, base)
+
+
+def _prepared(params: XorboostParams, train_ds: datamod.Dataset | None,
+              test_ds: datamod.Dataset | None, n: int, categorical: list[bool],
+              missing: list[bool], task: str) -> Prepared:
+    hp = _hyper(params, task)
+    split = datamod.split_owners(n, len(categorical), params.split, params.owners,
+                                 params.fractions, params.row_groups)
+    cands = Candidates(tuple(categorical), tuple(missing), params.max_bin)
+    prec = precision.choose(n, hp.objective, hp.reg_lambda, params.frac_bits)
+    return Prepared(train_ds, test_ds, split, hp, n, cands, prec, task)
 
 
 def _shapes_only(params: XorboostParams) -> Prepared:
-    """Cost-only: sizes of a generator's data without generating it."""
+    """Cost-only: sizes of a generator's data without generating it (no missing values)."""
     n_test = int(round(params.n_samples * params.test_fraction))
     n = params.n_samples - n_test
     d = params.n_features
@@ -143,9 +189,7 @@ def _shapes_only(params: XorboostParams) -> Prepared:
         d = max(8, d)
         categorical = [j in (0, 2) for j in range(d)]
     task = "regression" if params.dataset == "synthetic_regression" else "binary"
-    split = datamod.split_owners(n, d, params.split, params.owners, params.fractions,
-                                 params.row_groups)
-    return Prepared(None, None, split, _hyper(params, task), Shape(n, tuple(categorical)), task)
+    return _prepared(params, None, None, n, categorical, [False] * d, task)
 
 
 def prepare(params: XorboostParams, seed: int) -> Prepared:
@@ -155,10 +199,14 @@ def prepare(params: XorboostParams, seed: int) -> Prepared:
     ds = datamod.load(params.dataset, label=params.label, n_samples=params.n_samples,
                       n_features=params.n_features, seed=data_seed, nan=params.nan,
                       binary=params.binary)
+    return prepare_data(params, ds, data_seed)
+
+
+def prepare_data(params: XorboostParams, ds: datamod.Dataset, data_seed: int) -> Prepared:
+    """`prepare` on a given data set (split into train and test with `data_seed`)."""
     if ds.task == "multiclass":
         raise ValueError(f"data {params.dataset!r} is multiclass: XORBoost here trains binary "
                          "or regression models (set binary = true)")
-    hp = _hyper(params, ds.task)
     train_ds, test_ds = datamod.train_test_split(ds, params.test_fraction, data_seed)
     if ds.task == "regression":
         mean, std = train_ds.y.mean(), train_ds.y.std() or 1.0
@@ -166,18 +214,22 @@ def prepare(params: XorboostParams, seed: int) -> Prepared:
                                    ds.categorical, ds.task)
         test_ds = datamod.Dataset(test_ds.x, (test_ds.y - mean) / std, ds.names,
                                   ds.categorical, ds.task)
+        worst = float(np.abs(train_ds.y).max())
+        if worst > LABEL_BOUND:
+            raise ValueError(f"data {params.dataset!r}: a standardized label is {worst:.1f} "
+                             f"deviations from the mean; XORBoost's fixed point assumes at "
+                             f"most {LABEL_BOUND:g}")
     for j in np.flatnonzero(ds.categorical):
         top = np.nanmax(train_ds.x[:, j]) + 1 if not np.isnan(train_ds.x[:, j]).all() else 1
         if top > params.max_bin:
             raise ValueError(f"categorical feature {ds.names[j]!r} has {int(top)} categories, "
                              f"more than max_bin={params.max_bin}")
-    n, d = train_ds.x.shape
-    split = datamod.split_owners(n, d, params.split, params.owners, params.fractions,
-                                 params.row_groups)
-    shape = Shape(n, tuple(bool(c) for c in ds.categorical))
+    n = train_ds.x.shape[0]
+    missing = [bool(m) for m in np.isnan(train_ds.x).any(axis=0)]
+    categorical = [bool(c) for c in ds.categorical]
     if params.mode == "cost_only":
-        return Prepared(None, None, split, hp, shape, ds.task)
-    return Prepared(train_ds, test_ds, split, hp, shape, ds.task)
+        return _prepared(params, None, None, n, categorical, missing, ds.task)
+    return _prepared(params, train_ds, test_ds, n, categorical, missing, ds.task)
 
 
 def column_owners(split: datamod.OwnerSplit, d: int) -> list[list[int]]:
@@ -189,78 +241,98 @@ def column_owners(split: datamod.OwnerSplit, d: int) -> list[list[int]]:
     return holders
 
 
-async def agree_cuts(party: Party, prep: Prepared) -> list[np.ndarray]:
-    """This owner's cut points for its columns (by column index), after exchanging
-    local summaries with the co-owners of shared columns (one message per pair)."""
+async def agree_cuts(party: Party, prep: Prepared) -> list[binning.Cuts]:
+    """This owner's cut points for its columns (by column index): XGBoost's sketch of
+    its rows of each column, exchanged with the column's other holders (one message
+    per pair, fixed size) and merged in owner order (`binning`)."""
     part = prep.split.parts[party.id]
-    hp, cat = prep.hp, prep.shape.categorical
-    holders = column_owners(prep.split, prep.shape.d)
-    shared_cols = [(i, int(c)) for i, c in enumerate(part.cols) if len(holders[c]) > 1]
-    if prep.cost_only:  # the largest summaries: exact for columns with many distinct values
-        size = binning.SUMMARY_FACTOR * hp.max_bin
-        mine = {c: Ghost((2, size), np.float64) for _, c in shared_cols}
+    hp, cat = prep.hp, prep.cands.categorical
+    holders = column_owners(prep.split, prep.cands.d)
+    if prep.cost_only:
         values = Ghost((part.rows.size, part.cols.size), np.float64)
+        mine = {int(c): tuple(Ghost(*shape) for shape in
+                              binning.message_shapes(hp.max_bin, cat[c])) for c in part.cols}
     else:
         values = prep.train.x[np.ix_(part.rows, part.cols)]
-        mine = {c: binning.local_summary(values[:, i], hp.max_bin, cat[c])
-                for i, c in shared_cols}
+        mine = {int(c): binning.message(values[:, i], hp.max_bin, cat[c])
+                for i, c in enumerate(part.cols)}
     partners = sorted({o for c in part.cols for o in holders[c] if o != party.id})
     for q in partners:
-        shared = [c for c in prep.split.parts[q].cols if c in mine]
-        await party.send(q, [mine[c] for c in shared])
+        await party.send(q, [mine[int(c)] for c in prep.split.parts[q].cols if c in mine])
     got = await party.recv_many(partners) if partners else {}
-    summaries: dict[int, list[np.ndarray]] = {c: [s] for c, s in mine.items()}
-    for q, items in got.items():
-        shared = [c for c in prep.split.parts[q].cols if c in mine]
-        for c, s in zip(shared, items, strict=True):
-            summaries[c].append(s)
+    received = {q: dict(zip([int(c) for c in prep.split.parts[q].cols if c in mine], items,
+                            strict=True)) for q, items in got.items()}
     await party.work(ring=values.size * max(1, part.rows.size.bit_length()),  # sorting
                      call=100 * part.cols.size)  # a quantile sketch per column
     if prep.cost_only:
         return []
-    return [binning.column_cuts(values[:, i], hp.max_bin, cat[c]) if len(holders[c]) == 1
-            else binning.merge_cuts(summaries[c], hp.max_bin, cat[c])
-            for i, c in enumerate(part.cols)]
+    return [binning.cuts([mine[int(c)] if o == party.id else received[o][int(c)]
+                          for o in holders[c]], hp.max_bin, cat[c]) for c in part.cols]
 
 
-async def share_inputs(mpc: Mpc, prep: Prepared, cuts: list[np.ndarray] | None
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Shares of the bucket indicators (n, d*B), labels (n,) and thresholds (d*B+1,)."""
-    hp, shape = prep.hp, prep.shape
-    B, me = hp.max_bin, mpc.party.id
-    holders = column_owners(prep.split, shape.d)
-    onehot = mpc.zeros((shape.n, shape.d * B))
-    y = mpc.zeros((shape.n,))
-    thresholds = mpc.zeros((shape.d * B + 1,))
+@dataclass
+class Inputs:
+    """A computing party's view of the shared inputs (`share_inputs`)."""
+
+    buckets: FixedOperand
+    values: FixedOperand
+    y: np.ndarray
+    split_values: np.ndarray
+    exists: np.ndarray | None
+
+
+async def share_inputs(mpc: Mpc, prep: Prepared, cuts: list[binning.Cuts] | None) -> Inputs:
+    """Owners mask and publish their blocks of the bucket indicators (n, d*B) and of
+    the per-sample values (`Candidates.value_columns`), and share labels (n,) and
+    each candidate's split value and "exists" flag (from a column's first holder)."""
+    cands, n, B, me = prep.cands, prep.n, prep.hp.max_bin, mpc.party.id
+    holders = column_owners(prep.split, cands.d)
+    n_values = len(cands.value_columns)
+    bucket_blocks, value_blocks, bucket_nnz, value_nnz = [], [], [], []
+    local_buckets = local_values = None
     for part in prep.split.parts:
-        o, rows, cols = part.owner, part.rows, part.cols
-        block = span = None
-        if me == o and not prep.cost_only:
-            x = prep.train.x[np.ix_(rows, cols)]
-            buckets = np.column_stack([binning.bucketize(x[:, i], cuts[i])
-                                       for i in range(len(cols))])
-            block = binning.one_hot(buckets, B)
-        span = slice(int(cols[0]) * B, (int(cols[-1]) + 1) * B)
-        if me == o:  # bucketize and one-hot encode
-            await mpc.party.work(ring=rows.size * cols.size * (B + 1), call=4 * cols.size)
-        block = await mpc.share(o, block, shape=(rows.size, cols.size * B))
-        if mpc.is_player:  # others keep untouched zeros: no memory for n x d*B placeholders
-            onehot[rows[0]:rows[-1] + 1, span] = block
+        rows = (int(part.rows[0]), int(part.rows[-1]) + 1)
+        lo, hi = int(part.cols[0]), int(part.cols[-1]) + 1
+        v0, v1 = cands.value_span(part.cols)
+        bucket_blocks.append(Block(part.owner, rows, (lo * B, hi * B)))
+        value_blocks.append(Block(part.owner, rows, (v0, v1)))
+        bucket_nnz.append(part.rows.size * part.cols.size)
+        value_nnz.append(part.rows.size * (v1 - v0))
+        if part.owner == me and not prep.cost_only:
+            x = prep.train.x[np.ix_(part.rows, part.cols)]
+            idx = np.column_stack([binning.bucketize(x[:, i], cuts[i])
+                                   for i in range(part.cols.size)])
+            local_buckets = OneHotBlock(idx, B)
+            local_values = ValueBlock(cands.values(idx, part.cols))
+        if part.owner == me:  # bucketize (a binary search per value), then the values
+            await mpc.party.work(ring=part.rows.size * (part.cols.size * (B.bit_length() + 1)
+                                                        + v1 - v0), call=6 * part.cols.size)
+    buckets = await FixedOperand.share(mpc, (n, cands.d * B), bucket_blocks, bucket_nnz,
+                                       local_buckets)
+    values = await FixedOperand.share(mpc, (n, n_values), value_blocks, value_nnz,
+                                      local_values)
+    y = mpc.zeros((n,))
+    per_cand = mpc.zeros((2, cands.count))
+    for part in prep.split.parts:
+        o, rows = part.owner, part.rows
         if part.has_labels:
             y[rows[0]:rows[-1] + 1] = await mpc.share_fx(
                 o, prep.train.y[rows].astype(np.float64)
-                if me == o and not prep.cost_only else None,
-                shape=(rows.size,))
-        first = [i for i, c in enumerate(cols) if holders[c][0] == o]
+                if me == o and not prep.cost_only else None, shape=(rows.size,))
+        first = [i for i, c in enumerate(part.cols) if holders[c][0] == o]
         if first:
-            lo, hi = int(cols[first[0]]), int(cols[first[-1]]) + 1
+            lo = cands.feature_span[int(part.cols[first[0]])][0]
+            hi = cands.feature_span[int(part.cols[first[-1]])][1]
             value = None
             if me == o and not prep.cost_only:
-                vec = threshold_vector([cuts[i] for i in first],
-                                       shape.categorical[lo:hi], B)[:-1]
-                value = encode_threshold_bits(vec)
-            thresholds[lo * B:hi * B] = await mpc.share(o, value, shape=((hi - lo) * B,))
-    return onehot, y, thresholds
+                pairs = [cands.thresholds(int(part.cols[i]), cuts[i].values, cuts[i].min_value,
+                                          cuts[i].present) for i in first]
+                value = np.stack([encode_threshold_bits(np.concatenate([p[0] for p in pairs])),
+                                  np.concatenate([p[1] for p in pairs]).astype(RING)])
+            per_cand[:, lo:hi] = await mpc.share(o, value, shape=(2, hi - lo))
+    split_values = np.concatenate([per_cand[0], mpc.zeros((1,))])
+    has_exists = any(c and m for c, m in zip(cands.categorical, cands.missing, strict=True))
+    return Inputs(buckets, values, y, split_values, per_cand[1] if has_exists else None)
 
 
 def _flatten(res: dict[str, list[np.ndarray]]) -> np.ndarray:
@@ -268,15 +340,16 @@ def _flatten(res: dict[str, list[np.ndarray]]) -> np.ndarray:
                            for a in res[k]])
 
 
-def revealed_size(hp: Hyper, shape: Shape) -> int:
-    """Ring elements the analyst receives: per tree and level K*(d*B+1) + K, plus leaves."""
-    per_tree = sum((1 << lv) * (shape.d * hp.max_bin + 2) for lv in range(hp.max_depth))
+def revealed_size(prep: Prepared) -> int:
+    """Ring elements the analyst receives: per tree and level K*(C+1) + K, plus leaves."""
+    hp, width = prep.hp, prep.cands.count + 1
+    per_tree = sum((1 << lv) * (width + 1) for lv in range(hp.max_depth))
     return hp.n_estimators * (per_tree + (1 << hp.max_depth))
 
 
-def decode_model(flat: np.ndarray, hp: Hyper, shape: Shape, frac_bits: int) -> Model:
+def decode_model(flat: np.ndarray, prep: Prepared) -> Model:
     """The analyst's `Model` from the opened vector (layout of `_flatten`)."""
-    width = shape.d * hp.max_bin + 1
+    hp, width = prep.hp, prep.cands.count + 1
     sels, thrs, leaves, pos = [], [], [], 0
     for _ in range(hp.n_estimators):
         for lv in range(hp.max_depth):
@@ -288,36 +361,32 @@ def decode_model(flat: np.ndarray, hp: Hyper, shape: Shape, frac_bits: int) -> M
             thrs.append(decode_threshold_bits(flat[pos:pos + (1 << lv)]))
             pos += 1 << lv
     for _ in range(hp.n_estimators):
-        leaves.append(decode(flat[pos:pos + (1 << hp.max_depth)], frac_bits))
+        leaves.append(decode(flat[pos:pos + (1 << hp.max_depth)], prep.prec.frac))
         pos += 1 << hp.max_depth
-    return Model.from_revealed(sels, thrs, leaves, hp.max_bin, hp.objective, hp.base_score,
-                               shape.categorical)
+    return Model.from_revealed(sels, thrs, leaves, prep.cands, hp.objective, hp.base_score)
 
 
-def make_program(prep: Prepared, lay: Layout, frac_bits: int):
+def make_program(prep: Prepared, lay: Layout):
     """Every party's coroutine (the same program, role-dependent inside)."""
+    frac = prep.prec.frac
 
     async def program(party: Party) -> Any:
         me = party.id
-        mpc = (GhostMpc if prep.cost_only else Mpc)(party, lay.players, lay.dealer, frac_bits)
+        mpc = (GhostMpc if prep.cost_only else Mpc)(party, lay.players, lay.dealer, frac)
         if me == lay.analyst:
             with party.phase("reveal"):
-                flat = await mpc.reveal(mpc.zeros((revealed_size(prep.hp, prep.shape),)),
-                                        to=lay.analyst)
-            return None if prep.cost_only else decode_model(flat, prep.hp, prep.shape,
-                                                            frac_bits)
+                flat = await mpc.reveal(mpc.zeros((revealed_size(prep),)), to=lay.analyst)
+            return None if prep.cost_only else decode_model(flat, prep)
         cuts = None
         if me in lay.owners:
             with party.phase("binning"):
                 cuts = await agree_cuts(party, prep)
-        if me not in lay.players and me != lay.dealer:
-            with party.phase("input"):
-                await share_inputs(mpc, prep, cuts)
-            return None
         with party.phase("input"):
-            inputs = [await share_inputs(mpc, prep, cuts)]
-        # pop: `train` holds the only reference to the one-hot shares and frees them
-        res = await train(mpc, *inputs.pop(), prep.shape, prep.hp)
+            inputs = await share_inputs(mpc, prep, cuts)
+        if me not in lay.players and me != lay.dealer:
+            return None
+        res = await train(mpc, inputs.buckets, inputs.values, inputs.y, inputs.split_values,
+                          inputs.exists, prep.cands, prep.hp, prep.prec)
         if me in lay.players:
             with party.phase("reveal"):
                 await mpc.reveal(_flatten(res), to=lay.analyst)
@@ -331,7 +400,7 @@ def xgboost_params(hp: Hyper) -> dict[str, Any]:
     return {"tree_method": "hist", "max_bin": hp.max_bin, "max_depth": hp.max_depth,
             "eta": hp.learning_rate, "reg_lambda": hp.reg_lambda, "gamma": hp.gamma,
             "min_child_weight": hp.min_child_weight, "objective": hp.objective,
-            "base_score": hp.base_score, "max_cat_to_onehot": hp.max_bin, "nthread": 1}
+            "base_score": hp.base_score, "max_cat_to_onehot": hp.max_bin + 1, "nthread": 1}
 
 
 def dmatrix(ds: datamod.Dataset, label: bool = True):
@@ -349,6 +418,37 @@ def baseline(prep: Prepared):
     return xgb.train(xgboost_params(prep.hp), dmatrix(prep.train), prep.hp.n_estimators)
 
 
+def distributed_baseline(prep: Prepared) -> bytes:
+    """XGBoost's own distributed training on the owners' row blocks (XGBoost JSON):
+    xgboost.collective with a local tracker, one thread per owner; the baseline of a
+    horizontal split, whose cut points come from the owners' merged sketches."""
+    import threading
+
+    import xgboost as xgb
+    from xgboost import collective
+    from xgboost.tracker import RabitTracker
+
+    params = xgboost_params(prep.hp)
+    parts = [(prep.train.x[p.rows], prep.train.y[p.rows]) for p in prep.split.parts]
+    tracker = RabitTracker(host_ip="127.0.0.1", n_workers=len(parts), sortby="task")
+    tracker.start()
+    models: dict[int, bytes] = {}
+
+    def work(rank: int) -> None:
+        with collective.CommunicatorContext(**tracker.worker_args(), dmlc_task_id=str(rank)):
+            x, y = parts[rank]
+            dm = xgb.QuantileDMatrix(x, y, max_bin=params["max_bin"], nthread=1)
+            models[rank] = xgb.train(params, dm, prep.hp.n_estimators).save_raw("json")
+
+    threads = [threading.Thread(target=work, args=(r,)) for r in range(len(parts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    tracker.wait_for()
+    return models[0]
+
+
 def metrics(task: str, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     from sklearn.metrics import roc_auc_score
 
@@ -358,10 +458,11 @@ def metrics(task: str, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     return {"rmse": float(np.sqrt(np.mean((pred - y) ** 2)))}
 
 
-def plan(params: XorboostParams, seed: int) -> Plan:
-    prep = prepare(params, seed)
+def plan(params: XorboostParams, seed: int, prep: Prepared | None = None) -> Plan:
+    """The run's plan; `prep` (from `prepare_data`) replaces the scenario's data."""
+    prep = prepare(params, seed) if prep is None else prep
     lay = layout(params)
-    program = make_program(prep, lay, params.frac_bits)
+    program = make_program(prep, lay)
 
     def summarize(result: Any) -> dict[str, Any]:
         return summary(prep, lay, params, result.outputs.get(lay.analyst))
@@ -376,34 +477,43 @@ def plan(params: XorboostParams, seed: int) -> Plan:
         roles=roles,
         trust=f"party {lay.dealer} is a trusted dealer (Beaver triples, truncation and "
               "comparison masks, offline); it must not collude with a computing party",
-        reveals=public_facts(prep),
+        reveals=public_facts(prep) + [f"owners: {learned(prep)['owners']}"],
         hub=lay.players[0],
         outputs=[lay.analyst],
     )
 
 
 def public_facts(prep: Prepared) -> list[str]:
-    hp = prep.hp
+    hp, cands = prep.hp, prep.cands
+    missing = [j for j, m in enumerate(cands.missing) if m]
     return [
-        f"samples n={prep.shape.n}, features d={prep.shape.d} and which are categorical",
+        f"samples n={prep.n}, features d={cands.d} and which are categorical",
+        f"which features may have missing values: {missing if missing else 'none'} "
+        f"({cands.count} split candidates per node)",
         f"n_estimators={hp.n_estimators}, max_depth={hp.max_depth}, max_bin={hp.max_bin}, "
         "the other hyper-parameters",
+        f"the fixed-point precision: {prep.prec.frac} fractional bits",
         "the owner split layout (who holds which rows and columns)",
-        "the model (split features, thresholds, leaf values), to the analyst only",
+        "the model (split features, thresholds, missing-value directions, leaf values), "
+        "to the analyst only",
     ]
 
 
 def learned(prep: Prepared) -> dict[str, str]:
     """What each party learns, beyond the public facts."""
-    shared = any(len(h) > 1 for h in column_owners(prep.split, prep.shape.d))
-    owners = ("each co-owner of a column learns the other co-owners' local summaries of it "
-              "(distinct values with counts, or 8*max_bin local quantiles) and the agreed cuts"
-              if shared else "nothing: each owner bins its own columns alone")
+    shared = any(len(h) > 1 for h in column_owners(prep.split, prep.cands.d))
+    owners = ("each co-holder of a column learns the others' XGBoost sketches of their rows "
+              "of it (at most 8*max_bin values with rank bounds, and how many values they "
+              "summarize; for a categorical column, the codes held) and the agreed cuts, "
+              "XGBoost's own on that row partition"
+              if shared else "nothing: each owner bins its own columns alone (XGBoost's cuts)")
     return {
         "owners": owners,
-        "computing parties": "uniformly random shares only (nothing opened is unmasked)",
-        "dealer": "nothing (it sends, never receives a share)",
-        "analyst": "the trees: split features, thresholds of the used splits, leaf values",
+        "computing parties": "uniformly random values only: shares, masked openings, the "
+                             "owners' masked blocks Y_o - A_o (nothing opened is unmasked)",
+        "dealer": "nothing (it sends, never receives a share or a masked block)",
+        "analyst": "the trees: split features, thresholds and missing-value directions of "
+                   "the used splits, leaf values",
     }
 
 
