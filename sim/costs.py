@@ -2,7 +2,8 @@
 
 `costs(result)` turns a `RunResult` (either runtime) into the keys every report
 shares: ``totals``, ``offline``, ``phases``, ``party_phases``, ``parties``,
-``links``, ``crashed``, ``nics``, ``hosts``, ``work`` and ``wall_time_s``. The
+``links``, ``crashed``, ``nics``, ``fabric`` (when the topology has one),
+``hosts``, ``work`` and ``wall_time_s``. The
 application's report (`ppsim.report`) adds the scenario, roles, trust and the
 protocol's own keys around it; tests of a protocol that has no scenario call
 this directly.
@@ -114,6 +115,9 @@ def costs(result: RunResult, roles: Mapping[str, list[int]] | None = None,
             if len(host.parties) > 1 or host.nic_bandwidth is not None or host.cores > 1
         ],
         "work": work(result),
+        **({"fabric": {"bytes": network.fabric.bytes, "messages": network.fabric.messages,
+                       "busy_s": network.fabric.busy_s}}
+           if getattr(network, "fabric", None) else {}),
         "wall_time_s": result.wall_time_s,
     }
 

@@ -20,6 +20,11 @@ the topology's fast links inside the machine, but leave it through one NIC).
 Every hop between two hosts or machines crosses the sender's egress and the
 receiver's ingress, relays included: a party that forwards others' messages (a
 group's representative) carries them through its own interface, in and out.
+A topology may also give the whole network a ``fabric_bandwidth`` (graph
+attribute, bytes/s): the switching fabric between machines, one FIFO queue that
+every hop between two hosts or machines crosses after the sender's NIC. It stands
+for an oversubscribed core: what all machines send to each other at once shares
+its aggregate capacity.
 """
 
 from __future__ import annotations
@@ -78,6 +83,7 @@ class Network:
     _direct_max: float = field(default=0.0, init=False)
     egress: dict[int, Link] = field(default_factory=dict, init=False)
     ingress: dict[int, Link] = field(default_factory=dict, init=False)
+    fabric: Link | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         if not self.links:
@@ -104,6 +110,11 @@ class Network:
             if host.nic_bandwidth is not None:
                 self._share_nic(host.parties, float(host.nic_bandwidth))
         self._direct_max = 2 * min((link.latency for link in self.links.values()), default=0.0)
+        fabric = self.graph.graph.get("fabric_bandwidth")
+        if fabric is not None:
+            if not float(fabric) > 0:
+                raise NetworkError(f"fabric_bandwidth must be > 0, got {fabric}")
+            self.fabric = Link(-1, -1, 0.0, float(fabric))
         self._site = {node: ("node", node) for node in self.graph.nodes}
         self._site.update({pid: ("machine", m) for m, members in machines.items()
                            for pid in members})
@@ -138,6 +149,8 @@ class Network:
                 across = self._site[u] != self._site[v]
                 if across and u in self.egress:
                     queues.append(self.egress[u])
+                if across and self.fabric is not None:
+                    queues.append(self.fabric)
                 queues.append(self.links[(u, v)])
                 if across and v in self.ingress:
                     queues.append(self.ingress[v])

@@ -294,3 +294,20 @@ def test_one_machine_with_two_nic_bandwidths_is_an_error():
     nx.set_node_attributes(graph, {0: 1e5, 1: 2e5}, "nic_bandwidth")
     with pytest.raises(NetworkError, match=r"parties \[0, 1\] share a machine"):
         Network(graph, np.random.default_rng(0))
+
+
+def test_a_fabric_is_one_queue_for_everything_between_machines():
+    """Two machines of two parties each, fabric F, no NICs: 0 -> 2 and 1 -> 3 both cross
+    the fabric, one after the other (S/F, then 2 S/F), then their own links; inside a
+    machine nothing crosses it."""
+    import topologies
+
+    size, lat, bw, fabric = 1000, 0.01, 1e6, 1e5
+    graph = topologies.machines(4, per_machine=2, latency=lat, bandwidth=bw,
+                                fabric_bandwidth=fabric)
+    arrivals, result = _arrivals(graph, [(0, 2, size), (1, 3, size), (0, 1, size)])
+    assert sorted(arrivals[(0, 2)] + arrivals[(1, 3)]) == [
+        pytest.approx(size / fabric + size / bw + lat),
+        pytest.approx(2 * size / fabric + size / bw + lat)]
+    assert arrivals[(0, 1)] == [pytest.approx(lat + size / bw)]
+    assert result.network.fabric.bytes == 2 * size

@@ -241,6 +241,7 @@ BAD = [
     ("machines", 4, {"per_machine": 0}, "'per_machine'.*got 0.*>= 1"),
     ("machines", 4, {}, "missing parameter 'per_machine'"),
     ("machines", 4, {"per_machine": 2, "inner_bandwidth": 0}, "'inner_bandwidth'.*got 0"),
+    ("machines", 4, {"per_machine": 2, "fabric_bandwidth": -1.0}, "'fabric_bandwidth'.*got -1"),
     ("regular", 6, {"degree": 6}, "'degree'.*< n = 6"),
     ("regular", 5, {"degree": 3}, "'degree'.*even"),
     ("regular", 6, {"degree": 1}, "'degree'.*cannot connect"),

@@ -45,7 +45,8 @@ KINDS: dict[str, str] = {
     "two_level": "groups= groups of consecutive ids fully linked inside, first id of each "
     "group linked to the other groups' (inner_/outer_ latency and bandwidth)",
     "machines": "machines of per_machine= consecutive ids, every pair linked (inner_ latency "
-    "and bandwidth inside a machine); nic_bandwidth is one interface per machine",
+    "and bandwidth inside a machine); nic_bandwidth is one interface per machine; "
+    "fabric_bandwidth= the switch fabric they share",
     "regular": "random connected degree=-regular graph, fixed by seed=",
     "file": "edge list 'u v [latency bandwidth]' or GraphML from path=; labels numbered "
     "0..n-1 in sorted order",

@@ -191,6 +191,14 @@ class _Sizes:
         return None
 
 
+def _jitter(rng: np.random.Generator, cv: float) -> float:
+    """A lognormal factor of mean 1 and coefficient of variation `cv` (exactly 1 for 0)."""
+    if not cv:
+        return 1.0
+    sigma2 = np.log1p(cv * cv)
+    return float(rng.lognormal(-sigma2 / 2, np.sqrt(sigma2)))
+
+
 def window(entries: np.ndarray, steps: int, ratio: float) -> np.ndarray:
     """``(steps, N)`` entries per simulated step: the proxy's ``(S, N)`` counts cut into
     `steps` equal slices of its run, each slice's mean, times `ratio` (the scale's
@@ -208,6 +216,7 @@ def _program(p: ParallelParams, seed: int) -> Callable[[Party], Any]:
     steps = scale.steps if scale else p.steps
     block = scale.block if scale else p.block
     compute = scale.compute_s_per_batch if scale else p.compute_s_per_batch
+    cv = scale.compute_cv if scale else p.compute_cv
     data = dataset(p, seed)
     net = network(p, data)
     size = p.group_size if p.method == "hybrid" else p.workers
@@ -242,7 +251,7 @@ def _program(p: ParallelParams, seed: int) -> Callable[[Party], Any]:
         for t in range(steps):
             with party.phase("minibatch"):
                 me.gradient(t)
-                await party.compute(compute)
+                await party.compute(compute * _jitter(party.rng, cv))
             if p.method == "sgd":
                 with party.phase("sgd"):
                     mine = me.sgd_message()

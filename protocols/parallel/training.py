@@ -34,6 +34,8 @@ class Scale(BaseModel):
     """BMUF block, in minibatches per worker."""
     steps: Annotated[int, Field(ge=1)]
     """Minibatches simulated per worker: the window the throughput is measured on."""
+    compute_cv: Annotated[float, Field(ge=0)] = 0.0
+    """Coefficient of variation of one minibatch's compute time (see `ParallelParams`)."""
 
 
 class ParallelParams(Params):
@@ -47,7 +49,10 @@ class ParallelParams(Params):
     averages models (``allreduce`` needs a power of two of them, else it broadcasts).
     ``data_seed`` seeds the data, the initial model and the minibatch order
     (default: the run's seed): a sweep fixes it so that every point trains on the
-    same data from the same start and shares one baseline.
+    same data from the same start and shares one baseline. ``compute_cv`` makes
+    each minibatch's compute time a lognormal draw of mean ``compute_s_per_batch``
+    and this coefficient of variation (minibatches of speech differ in length), so
+    that a method that synchronises every minibatch waits for the slowest worker.
     """
 
     method: Method = "hybrid"
@@ -75,6 +80,7 @@ class ParallelParams(Params):
     nesterov: bool = True
     averaging: Literal["allreduce", "broadcast"] = "allreduce"
     compute_s_per_batch: Annotated[float, Field(ge=0)] = 0.005
+    compute_cv: Annotated[float, Field(ge=0)] = 0.0
 
     @model_validator(mode="after")
     def _consistent(self) -> ParallelParams:
