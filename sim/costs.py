@@ -3,10 +3,9 @@
 `costs(result)` turns a `RunResult` (either runtime) into the keys every report
 shares: ``totals``, ``offline``, ``phases``, ``party_phases``, ``parties``,
 ``links``, ``crashed``, ``nics``, ``fabric`` (when the topology has one),
-``hosts``, ``work`` and ``wall_time_s``. The
-application's report (`ppsim.report`) adds the scenario, roles, trust and the
-protocol's own keys around it; tests of a protocol that has no scenario call
-this directly.
+``hosts``, ``work`` and ``wall_time_s``. The application's report
+(`ppsim.report`) adds the scenario, roles, trust and the protocol's own keys
+around it; tests of a protocol that has no scenario call this directly.
 
 Phase times are shares of the critical path (`sim.engine`): a phase's
 ``sim_time_s`` is the time the chain of work and messages that ended the run

@@ -178,6 +178,12 @@ def test_params_are_validated():
         ParallelParams(workers=6, groups=4)
     with pytest.raises(ValueError, match="1797"):
         ParallelParams(dataset="digits", train_samples=1700, test_samples=500)
+    with pytest.raises(ValueError, match="not both"):
+        ParallelParams(workers=8, groups=2, per_group=4)
+    with pytest.raises(ValueError, match="multiple of per_group"):
+        ParallelParams(method="hybrid", workers=12, per_group=8)
+    assert ParallelParams(method="gtc", workers=12, per_group=8).workers == 12  # unused
+    assert ParallelParams(method="hybrid", workers=32, per_group=8).group_size == 8
     with pytest.raises(ValueError, match="scale.*cost_only"):
         ParallelParams(mode="cost_only")
     scale = {"params": 10**6, "compute_s_per_batch": 0.01, "block": 5, "steps": 10**6}

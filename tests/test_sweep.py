@@ -176,7 +176,7 @@ def test_metrics_over_the_reference_are_columns_of_the_table(tmp_path):
     result = sweep.run(parsed, tmp_path, jobs=1, progress=False)
     table = result.table.set_index("point")
     assert table["status"].eq("ok").all() and len(table) == 12
-    for name, row in table.iterrows():
+    for _, row in table.iterrows():
         if row["is_reference"]:
             assert row["bytes_vs_ref"] == row["sim_time_s_vs_ref"] == 1.0
             continue

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -223,15 +224,18 @@ def _program(p: ParallelParams, seed: int) -> Callable[[Party], Any]:
     everyone = tuple(range(p.workers))
     reps = tuple(range(0, p.workers, size))
     synced_peers = {"bmuf": everyone, "hybrid": reps}.get(p.method, ())
-    if scale:
-        measured = window(replay(p, seed).entries, steps, scale.params / net.n_params)
-        entry_dtype = gtc.dtype(scale.params, p.max_quanta)
-    else:
-        w0 = initial_model(p, seed, net)
+    w0 = None if scale else initial_model(p, seed, net)
+
+    @cache
+    def measured() -> np.ndarray:
+        """GTC entries per simulated step and worker, from the replay (on first use, so
+        that validating a scenario does not train)."""
+        return window(replay(p, seed).entries, steps, scale.params / net.n_params)
 
     def state(party: Party) -> _Values | _Sizes:
         if scale:
-            return _Sizes(scale.params, measured[:, party.id], entry_dtype)
+            return _Sizes(scale.params, measured()[:, party.id],
+                          gtc.dtype(scale.params, p.max_quanta))
         filt = (bmuf.BlockFilter(w0, p.eta(len(synced_peers)), p.block_lr, p.nesterov)
                 if party.id in synced_peers else None)
         shard = data.shard(party.id, p.workers)
@@ -314,7 +318,7 @@ def _summarize(p: ParallelParams, seed: int) -> Callable[[Any], dict[str, Any]]:
             "parallel": {
                 "method": p.method,
                 "workers": p.workers,
-                "groups": p.groups,
+                "groups": p.workers // p.group_size if p.method == "hybrid" else 1,
                 "params": params,
                 "proxy_params": net.n_params,
                 "steps_per_worker": steps,

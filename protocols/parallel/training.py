@@ -44,6 +44,8 @@ class ParallelParams(Params):
     Local momentum defaults to 0: on the default model, local momentum 0.9 on top
     of BMUF's block momentum made the hybrid diverge (+94% error at 32 workers
     against +2% without); `momentum` still applies to every method when set.
+    The hybrid's groups are ``groups`` groups, or groups of ``per_group`` workers
+    (one machine's GPUs, whatever the worker count; ignored by the other methods).
     ``block_momentum`` left unset means ``1 - 1/N`` for the N models averaged
     (all workers for ``bmuf``, the groups for ``hybrid``). ``averaging``: how BMUF
     averages models (``allreduce`` needs a power of two of them, else it broadcasts).
@@ -58,6 +60,7 @@ class ParallelParams(Params):
     method: Method = "hybrid"
     workers: Annotated[int, Field(ge=1, le=4096)] = 8
     groups: Annotated[int, Field(ge=1)] = 1
+    per_group: Annotated[int, Field(ge=1)] | None = None
     mode: Literal["full", "cost_only"] = "full"
     scale: Scale | None = None
     dataset: Literal["synthetic", "digits"] = "synthetic"
@@ -87,6 +90,13 @@ class ParallelParams(Params):
         if self.workers % self.groups:
             raise ValueError(f"workers ({self.workers}) must be a multiple of groups "
                              f"({self.groups})")
+        if self.per_group is not None and self.groups != 1:
+            raise ValueError(f"give groups ({self.groups}) or per_group ({self.per_group}), "
+                             "not both")
+        if self.per_group is not None and self.method == "hybrid" and (
+                self.workers % self.per_group):
+            raise ValueError(f"workers ({self.workers}) must be a multiple of per_group "
+                             f"({self.per_group})")
         if self.train_samples // self.workers < self.batch_size:
             raise ValueError(f"each of {self.workers} workers needs at least batch_size "
                              f"({self.batch_size}) of the {self.train_samples} training rows")
@@ -108,7 +118,8 @@ class ParallelParams(Params):
 
     @property
     def group_size(self) -> int:
-        return self.workers // self.groups
+        """Workers per hybrid group: ``per_group``, or ``workers / groups``."""
+        return self.per_group if self.per_group is not None else self.workers // self.groups
 
     def eta(self, models: int) -> float:
         if self.block_momentum is not None:
