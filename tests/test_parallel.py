@@ -264,3 +264,15 @@ def test_cost_only_gtc_entries_scale_with_the_ratio_of_parameters():
     assert report["parallel"]["gtc_density"] == pytest.approx(
         proxy.entries.sum() / (p.steps * 4 * n_params))
 
+
+
+def test_minibatch_times_vary_around_their_mean_and_synchronous_steps_wait_for_the_slowest():
+    """compute_cv: one worker's minibatches take compute_s_per_batch on average (lognormal,
+    so within a few percent over 80 of them); GTC, which exchanges after every minibatch,
+    waits each time for the slowest of its workers, so its run gets longer."""
+    c = SMALL["compute_s_per_batch"]
+    p, one, _ = _run(method="sgd", workers=1, compute_cv=0.2)
+    assert one.end_time == pytest.approx(p.steps * c, rel=0.1)
+    _, steady, _ = _run(method="gtc", workers=4)
+    _, jittery, _ = _run(method="gtc", workers=4, compute_cv=0.2)
+    assert jittery.end_time > steady.end_time * 1.05

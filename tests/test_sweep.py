@@ -187,6 +187,12 @@ def test_metrics_over_the_reference_are_columns_of_the_table(tmp_path):
     spec = sweep.load_spec(tmp_path)
     assert spec["reference"] == {"protocol.parties": 2}
     assert spec["metrics"] == ["bytes", "sim_time_s"]
+    from ppsim import plots
+
+    written = {path.name for path in plots.report(tmp_path)}
+    assert {"bytes_vs_ref_by_protocol_parties.png",
+            "sim_time_s_vs_ref_by_protocol_parties.png"} <= written
+    assert "bytes_vs_ref" in (tmp_path / "summary.md").read_text()
 
 
 # ---------------------------------------------------------------- running
