@@ -51,27 +51,30 @@ def dtype(n_params: int, max_quanta: int = 1) -> type[np.unsignedinteger]:
     return next(dt for w, dt in _WIDTHS if w == width)
 
 
-def quanta(residual: np.ndarray, tau: float, max_quanta: int = 1) -> np.ndarray:
-    """Take the quanta out of `residual` (in place); return their signed counts.
+def quanta(residual: np.ndarray, tau: float, max_quanta: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Take the quanta out of `residual` (in place): which entries send, and how much.
 
     Each entry whose magnitude reaches `tau` gives ``min(floor(|r| / tau), max_quanta)``
-    quanta of its sign (float64, `residual`'s shape, zero elsewhere), and loses them.
-    Works on one residual ``(P,)`` or on a stack of workers' ``(N, P)``.
+    quanta of its sign and loses them. Returns the flat indices of those entries
+    (into `residual`, one model ``(P,)`` or a stack of workers' ``(N, P)``) and their
+    signed counts (float64). Only entries near the threshold are examined exactly,
+    which keeps a step over many workers cheap when few entries send.
     """
     if tau <= 0:
         raise ValueError(f"tau must be > 0, got {tau}")
-    counts = np.minimum(np.floor(np.abs(residual.astype(np.float64)) / tau), max_quanta)
-    counts = np.copysign(counts, residual)
-    residual -= counts * tau
-    return counts
+    flat = residual.reshape(-1)
+    near = np.flatnonzero(np.abs(flat) >= tau * (1 - 1e-6))  # a superset of the senders
+    counts = np.minimum(np.floor(np.abs(flat[near].astype(np.float64)) / tau), max_quanta)
+    idx = near[counts > 0]
+    signed = np.copysign(counts[counts > 0], flat[idx])
+    flat[idx] -= signed * tau
+    return idx, signed
 
 
 def encode(residual: np.ndarray, tau: float, max_quanta: int = 1) -> np.ndarray:
     """Take the quanta out of `residual` (in place) and return them as a packed message."""
     _, count_bits = _fields(residual.size, max_quanta)
-    counts = quanta(residual, tau, max_quanta)
-    idx = np.flatnonzero(counts)
-    signed = counts[idx]
+    idx, signed = quanta(residual, tau, max_quanta)
     negative = signed < 0
     code = (idx.astype(np.uint64) << np.uint64(1 + count_bits)) | (
         negative.astype(np.uint64) << np.uint64(count_bits)

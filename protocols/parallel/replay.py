@@ -76,10 +76,13 @@ def _replay(p: ParallelParams, seed: int) -> Replay:
             update = np.mean(lr * grad, axis=0, dtype=DTYPE)
         elif p.method in ("gtc", "hybrid"):
             residual += lr * grad
-            counts = gtc.quanta(residual, p.tau, p.max_quanta)
-            entries[t] = np.count_nonzero(counts, axis=1)
-            sums = counts.reshape(n // size, size, -1).sum(axis=1)
-            update = np.repeat((sums * p.tau).astype(np.float32), size, axis=0)
+            idx, signed = gtc.quanta(residual, p.tau, p.max_quanta)
+            sender, entry = np.divmod(idx, net.n_params)
+            entries[t] = np.bincount(sender, minlength=n)
+            sums = np.bincount(sender // size * net.n_params + entry, weights=signed,
+                               minlength=n // size * net.n_params)  # what `gtc.decode` sums
+            update = np.repeat((sums.reshape(n // size, -1) * p.tau).astype(DTYPE), size,
+                               axis=0)
         else:
             update = lr * grad
         v *= p.momentum
