@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import time
 from pathlib import Path
@@ -36,13 +37,16 @@ def main() -> None:
                   "--quiet"])
     wall = time.perf_counter() - start
     after = os.getloadavg()
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = used.ru_utime + used.ru_stime  # the pool's worker processes, once they exited
     results = pd.read_parquet(args.out / "results.parquet")
     shown = results[["protocol.method", "protocol.workers", "is_reference", "wall_time_s",
                      "sim_time_s"]]
     print(shown.to_string(index=False))
     article.main([str(args.out)])
     print(f"sweep: {len(results)} runs, {wall:.0f} s wall with --jobs {args.jobs} "
-          f"(exit {code}); load average before {before[0]:.2f}, after {after[0]:.2f}")
+          f"(exit {code}), {cpu:.0f} s CPU in the workers; load average before "
+          f"{before[0]:.2f}, after {after[0]:.2f}")
 
 
 if __name__ == "__main__":

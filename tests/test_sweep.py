@@ -195,6 +195,18 @@ def test_metrics_over_the_reference_are_columns_of_the_table(tmp_path):
     assert "bytes_vs_ref" in (tmp_path / "summary.md").read_text()
 
 
+def test_a_referenced_sweep_gives_the_same_table_on_a_dask_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    parsed = _sweep(REFERENCED.replace("repetitions = 2", "repetitions = 1"))
+    one = sweep.run(parsed, tmp_path / "one", jobs=1, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        dask = sweep.run(parsed, tmp_path / "dask", cluster=cluster.scheduler_address,
+                         progress=False)
+    pd.testing.assert_frame_equal(_without_wall(dask.table), _without_wall(one.table))
+    assert dask.table["bytes_vs_ref"].notna().all()
+
+
 # ---------------------------------------------------------------- running
 
 
