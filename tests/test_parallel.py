@@ -13,7 +13,7 @@ import topologies
 from ppsim.catalog import known
 from protocols.parallel import ParallelParams, bmuf, central_error, gtc, plan
 from protocols.parallel.replay import replay
-from protocols.parallel.training import learning_rate
+from protocols.parallel.training import step_size
 from sim.engine import simulate
 from sim.wire import size_of
 
@@ -202,7 +202,7 @@ def test_the_replay_trains_the_parties_model_bit_for_bit(method, workers, groups
     """All workers in lockstep give exactly the model the simulated parties end with,
     and the GTC entries each party sent (3 workers: BMUF averages by broadcast)."""
     kw = {"method": method, "workers": workers, "groups": groups, "momentum": momentum,
-          "block": 3, "lr_decay": 0.1, "tau": 1e-3}
+          "block": 3, "learning_rate_decay": 0.1, "tau": 1e-3}
     p, result, summary = _run(**kw)
     again = replay(p, 5)
     np.testing.assert_array_equal(again.model, _model(result))
@@ -213,10 +213,11 @@ def test_the_replay_trains_the_parties_model_bit_for_bit(method, workers, groups
 
 
 def test_the_learning_rate_decays_exponentially_over_the_run():
-    p = ParallelParams(**{**SMALL, "lr": 0.1, "lr_decay": 0.01, "workers": 4})
-    assert learning_rate(p, 0) == 0.1
-    assert learning_rate(p, p.steps // 2) == pytest.approx(0.01, rel=0.05)
-    assert learning_rate(p, p.steps) == pytest.approx(0.001)
+    p = ParallelParams(**{**SMALL, "learning_rate": 0.1, "learning_rate_decay": 0.01,
+                          "workers": 4})
+    assert step_size(p, 0) == 0.1
+    assert step_size(p, p.steps // 2) == pytest.approx(0.01, rel=0.05)
+    assert step_size(p, p.steps) == pytest.approx(0.001)
 
 
 def test_a_data_seed_fixes_data_start_and_order_whatever_the_run_seed():

@@ -21,7 +21,7 @@ and then, by method:
   (first id of each group) run BMUF among themselves and each broadcasts the
   filtered model to its group.
 
-The learning rate decays exponentially from ``lr`` to ``lr * lr_decay`` over the
+The step size decays exponentially from ``learning_rate`` by ``learning_rate_decay`` over the
 run (by the fraction of the data seen, so every worker count sees the same
 schedule). Two modes run the same program:
 
@@ -59,8 +59,8 @@ from protocols.parallel.training import (
     batches,
     dataset,
     initial_model,
-    learning_rate,
     network,
+    step_size,
 )
 from sim import Party, Plan
 
@@ -107,7 +107,7 @@ class _Values:
         x, y = self.shard
         r = next(self.rows)
         self.grad = self.net.gradient(self.w, x[r], y[r])
-        self.lr = learning_rate(self.p, t)
+        self.lr = step_size(self.p, t)
 
     def _apply(self, update: np.ndarray) -> None:
         self.v *= self.p.momentum

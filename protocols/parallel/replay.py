@@ -71,7 +71,7 @@ def _replay(p: ParallelParams, seed: int) -> Replay:
         x = np.stack([xs[r] for (xs, _), r in zip(shards, rows, strict=True)])
         y = np.stack([ys[r] for (_, ys), r in zip(shards, rows, strict=True)])
         grad = net.gradients(w, x, y)
-        lr = training.learning_rate(p, t)
+        lr = training.step_size(p, t)
         if p.method == "sgd":
             update = np.mean(lr * grad, axis=0, dtype=DTYPE)
         elif p.method in ("gtc", "hybrid"):

@@ -25,7 +25,8 @@ Method = Literal["gtc", "bmuf", "hybrid", "sgd"]
 class Scale(BaseModel):
     """``[protocol.scale]``: the run a ``cost_only`` run simulates (sizes, not values)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False,
+                              use_attribute_docstrings=True)
     params: Annotated[int, Field(ge=1)]
     """Model parameters (float32 on the wire; GTC entries indexed among them)."""
     compute_s_per_batch: Annotated[float, Field(ge=0)]
@@ -57,33 +58,61 @@ class ParallelParams(Params):
     that a method that synchronises every minibatch waits for the slowest worker.
     """
 
+    renamed = {"features": "n_features", "lr": "learning_rate"}
     method: Method = "hybrid"
+    """gtc, bmuf, their hybrid, or dense synchronous sgd (see `protocols.parallel.protocol`)."""
     workers: Annotated[int, Field(ge=1, le=4096)] = 8
+    """Workers, each training on its own shard of the rows."""
     groups: Annotated[int, Field(ge=1)] = 1
+    """hybrid: groups of consecutive workers running GTC inside, BMUF across."""
     per_group: Annotated[int, Field(ge=1)] | None = None
+    """hybrid: workers per group instead of `groups` (one machine's GPUs at any count)."""
     mode: Literal["full", "cost_only"] = "full"
+    """full: values travel; cost_only: the run `scale` describes, sizes only."""
     scale: Scale | None = None
+    """cost_only: the model size, compute time and block the simulated run has."""
     dataset: Literal["synthetic", "digits"] = "synthetic"
+    """synthetic (a generated classification task) or digits (scikit-learn's)."""
     data_seed: Annotated[int, Field(ge=0, lt=2**32)] | None = None
+    """Seeds the data, initial model and minibatch order (default: the run's seed)."""
     train_samples: Annotated[int, Field(ge=1)] = 32768
+    """Training rows, split evenly among the workers."""
     test_samples: Annotated[int, Field(ge=1)] = 16384
-    features: Annotated[int, Field(ge=2)] = 32
+    """Held-out rows the error is measured on."""
+    n_features: Annotated[int, Field(ge=2)] = 32
+    """Features of the synthetic data set."""
     classes: Annotated[int, Field(ge=2)] = 10
+    """Classes of the synthetic data set."""
     hidden: tuple[Annotated[int, Field(ge=1)], ...] = (128,)
+    """Hidden layer widths of the MLP."""
     epochs: Annotated[int, Field(ge=1)] = 16
+    """Passes over the training rows (the same data budget at every worker count)."""
     batch_size: Annotated[int, Field(ge=1)] = 16
-    lr: Annotated[float, Field(gt=0)] = 0.05
-    lr_decay: Annotated[float, Field(gt=0, le=1)] = 1.0
+    """Minibatch rows per worker."""
+    learning_rate: Annotated[float, Field(gt=0)] = 0.05
+    """SGD step size at the start of the run."""
+    learning_rate_decay: Annotated[float, Field(gt=0, le=1)] = 1.0
+    """The step size at the end over that at the start (exponential decay; 1: constant)."""
     momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    """Local momentum of every method."""
     tau: Annotated[float, Field(gt=0)] = 0.003
+    """GTC threshold: residual entries beyond +-tau are sent as quanta."""
     max_quanta: Annotated[int, Field(ge=1, le=2**40)] = 1
+    """GTC: most quanta one entry may carry in one message."""
     block: Annotated[int, Field(ge=1)] = 8
+    """BMUF: minibatches between model averagings."""
     block_momentum: Annotated[float, Field(ge=0, lt=1)] | None = None
+    """BMUF block momentum (default 1 - 1/N for N models averaged)."""
     block_lr: Annotated[float, Field(gt=0)] = 1.0
+    """BMUF block learning rate."""
     nesterov: bool = True
+    """BMUF: Nesterov block momentum (else classical)."""
     averaging: Literal["allreduce", "broadcast"] = "allreduce"
+    """BMUF: allreduce (power-of-two models) or broadcast."""
     compute_s_per_batch: Annotated[float, Field(ge=0)] = 0.005
+    """Modelled seconds a worker computes one minibatch's gradient (full mode)."""
     compute_cv: Annotated[float, Field(ge=0)] = 0.0
+    """Coefficient of variation of a minibatch's compute time (lognormal; 0: fixed)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> ParallelParams:
@@ -140,7 +169,7 @@ def _load(dataset: str, train: int, test: int, features: int, classes: int, seed
 
 
 def dataset(p: ParallelParams, seed: int) -> Data:
-    return _load(p.dataset, p.train_samples, p.test_samples, p.features, p.classes,
+    return _load(p.dataset, p.train_samples, p.test_samples, p.n_features, p.classes,
                  data_seed(p, seed))
 
 
@@ -162,6 +191,7 @@ def batches(p: ParallelParams, seed: int, worker: int, rows: int) -> Iterator[np
             yield perm[j * p.batch_size:(j + 1) * p.batch_size]
 
 
-def learning_rate(p: ParallelParams, step: int) -> float:
-    """``lr`` decayed exponentially to ``lr * lr_decay`` over the run's minibatches."""
-    return p.lr * p.lr_decay ** (step / p.steps)
+def step_size(p: ParallelParams, step: int) -> float:
+    """`learning_rate` decayed exponentially to ``learning_rate * learning_rate_decay``
+    over the run's minibatches."""
+    return p.learning_rate * p.learning_rate_decay ** (step / p.steps)
