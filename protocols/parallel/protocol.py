@@ -38,7 +38,8 @@ schedule). Two modes run the same program:
 
 Nothing is trusted beyond the workers, and nothing is private: this protocol
 is about speed and accuracy, and workers see each other's updates or models.
-All local numpy work also charges its elements to the cost model (`party.work`).
+All local numpy work is also charged, by operation class, to the cost model
+(`party.work`).
 """
 
 from __future__ import annotations
@@ -262,7 +263,7 @@ def _program(p: ParallelParams, seed: int) -> Callable[[Party], Any]:
                     await party.broadcast(mine, party.others)
                     got = await party.recv_many(party.others)
                     got[party.id] = mine
-                    await party.work(me.size * len(got))
+                    await party.work(ring=2 * me.size * len(got), call=len(got) + 4)
                     me.apply_sgd([got[i] for i in everyone])
             elif p.method in ("gtc", "hybrid"):
                 with party.phase("gtc"):
@@ -272,7 +273,8 @@ def _program(p: ParallelParams, seed: int) -> Callable[[Party], Any]:
                     got = await party.recv_many(others)
                     got[party.id] = mine
                     messages = [got[i] for i in gtc_peers]
-                    await party.work(me.size + sum(m.size for m in messages))
+                    entries = sum(m.size for m in messages)
+                    await party.work(ring=3 * me.size + 6 * entries, scatter=entries, call=12)
                     me.apply_gtc(messages)
             else:
                 me.local_step()
@@ -280,7 +282,7 @@ def _program(p: ParallelParams, seed: int) -> Callable[[Party], Any]:
                 with party.phase("bmuf"):
                     if party.id in synced_peers:
                         avg = await average(party, me.model())
-                        await party.work(4 * me.size)  # the block filter's vector operations
+                        await party.work(ring=4 * me.size, call=4)  # the block filter
                         me.filtered(avg, final=t + 1 == steps)
                 if p.method == "hybrid":
                     with party.phase("group_broadcast"):
@@ -347,5 +349,7 @@ def plan(p: ParallelParams, seed: int) -> Plan:
         programs=dict.fromkeys(range(p.workers), worker),
         summarize=_summarize(p, seed),
         roles=roles,
-        reveals=["every worker sees the others' updates (sgd, gtc) or models (bmuf, hybrid)"],
+        reveals=["every worker sees the others' updates (sgd, gtc) or models (bmuf, hybrid)",
+                 "gtc message sizes (the quanta each worker sends) depend on the updates: "
+                 "compression by value; nothing here is private"],
     )
