@@ -184,11 +184,11 @@ def test_params_are_validated():
         ParallelParams(method="hybrid", workers=12, per_group=8)
     assert ParallelParams(method="gtc", workers=12, per_group=8).workers == 12  # unused
     assert ParallelParams(method="hybrid", workers=32, per_group=8).group_size == 8
-    with pytest.raises(ValueError, match="scale.*cost_only"):
-        ParallelParams(mode="cost_only")
-    scale = {"params": 10**6, "compute_s_per_batch": 0.01, "block": 5, "steps": 10**6}
+    scale = {"params": 10**6, "compute_s_per_batch": 0.01, "block": 5, "steps": 10}
+    with pytest.raises(ValueError, match="scale.*cost_only runs only"):
+        ParallelParams(scale=scale)
     with pytest.raises(ValueError, match="scale.steps"):
-        ParallelParams(mode="cost_only", scale=scale)
+        ParallelParams(mode="cost_only", scale={**scale, "steps": 10**6})
 
 
 # -- the replay, the schedule, cost-only mode (issue 19) ----------------------------------
@@ -234,9 +234,7 @@ def test_cost_only_at_the_proxys_own_size_costs_what_the_full_run_costs(method, 
     """Ghost payloads of the proxy's own size, the proxy's block and every step of its run:
     the same messages, bytes, rounds and simulated time as the run with values."""
     p, full, summary = _run(method=method, workers=workers, groups=groups, block=3, tau=1e-3)
-    ghost = ParallelParams(**{**p.model_dump(), "mode": "cost_only", "scale": {
-        "params": summary["parallel"]["params"], "compute_s_per_batch": p.compute_s_per_batch,
-        "block": p.block, "steps": p.steps}})
+    ghost = ParallelParams(**{**p.model_dump(), "mode": "cost_only"})  # scale: its own
     the_plan = plan(ghost, 5)
     graph = topologies.two_level(workers, groups=groups, latency=1e-4, bandwidth=1e8)
     cost = simulate(graph, the_plan.programs, seed=5)
@@ -247,6 +245,7 @@ def test_cost_only_at_the_proxys_own_size_costs_what_the_full_run_costs(method, 
     report = the_plan.summarize(cost)
     assert report["mode"] == "cost_only"
     assert report["accuracy"] == summary["accuracy"]  # the proxy's error, from the replay
+    assert report["result_check"] == summary["result_check"] == {"all_workers_same_model": True}
     assert report["parallel"]["gtc_entries_sent"] == summary["parallel"]["gtc_entries_sent"]
 
 

@@ -21,20 +21,22 @@ and then, by method:
   (first id of each group) run BMUF among themselves and each broadcasts the
   filtered model to its group.
 
-The step size decays exponentially from ``learning_rate`` by ``learning_rate_decay`` over the
-run (by the fraction of the data seen, so every worker count sees the same
-schedule). Two modes run the same program:
+The step size decays exponentially from ``learning_rate`` by a factor
+``learning_rate_decay`` over the run (by the fraction of the data seen, so every
+worker count sees the same schedule). Two modes run the same program:
 
 * ``full``: the model's values travel; the report gives the trained model's
   held-out error against one worker trained on the same data (`central_error`).
 * ``cost_only``: the run is the one ``[protocol.scale]`` describes (a model of
   ``scale.params`` parameters, ``scale.compute_s_per_batch`` per minibatch,
-  BMUF blocks of ``scale.block``), simulated for ``scale.steps`` minibatches per
-  worker with `Ghost` payloads (sizes only). GTC messages carry as many entries
-  as the proxy (this table's model and data, trained by `replay`) sent, scaled by
-  the ratio of parameters; the window's step ``j`` charges the mean density of
-  the ``j``-th of ``scale.steps`` equal slices of the proxy's run, so the window
-  is the whole run in miniature. The error reported is the proxy's.
+  BMUF blocks of ``scale.block``; by default this run's own), simulated for
+  ``scale.steps`` minibatches per worker with `Ghost` payloads (sizes only).
+  GTC messages carry as many entries as the proxy (this table's model and data,
+  trained by `replay`) sent, scaled by the ratio of parameters; the window's
+  step ``j`` charges the mean density of the ``j``-th of ``scale.steps`` equal
+  slices of the proxy's run, so the window is the whole run in miniature. The
+  error reported is the proxy's, and so is the check that every worker ends
+  with the same model (the replay's workers).
 
 Nothing is trusted beyond the workers, and nothing is private: this protocol
 is about speed and accuracy, and workers see each other's updates or models.
@@ -57,6 +59,7 @@ from protocols.parallel.model import DTYPE, MLP
 from protocols.parallel.replay import replay
 from protocols.parallel.training import (
     ParallelParams,
+    Scale,
     batches,
     dataset,
     initial_model,
@@ -213,14 +216,22 @@ def window(entries: np.ndarray, steps: int, ratio: float) -> np.ndarray:
 # -- the program ----------------------------------------------------------------------
 
 
+def _scale(p: ParallelParams, net: MLP) -> Scale | None:
+    """The run a cost-only run simulates: ``[protocol.scale]``, or this run's own."""
+    if p.mode != "cost_only":
+        return None
+    return p.scale or Scale(params=net.n_params, compute_s_per_batch=p.compute_s_per_batch,
+                            compute_cv=p.compute_cv, block=p.block, steps=p.steps)
+
+
 def _program(p: ParallelParams, seed: int) -> Callable[[Party], Any]:
-    scale = p.scale
+    data = dataset(p, seed)
+    net = network(p, data)
+    scale = _scale(p, net)
     steps = scale.steps if scale else p.steps
     block = scale.block if scale else p.block
     compute = scale.compute_s_per_batch if scale else p.compute_s_per_batch
     cv = scale.compute_cv if scale else p.compute_cv
-    data = dataset(p, seed)
-    net = network(p, data)
     size = p.group_size if p.method == "hybrid" else p.workers
     everyone = tuple(range(p.workers))
     reps = tuple(range(0, p.workers, size))
@@ -300,9 +311,10 @@ def _summarize(p: ParallelParams, seed: int) -> Callable[[Any], dict[str, Any]]:
         data = dataset(p, seed)
         net = network(p, data)
         outs = [result.outputs[i] for i in sorted(result.outputs)]
-        scale = p.scale
+        scale = _scale(p, net)
         if scale:
-            error, check = replay(p, seed).error, {}
+            replayed = replay(p, seed)
+            error, check = replayed.error, {"all_workers_same_model": replayed.same_model}
         else:
             model = outs[0]["model"]
             error = net.error_rate(model, data.x_test, data.y_test)

@@ -34,11 +34,13 @@ class Replay:
         entries: ``(steps, N)`` GTC entries each worker sent at each minibatch
             (zeros for methods without GTC).
         error: the final model's held-out error rate.
+        same_model: whether every worker ended with that model, bit for bit.
     """
 
     model: np.ndarray
     entries: np.ndarray
     error: float
+    same_model: bool
 
 
 def replay(p: ParallelParams, seed: int) -> Replay:
@@ -91,4 +93,5 @@ def _replay(p: ParallelParams, seed: int) -> Replay:
         if filt is not None and ((t + 1) % p.block == 0 or t + 1 == steps):
             start = filt.update(allreduce.stacked_mean(w[synced]))
             w[:] = filt.model if t + 1 == steps else start
-    return Replay(w[0].copy(), entries, net.error_rate(w[0], data.x_test, data.y_test))
+    return Replay(w[0].copy(), entries, net.error_rate(w[0], data.x_test, data.y_test),
+                  bool((w == w[0]).all()))

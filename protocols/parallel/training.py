@@ -70,7 +70,8 @@ class ParallelParams(Params):
     mode: Literal["full", "cost_only"] = "full"
     """full: values travel; cost_only: the run `scale` describes, sizes only."""
     scale: Scale | None = None
-    """cost_only: the model size, compute time and block the simulated run has."""
+    """cost_only: the model size, compute time and block the simulated run has (default:
+    this run's own)."""
     dataset: Literal["synthetic", "digits"] = "synthetic"
     """synthetic (a generated classification task) or digits (scikit-learn's)."""
     data_seed: Annotated[int, Field(ge=0, lt=2**32)] | None = None
@@ -132,9 +133,9 @@ class ParallelParams(Params):
         if self.dataset == "digits" and self.train_samples + self.test_samples > 1797:
             raise ValueError(f"digits has 1797 rows: lower train_samples + test_samples "
                              f"({self.train_samples} + {self.test_samples})")
-        if (self.mode == "cost_only") != (self.scale is not None):
-            raise ValueError(f"mode {self.mode!r}: a [protocol.scale] table is needed by "
-                             "cost_only and only by it")
+        if self.scale is not None and self.mode != "cost_only":
+            raise ValueError(f"mode {self.mode!r}: a [protocol.scale] table is for "
+                             "cost_only runs only")
         if self.scale is not None and self.scale.steps > self.steps:
             raise ValueError(f"scale.steps ({self.scale.steps}) must not exceed the proxy's "
                              f"{self.steps} minibatches per worker")
