@@ -1,32 +1,52 @@
-"""Wall time of the 128-worker point of the parallel-training sweep (target: < 5 min).
+"""Wall time of the article's sweep (issue 19; target: the whole table in < 10 min, 2 jobs).
 
-Runs the default sweep scenario's one-worker reference and its 128-worker GTC,
-BMUF and hybrid points one after another and prints, per point, the wall time
-and the simulated figures. Usage: ``.venv/bin/python benchmarks/parallel.py``.
+Runs ``scenarios/parallel_article.toml`` through the command line's sweep (``ppsim run
+--jobs 2``) into a fresh folder, then prints its wall time, the machine's load average
+beside it, each point's own wall time, and the table beside the article's
+(`protocols.parallel.article`). Usage::
+
+    .venv/bin/python benchmarks/parallel.py [--jobs 2] [--out out/parallel_article]
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import resource
+import shutil
 import time
 from pathlib import Path
 
-from protocols.parallel.sweep import load, run_point
+import pandas as pd
 
-SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "parallel_sweep.toml"
+from ppsim.cli import main as ppsim
+from protocols.parallel import article
+
+SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "parallel_article.toml"
 
 
 def main() -> None:
-    base, net = load(SCENARIO)
-    ref = run_point(base, net, "sgd", 1, 8)
-    ref_rate = ref["samples"] / ref["sim_time_s"]
-    print(f"{'point':>12} {'wall s':>8} {'sim s':>8} {'speedup':>8} {'error':>7} {'MB sent':>8}")
-    total = time.perf_counter()
-    for method in ("sgd", "gtc", "bmuf", "hybrid"):
-        r = ref if method == "sgd" else run_point(base, net, method, 128, 8)
-        speedup = r["samples"] / r["sim_time_s"] / ref_rate
-        print(f"{method + '/' + str(r['workers']):>12} {r['wall_s']:8.1f} {r['sim_time_s']:8.3f} "
-              f"{speedup:8.1f} {r['error_rate']:7.4f} {r['bytes'] / 1e6:8.1f}")
-    print(f"128-worker point (3 methods, sequential): {time.perf_counter() - total:.0f} s wall")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=Path("out/parallel_article"))
+    args = ap.parse_args()
+    shutil.rmtree(args.out, ignore_errors=True)
+    before = os.getloadavg()
+    start = time.perf_counter()
+    code = ppsim(["run", str(SCENARIO), "--jobs", str(args.jobs), "--out", str(args.out),
+                  "--quiet"])
+    wall = time.perf_counter() - start
+    after = os.getloadavg()
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = used.ru_utime + used.ru_stime  # the pool's worker processes, once they exited
+    results = pd.read_parquet(args.out / "results.parquet")
+    shown = results[["protocol.method", "protocol.workers", "is_reference", "wall_time_s",
+                     "sim_time_s"]]
+    print(shown.to_string(index=False))
+    article.main([str(args.out)])
+    print(f"sweep: {len(results)} runs, {wall:.0f} s wall with --jobs {args.jobs} "
+          f"(exit {code}), {cpu:.0f} s CPU in the workers; load average before "
+          f"{before[0]:.2f}, after {after[0]:.2f}")
 
 
 if __name__ == "__main__":

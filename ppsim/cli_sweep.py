@@ -111,11 +111,13 @@ def validate(path: str, data: dict[str, Any], console: Console, limits: Limits =
              quiet: bool = False) -> dict[str, Any]:
     """Check a sweep file; print one line unless `quiet`; return what was found."""
     parsed = load(path, data, limits)
-    points = len(parsed.points) // parsed.repetitions
+    refs = sum(p.is_reference for p in parsed.points) // parsed.repetitions
+    points = len(parsed.points) // parsed.repetitions - refs
+    also = f" and {refs} reference point(s)" if refs else ""
     if not quiet:
-        console.print(f"{path}: ok (sweep of {points} points x {parsed.repetitions} "
+        console.print(f"{path}: ok (sweep of {points} points{also} x {parsed.repetitions} "
                       f"repetition(s) over {', '.join(parsed.names)})")
-    return {"path": path, "ok": True, "sweep": {"points": points,
+    return {"path": path, "ok": True, "sweep": {"points": points, "references": refs,
                                                 "repetitions": parsed.repetitions,
                                                 "parameters": parsed.names}}
 

@@ -2,8 +2,10 @@
 
 A sweep folder gives one figure per swept parameter (bytes, rounds and
 simulated time against it, one series per combination of the other swept
-parameters), accuracy against cost when the protocol reports accuracy, and
-accuracy per round when it reports that. A single report gives its cost per
+parameters), with a ``[sweep.reference]`` each compared metric over the
+reference's against each numeric swept parameter (a speedup, a relative error),
+accuracy against cost when the protocol reports accuracy, and accuracy per
+round when it reports that. A single report gives its cost per
 phase, the phases rolled up by name (`fit_phases`) so that a run of a hundred
 phases still reads. Both write ``summary.md`` (linking the PNG files) and
 ``report.html`` (the same tables and figures in one self-contained page).
@@ -196,6 +198,8 @@ def _fmt(value: Any) -> str:
 def _sweep_report(folder: Path, dest: Path) -> tuple[list[Block], list[Path]]:
     spec = sweep_mod.load_spec(folder)
     table = sweep_mod.load_table(folder)
+    if "is_reference" in table:  # references are the unit of the relative figures
+        table = table[~table["is_reference"].astype(bool)]
     ok = table[table["status"] == "ok"]
     varied = [n for n in spec["names"] if table[n].nunique() > 1]
     figures: list[Path] = []
@@ -203,6 +207,12 @@ def _sweep_report(folder: Path, dest: Path) -> tuple[list[Block], list[Path]]:
         for name in varied:
             figures.append(_save(cost_figure(ok, name, [n for n in varied if n != name]),
                                  dest / f"cost_vs_{_slug(name)}.png"))
+        for metric in spec.get("metrics", []):
+            for name in varied:
+                if pd.api.types.is_numeric_dtype(ok[name]):
+                    fig = relative_figure(ok, name, [n for n in varied if n != name], metric)
+                    path = dest / f"{_slug(metric)}_vs_ref_by_{_slug(name)}.png"
+                    figures.append(_save(fig, path))
         if "accuracy" in ok and ok["accuracy"].notna().any():
             figures.append(_save(accuracy_cost_figure(ok, varied), dest / "accuracy_vs_cost.png"))
         curves = _round_curves(folder, ok, varied)
@@ -263,6 +273,33 @@ def cost_figure(table: pd.DataFrame, x: str, others: list[str]) -> Figure:
     if spread:
         notes.append(f"{'band' if numeric else 'error bars'}: ± one standard deviation")
     fig.suptitle(f"cost against {x}" + (f" ({'; '.join(notes)})" if notes else ""))
+    return fig
+
+
+def relative_figure(table: pd.DataFrame, x: str, others: list[str], metric: str) -> Figure:
+    """`metric` over the reference's (``[sweep.reference]``) against `x`, one series per
+    group of `others`, with a band of one standard deviation where runs repeat."""
+    lines, averaged, groups = _series(table, others)
+    column = f"{metric}_vs_ref"
+    fig = Figure(figsize=(6.5, 4.5), layout="constrained")
+    ax = fig.subplots()
+    for i, (key, group) in enumerate(groups):
+        stats = group.groupby(x)[column].agg(["mean", "std"])
+        look = style(i)
+        ax.plot(stats.index, stats["mean"].to_numpy(), label=_legend(lines, key), **look.line())
+        sd = stats["std"].fillna(0)
+        if (sd > 0).any():
+            ax.fill_between(stats.index, (stats["mean"] - sd).to_numpy(),
+                            (stats["mean"] + sd).to_numpy(), color=look.color, alpha=0.18,
+                            linewidth=0)
+    _x_axis(ax, table[x], numeric=True)
+    ax.set_xlabel(param_label(x))
+    ax.set_ylabel(f"{metric} / the reference's (ratio)")
+    ax.grid(True, alpha=0.3)
+    if lines:
+        ax.legend(fontsize="small", title=", ".join(lines))
+    note = f" (mean over {', '.join(averaged)})" if averaged else ""
+    fig.suptitle(f"{metric} relative to the reference{note}", fontsize="medium")
     return fig
 
 
@@ -392,6 +429,7 @@ def _sweep_blocks(spec: dict[str, Any], table: pd.DataFrame, varied: list[str],
     columns = ["rounds", "bytes", "messages", "sim_time_s"]
     if "accuracy" in table and table["accuracy"].notna().any():
         columns.append("accuracy")
+    columns += [f"{m}_vs_ref" for m in spec.get("metrics", [])]
     ok = table[table["status"] == "ok"]
     if not ok.empty:
         keys = varied or ["index"]

@@ -45,6 +45,8 @@ Schema version 2 (every key is always present unless marked optional):
   the default ``ppsim``): ``name``, and ``setting``, what the framework must be set
   to for its messages to be those predicted (see `sim.profiles`). The bytes of
   tagged messages are then the framework's, and its extra messages are counted.
+* ``fabric`` (optional): when the topology has a switch fabric (``fabric_bandwidth``):
+  ``bytes``, ``messages`` and ``busy_s`` it carried.
 * ``wall_time_s``: the simulator's own wall-clock time (the one key that differs
   between two runs of the same scenario and seed).
 * Protocol keys, merged at top level: e.g. ``result_check``, ``accuracy_per_round``,

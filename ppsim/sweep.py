@@ -19,6 +19,18 @@ point, run ``repetitions`` times with different seeds::
     [sweep.zip]                               # varied together, not crossed
     "protocol.scheme" = ["additive", "shamir"]
     "network.header_bytes" = [0, 40]
+    [sweep.reference]                         # optional: what each point is measured against
+    "protocol.parties" = 2                    # the point with these values instead
+    metrics = ["sim_time_s"]                  # columns divided by the reference's
+
+Why a reference: a speedup or a relative error divides a point's figure by that of
+another run (one worker, the plain protocol), and that run must see the same
+everything else. Each point's reference is the point with the ``reference``
+values put in place of its own (the other values, and the repetition, kept);
+references are run like points (once each, however many points share one) and
+marked in the table, whose ``reference`` column names every point's and whose
+``<metric>_vs_ref`` columns hold each metric over the reference's (1 for a
+reference itself).
 
 Why seeds are derived, not counted: a point's seed is a hash of the sweep's seed,
 the point's parameter values and its repetition number, so a point gives the
@@ -52,6 +64,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import functools
 import hashlib
 import importlib.util
@@ -82,7 +95,7 @@ from ppsim.progress import CountProgress
 from ppsim.scenario import ScenarioError, ScenarioModel, from_dict
 from sim import OPS
 
-RESERVED = ("repetitions", "zip")
+RESERVED = ("repetitions", "zip", "reference")
 RANGE_KEYS = {"start", "stop", "step", "num", "scale"}
 FIXED_TABLES = ("network", "cost", "output")
 CORE_KEYS = {
@@ -103,6 +116,9 @@ class Point:
     params: dict[str, Any]
     repetition: int
     seed: int
+    reference: str | None = None
+    """The name of the point this one is measured against (``[sweep.reference]``)."""
+    is_reference: bool = False
 
     @property
     def name(self) -> str:
@@ -117,7 +133,8 @@ class Point:
     def meta(self) -> dict[str, Any]:
         """What a point's report records under ``sweep``."""
         return {"name": self.name, "index": self.index, "repetition": self.repetition,
-                "seed": self.seed, "params": self.params}
+                "seed": self.seed, "params": self.params, "reference": self.reference,
+                "is_reference": self.is_reference}
 
 
 @dataclass
@@ -130,6 +147,8 @@ class Sweep:
     points: list[Point]
     repetitions: int
     limits: Limits = DEFAULT
+    reference: dict[str, Any] = field(default_factory=dict)
+    metrics: list[str] = field(default_factory=list)
 
     def data(self, point: Point) -> dict[str, Any]:
         """The scenario dict of `point`: the base with the point's values and seed."""
@@ -219,7 +238,54 @@ def parse(data: dict[str, Any], source: str = "", limits: Limits = DEFAULT) -> S
                   for n, v in zip(axis_names, vals, strict=True)}
         for rep in range(repetitions):
             points.append(Point(index, params, rep, derive_seed(seed, params, rep)))
-    return Sweep(source, base, names, points, repetitions, limits)
+    reference, metrics = _reference(table.get("reference"), source)
+    if reference:
+        points = _with_references(points, reference, seed)
+    return Sweep(source, base, names, points, repetitions, limits, reference, metrics)
+
+
+def _reference(table: Any, source: str) -> tuple[dict[str, Any], list[str]]:
+    """The values that make a point's reference, and the metrics compared with it."""
+    if table is None:
+        return {}, []
+    key = "sweep.reference"
+    if not isinstance(table, dict):
+        raise ScenarioError(source, key, "expected a table of parameter values and metrics")
+    metrics = table.get("metrics")
+    if not (isinstance(metrics, list) and metrics
+            and all(isinstance(m, str) and m for m in metrics)):
+        raise ScenarioError(source, f"{key}.metrics", f"got {metrics!r}; expected a non-empty "
+                            "list of result columns, e.g. [\"sim_time_s\"]")
+    values = dict(_leaves({k: v for k, v in table.items() if k != "metrics"}))
+    if not values:
+        raise ScenarioError(source, key, "names no parameter: a reference is a point with "
+                            "some values changed, e.g. \"protocol.workers\" = 1")
+    for name, value in values.items():
+        _check_name(name, source)
+        if isinstance(value, list):
+            raise ScenarioError(source, f"{key}.{name}", f"got {value!r}; expected one value "
+                                "(a reference is one point)")
+    return values, metrics
+
+
+def _with_references(points: list[Point], reference: dict[str, Any],
+                     seed: int) -> list[Point]:
+    """The grid's points, each naming its reference, then the references (each once)."""
+    first = max(p.index for p in points) + 1
+    indices: dict[str, int] = {}
+    refs: dict[tuple[str, int], Point] = {}
+    out = []
+    for point in points:
+        params = {**point.params, **reference}
+        key = _canonical(params)
+        index = indices.setdefault(key, first + len(indices))
+        ref = refs.get((key, point.repetition))
+        if ref is None:
+            ref = refs[(key, point.repetition)] = Point(
+                index, params, point.repetition, derive_seed(seed, params, point.repetition),
+                is_reference=True)
+        out.append(dataclasses.replace(point, reference=ref.name))
+    return out + list(refs.values())
 
 
 def derive_seed(sweep_seed: int, params: dict[str, Any], repetition: int) -> int:
@@ -366,11 +432,13 @@ def _check_protocol_names(sweep: Sweep, data: dict[str, Any]) -> None:
     except (TypeError, KeyError, catalog.UnknownProtocol):  # from_dict names the problem
         return
     allowed = set(spec.params.model_fields) | set(spec.params.renamed) | {"name"}
-    for name in sweep.names:
+    named = [(n, f"sweep.{n}") for n in sweep.names]
+    named += [(n, f"sweep.reference.{n}") for n in sweep.reference]
+    for name, key in named:
         parts = name.split(".")
         if parts[0] == "protocol" and len(parts) > 1 and parts[1] not in allowed:
             current = sorted(set(spec.params.model_fields) | {"name"})
-            raise ScenarioError(sweep.source, f"sweep.{name}", (
+            raise ScenarioError(sweep.source, key, (
                 f"unknown parameter {name!r}: protocol {spec.name!r} has no parameter "
                 f"{parts[1]!r}{catalog.suggest(parts[1], current)} (it has "
                 f"{', '.join(current)})"))
@@ -594,7 +662,8 @@ def _spec(sweep: Sweep, ids: dict[str, Identity], before: dict[str, Any] | None
     versions = {(i.code, i.version) for i in ids.values()}
     code, version = sorted(versions)[0] if versions else ("", report_mod.package_version())
     spec = {"source": sweep.source, "base": sweep.base, "names": sweep.names,
-            "repetitions": sweep.repetitions, "code": code, "version": version,
+            "repetitions": sweep.repetitions, "reference": sweep.reference,
+            "metrics": sweep.metrics, "code": code, "version": version,
             "points": [p.meta() for p in sweep.points]}
     history = list(before.get("history", [])) if before else []
     if before and any(before.get(k) != spec[k] for k in ("base", "names", "code", "version")):
@@ -666,6 +735,8 @@ def collect(sweep: Sweep, out: str | Path, ids: dict[str, Identity] | None = Non
     for point in sweep.points:
         row: dict[str, Any] = {"point": point.name, "index": point.index,
                                "repetition": point.repetition, "seed": point.seed}
+        if sweep.reference:
+            row.update(reference=point.reference, is_reference=point.is_reference)
         row.update({name: _cell(point.params[name]) for name in sweep.names})
         rep = _read_report(out, point)
         if rep is not None and _stale(out, point, ids[point.name]) is None:
@@ -676,7 +747,18 @@ def collect(sweep: Sweep, out: str | Path, ids: dict[str, Identity] | None = Non
             row.update(status="failed" if _error_of(out, point) else "missing",
                        error=_error_of(out, point))
         rows.append(row)
-    return _tidy(pd.DataFrame(rows))
+    return _relative(_tidy(pd.DataFrame(rows)), sweep.metrics)
+
+
+def _relative(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """``<metric>_vs_ref``: each row's metric over its reference's (1 for a reference)."""
+    for metric in metrics:
+        values = (pd.to_numeric(table[metric], errors="coerce") if metric in table
+                  else pd.Series(float("nan"), index=table.index))
+        by_point = dict(zip(table["point"], values, strict=True))
+        ref = table["reference"].map(by_point).astype(float)
+        table[f"{metric}_vs_ref"] = (values / ref).where(~table["is_reference"], 1.0)
+    return table
 
 
 def row_of(rep: dict[str, Any]) -> dict[str, Any]:

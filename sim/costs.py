@@ -2,10 +2,10 @@
 
 `costs(result)` turns a `RunResult` (either runtime) into the keys every report
 shares: ``totals``, ``offline``, ``phases``, ``party_phases``, ``parties``,
-``links``, ``crashed``, ``nics``, ``hosts``, ``work`` and ``wall_time_s``. The
-application's report (`ppsim.report`) adds the scenario, roles, trust and the
-protocol's own keys around it; tests of a protocol that has no scenario call
-this directly.
+``links``, ``crashed``, ``nics``, ``fabric`` (when the topology has one),
+``hosts``, ``work`` and ``wall_time_s``. The application's report
+(`ppsim.report`) adds the scenario, roles, trust and the protocol's own keys
+around it; tests of a protocol that has no scenario call this directly.
 
 Phase times are shares of the critical path (`sim.engine`): a phase's
 ``sim_time_s`` is the time the chain of work and messages that ended the run
@@ -114,6 +114,9 @@ def costs(result: RunResult, roles: Mapping[str, list[int]] | None = None,
             if len(host.parties) > 1 or host.nic_bandwidth is not None or host.cores > 1
         ],
         "work": work(result),
+        **({"fabric": {"bytes": network.fabric.bytes, "messages": network.fabric.messages,
+                       "busy_s": network.fabric.busy_s}}
+           if getattr(network, "fabric", None) else {}),
         "wall_time_s": result.wall_time_s,
     }
 

@@ -11,10 +11,20 @@ wins), which keeps routing a star or complete graph of thousands of parties chea
 
 A node may also carry ``nic_bandwidth`` (bytes/s): its network interface, one
 FIFO queue for everything it sends (egress) and one for everything it receives
-(ingress), crossed before the first link and after the last. Without it, a
-party sends on all its links at once, as if each link had its own interface;
-with it, an all-to-all exchange costs what a real machine's single NIC makes it.
-A `sim.hosts.Host` with a ``nic_bandwidth`` gives all its parties one interface.
+(ingress). Without it, a party sends on all its links at once, as if each link
+had its own interface; with it, an all-to-all exchange costs what a real
+machine's single NIC makes it. A `sim.hosts.Host` with a ``nic_bandwidth`` gives
+all its parties one interface; so do nodes with the same ``machine`` attribute
+(topology `machines`: the GPUs of one server, which compute apart and talk over
+the topology's fast links inside the machine, but leave it through one NIC).
+Every hop between two hosts or machines crosses the sender's egress and the
+receiver's ingress, relays included: a party that forwards others' messages (a
+group's representative) carries them through its own interface, in and out.
+A topology may also give the whole network a ``fabric_bandwidth`` (graph
+attribute, bytes/s): the switching fabric between machines, one FIFO queue that
+every hop between two hosts or machines crosses after the sender's NIC. It stands
+for an oversubscribed core: what all machines send to each other at once shares
+its aggregate capacity.
 """
 
 from __future__ import annotations
@@ -73,6 +83,7 @@ class Network:
     _direct_max: float = field(default=0.0, init=False)
     egress: dict[int, Link] = field(default_factory=dict, init=False)
     ingress: dict[int, Link] = field(default_factory=dict, init=False)
+    fabric: Link | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         if not self.links:
@@ -84,35 +95,66 @@ class Network:
                 raise NetworkError(f"party {node}: nic_bandwidth must be > 0, got {nic}")
             self.egress[node] = Link(node, node, 0.0, float(nic))
             self.ingress[node] = Link(node, node, 0.0, float(nic))
+        machines: dict[object, list[int]] = {}
+        for node, machine in self.graph.nodes(data="machine"):
+            if machine is not None:
+                machines.setdefault(machine, []).append(node)
+        for members in machines.values():
+            nics = {self.egress[pid].bandwidth for pid in members if pid in self.egress}
+            if len(nics) > 1:
+                raise NetworkError(f"parties {sorted(members)} share a machine but give its "
+                                   f"NIC different nic_bandwidth ({sorted(nics)})")
+            if nics:
+                self._share_nic(members, nics.pop())
         for host in self.hosts:
             if host.nic_bandwidth is not None:
-                first = min(host.parties)
-                out = Link(first, first, 0.0, float(host.nic_bandwidth))
-                into = Link(first, first, 0.0, float(host.nic_bandwidth))
-                for pid in host.parties:
-                    self.egress[pid], self.ingress[pid] = out, into
+                self._share_nic(host.parties, float(host.nic_bandwidth))
         self._direct_max = 2 * min((link.latency for link in self.links.values()), default=0.0)
+        fabric = self.graph.graph.get("fabric_bandwidth")
+        if fabric is not None:
+            if not float(fabric) > 0:
+                raise NetworkError(f"fabric_bandwidth must be > 0, got {fabric}")
+            self.fabric = Link(-1, -1, 0.0, float(fabric))
+        self._site = {node: ("node", node) for node in self.graph.nodes}
+        self._site.update({pid: ("machine", m) for m, members in machines.items()
+                           for pid in members})
+        self._site.update({pid: ("host", i) for i, host in enumerate(self.hosts)
+                           if len(host.parties) > 1 for pid in host.parties})
+
+    def _share_nic(self, parties: Sequence[int], bandwidth: float) -> None:
+        """One egress and one ingress queue for all of `parties` (a host's, a machine's)."""
+        first = min(parties)
+        out, into = Link(first, first, 0.0, bandwidth), Link(first, first, 0.0, bandwidth)
+        for pid in parties:
+            self.egress[pid], self.ingress[pid] = out, into
 
     def route(self, src: int, dst: int) -> tuple[Link, ...]:
-        """The queues from `src` to `dst`: its NIC, the links of the lowest-latency
-        path, the receiver's NIC (NICs only where the topology gives them)."""
+        """The queues from `src` to `dst`: the links of the lowest-latency path, each
+        hop between two hosts preceded by the egress NIC of the node it leaves and
+        followed by the ingress NIC of the node it reaches (NICs only where the
+        topology or the hosts give them)."""
         key = (src, dst)
         hops = self._routes.get(key)
         if hops is None:
             direct = self.links.get(key)
             if direct is not None and direct.latency <= self._direct_max:
-                hops = (direct,)
+                path = [src, dst]
             else:
                 try:
                     path = nx.shortest_path(self.graph, src, dst, weight="latency")
                 except (nx.NetworkXNoPath, nx.NodeNotFound) as exc:
                     raise NetworkError(f"no route from party {src} to party {dst}") from exc
-                hops = tuple(self.links[(u, v)] for u, v in zip(path, path[1:], strict=False))
-            if src in self.egress:
-                hops = (self.egress[src], *hops)
-            if dst in self.ingress:
-                hops = (*hops, self.ingress[dst])
-            self._routes[key] = hops
+            queues: list[Link] = []
+            for u, v in zip(path, path[1:], strict=False):
+                across = self._site[u] != self._site[v]
+                if across and u in self.egress:
+                    queues.append(self.egress[u])
+                if across and self.fabric is not None:
+                    queues.append(self.fabric)
+                queues.append(self.links[(u, v)])
+                if across and v in self.ingress:
+                    queues.append(self.ingress[v])
+            hops = self._routes[key] = tuple(queues)
         return hops
 
     def path(self, src: int, dst: int) -> tuple[Link, ...]:

@@ -244,3 +244,70 @@ def test_a_nic_serializes_what_a_party_sends_on_different_links():
         assert arrivals[j] == pytest.approx(j * size / nic + size / bw + lat + size / nic)
     assert result.network.egress[0].bytes == k * size
     assert result.network.ingress[1].bytes == size
+
+
+def test_a_relay_carries_what_it_forwards_through_its_own_nic():
+    """Issue 19: on a two-level topology, a message from a group member to another group
+    crosses both representatives. Each hop between machines crosses the sender's egress
+    and the receiver's ingress: 1 -> 0 -> 2 -> 3 (0 and 2 representatives) queues at
+    egress(1), ingress(0), egress(0), ingress(2), egress(2), ingress(3). With links of
+    bandwidth b, NICs of B and latency l: arrival 3 l + 3 S / b + 6 S / B."""
+    import topologies
+
+    size, lat, bw, nic = 1000, 0.01, 1e6, 1e5
+    graph = topologies.two_level(4, groups=2, latency=lat, bandwidth=bw)
+    nx.set_node_attributes(graph, nic, "nic_bandwidth")
+    arrivals, result = _arrivals(graph, [(1, 3, size)])
+    assert arrivals[(1, 3)] == [pytest.approx(3 * lat + 3 * size / bw + 6 * size / nic)]
+    for rep in (0, 2):
+        assert result.network.egress[rep].bytes == result.network.ingress[rep].bytes == size
+
+
+def test_parties_of_one_machine_share_one_nic_and_bypass_it_inside():
+    """Parties 0, 1 on machine A, 2, 3 on machine B, every pair linked. Inside a machine
+    a message crosses only its link: l + S/b. The messages 0 -> 2 and 1 -> 3 leave
+    through A's one NIC one after the other (at S/B and 2 S/B), cross their own links,
+    and queue again at B's one NIC: the first arrives S/B + S/b + l + S/B, the second
+    S/B after the later of that and its own arrival at B's NIC."""
+    import topologies
+
+    size, lat, bw, nic = 1000, 0.01, 1e6, 1e5
+    graph = topologies.machines(4, per_machine=2, latency=lat, bandwidth=bw)
+    nx.set_node_attributes(graph, nic, "nic_bandwidth")
+    arrivals, result = _arrivals(graph, [(0, 1, size), (0, 2, size), (1, 3, size)])
+    assert arrivals[(0, 1)] == [pytest.approx(lat + size / bw)]
+    first = size / nic + size / bw + lat + size / nic
+    second = max(2 * size / nic + size / bw + lat, first) + size / nic
+    assert sorted(arrivals[(0, 2)] + arrivals[(1, 3)]) == [pytest.approx(first),
+                                                          pytest.approx(second)]
+    net = result.network
+    assert net.egress[0] is net.egress[1] and net.ingress[2] is net.ingress[3]
+    assert net.egress[0].bytes == 2 * size and net.ingress[2].bytes == 2 * size
+    assert net.ingress[0].bytes == 0  # the message 0 -> 1 stayed inside machine A
+
+
+def test_one_machine_with_two_nic_bandwidths_is_an_error():
+    graph = nx.complete_graph(2)
+    nx.set_edge_attributes(graph, 0.0, "latency")
+    nx.set_edge_attributes(graph, 1e6, "bandwidth")
+    nx.set_node_attributes(graph, 0, "machine")
+    nx.set_node_attributes(graph, {0: 1e5, 1: 2e5}, "nic_bandwidth")
+    with pytest.raises(NetworkError, match=r"parties \[0, 1\] share a machine"):
+        Network(graph, np.random.default_rng(0))
+
+
+def test_a_fabric_is_one_queue_for_everything_between_machines():
+    """Two machines of two parties each, fabric F, no NICs: 0 -> 2 and 1 -> 3 both cross
+    the fabric, one after the other (S/F, then 2 S/F), then their own links; inside a
+    machine nothing crosses it."""
+    import topologies
+
+    size, lat, bw, fabric = 1000, 0.01, 1e6, 1e5
+    graph = topologies.machines(4, per_machine=2, latency=lat, bandwidth=bw,
+                                fabric_bandwidth=fabric)
+    arrivals, result = _arrivals(graph, [(0, 2, size), (1, 3, size), (0, 1, size)])
+    assert sorted(arrivals[(0, 2)] + arrivals[(1, 3)]) == [
+        pytest.approx(size / fabric + size / bw + lat),
+        pytest.approx(2 * size / fabric + size / bw + lat)]
+    assert arrivals[(0, 1)] == [pytest.approx(lat + size / bw)]
+    assert result.network.fabric.bytes == 2 * size

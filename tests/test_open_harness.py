@@ -151,7 +151,12 @@ def test_the_tcp_runtime_and_one_process_per_party_find_the_module(beside, tmp_p
         rep = json.loads((tmp_path / f"p{pid}" / "report.json").read_text())
         assert _costs(rep) == _costs(in_process)
         if pid == 0:  # the result is party 0's output: its process checks it
-            assert rep["result_check"] == in_process["result_check"]
+            # Separate processes draw shares from the OS (`TcpParty`'s os_random), so the
+            # truncation's last-bit error may differ from the in-process run's; the inputs
+            # and the check's bound do not.
+            check, ref = rep["result_check"], in_process["result_check"]
+            assert check["ok"] and check["expected"] == ref["expected"]
+            assert abs(check["value"] - ref["value"]) <= 2 * ref["bound"]
         else:
             assert rep["result_held_by"] == [0]
 

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 import topologies
 from ppsim.catalog import known
 from protocols.parallel import ParallelParams, bmuf, central_error, gtc, plan
+from protocols.parallel.replay import replay
+from protocols.parallel.training import step_size
 from sim.engine import simulate
 from sim.wire import size_of
 
@@ -176,4 +178,101 @@ def test_params_are_validated():
         ParallelParams(workers=6, groups=4)
     with pytest.raises(ValueError, match="1797"):
         ParallelParams(dataset="digits", train_samples=1700, test_samples=500)
+    with pytest.raises(ValueError, match="not both"):
+        ParallelParams(workers=8, groups=2, per_group=4)
+    with pytest.raises(ValueError, match="multiple of per_group"):
+        ParallelParams(method="hybrid", workers=12, per_group=8)
+    assert ParallelParams(method="gtc", workers=12, per_group=8).workers == 12  # unused
+    assert ParallelParams(method="hybrid", workers=32, per_group=8).group_size == 8
+    scale = {"params": 10**6, "compute_s_per_batch": 0.01, "block": 5, "steps": 10}
+    with pytest.raises(ValueError, match="scale.*cost_only runs only"):
+        ParallelParams(scale=scale)
+    with pytest.raises(ValueError, match="scale.steps"):
+        ParallelParams(mode="cost_only", scale={**scale, "steps": 10**6})
 
+
+# -- the replay, the schedule, cost-only mode (issue 19) ----------------------------------
+
+REPLAYED = [("sgd", 4, 1, 0.0), ("gtc", 4, 1, 0.5), ("bmuf", 4, 1, 0.0), ("hybrid", 8, 2, 0.5),
+            ("bmuf", 3, 1, 0.0)]
+
+
+@pytest.mark.parametrize("method,workers,groups,momentum", REPLAYED)
+def test_the_replay_trains_the_parties_model_bit_for_bit(method, workers, groups, momentum):
+    """All workers in lockstep give exactly the model the simulated parties end with,
+    and the GTC entries each party sent (3 workers: BMUF averages by broadcast)."""
+    kw = {"method": method, "workers": workers, "groups": groups, "momentum": momentum,
+          "block": 3, "learning_rate_decay": 0.1, "tau": 1e-3}
+    p, result, summary = _run(**kw)
+    again = replay(p, 5)
+    np.testing.assert_array_equal(again.model, _model(result))
+    assert again.error == summary["accuracy"]["value"]
+    sent = [result.outputs[i]["entries_sent"] for i in range(workers)]
+    assert again.entries.sum(axis=0).tolist() == sent
+    assert (again.entries.sum() > 0) == (method in ("gtc", "hybrid"))
+
+
+def test_the_learning_rate_decays_exponentially_over_the_run():
+    p = ParallelParams(**{**SMALL, "learning_rate": 0.1, "learning_rate_decay": 0.01,
+                          "workers": 4})
+    assert step_size(p, 0) == 0.1
+    assert step_size(p, p.steps // 2) == pytest.approx(0.01, rel=0.05)
+    assert step_size(p, p.steps) == pytest.approx(0.001)
+
+
+def test_a_data_seed_fixes_data_start_and_order_whatever_the_run_seed():
+    kw = {**SMALL, "method": "gtc", "workers": 4, "data_seed": 11}
+    a, b = (replay(ParallelParams(**kw), s) for s in (1, 2))
+    np.testing.assert_array_equal(a.model, b.model)
+    assert central_error(ParallelParams(**kw), 1) == central_error(ParallelParams(**kw), 2)
+
+
+@pytest.mark.parametrize("method,workers,groups", [("gtc", 4, 1), ("bmuf", 4, 1),
+                                                   ("hybrid", 4, 2), ("sgd", 4, 1)])
+def test_cost_only_at_the_proxys_own_size_costs_what_the_full_run_costs(method, workers,
+                                                                         groups):
+    """Ghost payloads of the proxy's own size, the proxy's block and every step of its run:
+    the same messages, bytes, rounds and simulated time as the run with values."""
+    p, full, summary = _run(method=method, workers=workers, groups=groups, block=3, tau=1e-3)
+    ghost = ParallelParams(**{**p.model_dump(), "mode": "cost_only"})  # scale: its own
+    the_plan = plan(ghost, 5)
+    graph = topologies.two_level(workers, groups=groups, latency=1e-4, bandwidth=1e8)
+    cost = simulate(graph, the_plan.programs, seed=5)
+    assert cost.ledger.rounds() == full.ledger.rounds()
+    assert [(q.bytes_sent, q.messages_sent) for q in cost.ledger.parties] == [
+        (q.bytes_sent, q.messages_sent) for q in full.ledger.parties]
+    assert cost.end_time == pytest.approx(full.end_time, rel=1e-12)
+    report = the_plan.summarize(cost)
+    assert report["mode"] == "cost_only"
+    assert report["accuracy"] == summary["accuracy"]  # the proxy's error, from the replay
+    assert report["result_check"] == summary["result_check"] == {"all_workers_same_model": True}
+    assert report["parallel"]["gtc_entries_sent"] == summary["parallel"]["gtc_entries_sent"]
+
+
+def test_cost_only_gtc_entries_scale_with_the_ratio_of_parameters():
+    """A model 1000 times the proxy's sends 1000 times its entries (the measured density)."""
+    p = ParallelParams(**{**SMALL, "method": "gtc", "workers": 4, "tau": 1e-3})
+    proxy = replay(p, 5)
+    n_params = proxy.model.size
+    big = ParallelParams(**{**p.model_dump(), "mode": "cost_only", "scale": {
+        "params": 1000 * n_params, "compute_s_per_batch": 0.01, "block": 4, "steps": p.steps}})
+    the_plan = plan(big, 5)
+    graph = topologies.complete(4, latency=1e-4, bandwidth=1e9)
+    report = the_plan.summarize(simulate(graph, the_plan.programs, seed=5))
+    assert report["parallel"]["gtc_entries_sent"] == 1000 * proxy.entries.sum()
+    assert report["parallel"]["gtc_entry_bytes"] == 4  # 23 index bits and the sign
+    assert report["parallel"]["gtc_density"] == pytest.approx(
+        proxy.entries.sum() / (p.steps * 4 * n_params))
+
+
+
+def test_minibatch_times_vary_around_their_mean_and_synchronous_steps_wait_for_the_slowest():
+    """compute_cv: one worker's minibatches take compute_s_per_batch on average (lognormal,
+    so within a few percent over 80 of them); GTC, which exchanges after every minibatch,
+    waits each time for the slowest of its workers, so its run gets longer."""
+    c = SMALL["compute_s_per_batch"]
+    p, one, _ = _run(method="sgd", workers=1, compute_cv=0.2)
+    assert one.end_time == pytest.approx(p.steps * c, rel=0.1)
+    _, steady, _ = _run(method="gtc", workers=4)
+    _, jittery, _ = _run(method="gtc", workers=4, compute_cv=0.2)
+    assert jittery.end_time > steady.end_time * 1.05

@@ -30,6 +30,8 @@ def test_allreduce_is_the_mean_everywhere_and_costs_rabenseifners_formula(log_n,
     np.testing.assert_allclose(first, np.mean(vectors, axis=0, dtype=np.float64),
                                rtol=1e-5, atol=1e-6)
     assert all(np.array_equal(out, first) for out in result.outputs.values())
+    # the replay's average is the same float arithmetic, bit for bit
+    np.testing.assert_array_equal(allreduce.stacked_mean(np.stack(vectors)), first)
     # Thakur, Rabenseifner and Gropp 2005 (recursive halving + doubling allreduce):
     # 2 log2 n rounds, each peer sends 2 (n - 1) / n of the vector: 2 (n - 1) vectors in all
     assert result.ledger.rounds() == 2 * log_n
@@ -42,4 +44,19 @@ def test_other_counts_fall_back_to_broadcasting_every_model():
     vectors = [rng.normal(size=7).astype(np.float32) for _ in range(3)]
     result = _run(3, vectors)
     np.testing.assert_array_equal(result.outputs[0], np.mean(vectors, axis=0, dtype=np.float32))
+    np.testing.assert_array_equal(allreduce.stacked_mean(np.stack(vectors)), result.outputs[0])
     assert sum(p.messages_sent for p in result.ledger.parties) == 3 * 2
+
+
+def test_allreduce_runs_on_ghosts_and_charges_the_same_bytes():
+    """Cost-only mode: the same rounds and bytes from shapes alone."""
+    from protocols.costonly import Ghost
+
+    n, size = 8, 1000
+    vectors = [np.zeros(size, dtype=np.float32) for _ in range(n)]
+    full = _run(n, vectors)
+    ghost = _run(n, [Ghost((size,), np.float32) for _ in range(n)])
+    assert ghost.ledger.rounds() == full.ledger.rounds()
+    assert [p.bytes_sent for p in ghost.ledger.parties] == [
+        p.bytes_sent for p in full.ledger.parties]
+    assert ghost.end_time == full.end_time

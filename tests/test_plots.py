@@ -103,7 +103,7 @@ XORBOOST_LIKE = [
       "sim_time_s": 0.1, "compute_s": 0.0}]
 
 
-def test_rollup_merges_numbered_steps_first():
+def test_fit_phases_merges_numbered_steps_first():
     rows = plots.fit_phases(XORBOOST_LIKE, limit=12)
     names = {(r["name"], r["offline"]): r for r in rows}
     assert set(names) == {("offline:tree*.level0", True), ("offline:tree*.level1", True),
@@ -115,7 +115,7 @@ def test_rollup_merges_numbered_steps_first():
     assert names[("tree*.level3", False)]["phases"] == 10
 
 
-def test_rollup_then_merges_all_numbers_cuts_levels_and_folds_the_smallest_into_other():
+def test_fit_phases_then_merges_all_numbers_cuts_levels_and_folds_the_smallest_into_other():
     assert {r["name"] for r in plots.fit_phases(XORBOOST_LIKE, limit=3)} == {
         "offline:tree*.level*", "tree*.level*", "input"}
     rows = plots.fit_phases(XORBOOST_LIKE, limit=2)
@@ -135,7 +135,7 @@ phase = st.fixed_dictionaries({
 @settings(max_examples=150, deadline=None)
 @given(st.lists(phase, max_size=60, unique_by=lambda p: (p["name"], p["offline"])),
        st.integers(2, 15))
-def test_rollup_keeps_every_total_and_the_limit(phases, limit):
+def test_fit_phases_keeps_every_total_and_the_limit(phases, limit):
     rows = plots.fit_phases(phases, limit)
     assert len(rows) <= max(limit, 0) and sum(r["phases"] for r in rows) == len(phases)
     for key in ("bytes", "messages", "rounds"):

@@ -125,6 +125,14 @@ def test_a_points_seed_depends_on_its_values_only(seed, parties, rep, extra):
     ('"protocol.parties" = [3, 1, 4]', ["point 1", "protocol.parties=1", "protocol.parties"]),
     ('"topology.kind" = ["star", "two_level"]\n"protocol.parties" = [3]',
      ["point 1", "topology.kind=two_level", "groups"]),
+    ('"protocol.parties" = [3]\n[sweep.reference]\n"protocol.parties" = 2',
+     ["sweep.reference.metrics", "non-empty list"]),
+    ('"protocol.parties" = [3]\n[sweep.reference]\nmetrics = ["bytes"]',
+     ["sweep.reference", "names no parameter"]),
+    ('"protocol.parties" = [3]\n[sweep.reference]\n"protocol.parties" = [2]\n'
+     'metrics = ["bytes"]', ["sweep.reference.protocol.parties", "one value"]),
+    ('"protocol.parties" = [3]\n[sweep.reference]\n"protocol.partys" = 2\n'
+     'metrics = ["bytes"]', ["protocol.partys", "unknown parameter"]),
 ])
 def test_bad_sweeps_name_the_problem(table, words):
     text = BASE + "[sweep]\n" + table + "\n"
@@ -134,6 +142,69 @@ def test_bad_sweeps_name_the_problem(table, words):
         sweep.check(_sweep(text))
     for word in words:
         assert word in str(err.value)
+
+
+REFERENCED = BASE + """
+[sweep]
+repetitions = 2
+"protocol.parties" = [3, 5]
+"topology.kind" = ["star", "complete"]
+[sweep.reference]
+"protocol.parties" = 2
+metrics = ["bytes", "sim_time_s"]
+"""
+
+
+def test_each_point_names_its_reference_and_references_run_once():
+    """The reference of (parties=p, kind=k, rep r) is (parties=2, kind=k, rep r): two kinds
+    x two repetitions = four references, shared by the two party counts."""
+    parsed = _sweep(REFERENCED)
+    grid = [p for p in parsed.points if not p.is_reference]
+    refs = {p.name: p for p in parsed.points if p.is_reference}
+    assert len(grid) == 2 * 2 * 2 and len(refs) == 2 * 2
+    for point in grid:
+        ref = refs[point.reference]
+        assert ref.params == {**point.params, "protocol.parties": 2}
+        assert ref.repetition == point.repetition
+        assert ref.seed == sweep.derive_seed(11, ref.params, ref.repetition)
+        assert ref.index >= 4  # after the grid's own points
+    sweep.check(parsed)
+
+
+def test_metrics_over_the_reference_are_columns_of_the_table(tmp_path):
+    parsed = _sweep(REFERENCED)
+    result = sweep.run(parsed, tmp_path, jobs=1, progress=False)
+    table = result.table.set_index("point")
+    assert table["status"].eq("ok").all() and len(table) == 12
+    for _, row in table.iterrows():
+        if row["is_reference"]:
+            assert row["bytes_vs_ref"] == row["sim_time_s_vs_ref"] == 1.0
+            continue
+        ref = table.loc[row["reference"]]
+        assert row["bytes_vs_ref"] == row["bytes"] / ref["bytes"]
+        assert row["sim_time_s_vs_ref"] == row["sim_time_s"] / ref["sim_time_s"]
+        assert row["bytes_vs_ref"] > 1  # more parties send more than two do
+    spec = sweep.load_spec(tmp_path)
+    assert spec["reference"] == {"protocol.parties": 2}
+    assert spec["metrics"] == ["bytes", "sim_time_s"]
+    from ppsim import plots
+
+    written = {path.name for path in plots.report(tmp_path)}
+    assert {"bytes_vs_ref_by_protocol_parties.png",
+            "sim_time_s_vs_ref_by_protocol_parties.png"} <= written
+    assert "bytes_vs_ref" in (tmp_path / "summary.md").read_text()
+
+
+def test_a_referenced_sweep_gives_the_same_table_on_a_dask_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    parsed = _sweep(REFERENCED.replace("repetitions = 2", "repetitions = 1"))
+    one = sweep.run(parsed, tmp_path / "one", jobs=1, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        dask = sweep.run(parsed, tmp_path / "dask", cluster=cluster.scheduler_address,
+                         progress=False)
+    pd.testing.assert_frame_equal(_without_wall(dask.table), _without_wall(one.table))
+    assert dask.table["bytes_vs_ref"].notna().all()
 
 
 # ---------------------------------------------------------------- running

@@ -95,6 +95,19 @@ def test_two_level_outer_overrides_and_defaults():
     assert graph.edges[0, 1] == LINK
 
 
+@given(n=st.integers(1, 30), per=st.integers(1, 8))
+def test_machines_link_every_pair_fast_inside_a_machine(n, per):
+    graph = build("machines", n, per_machine=per, latency=0.01, bandwidth=1e6,
+                  inner_latency=1e-5, inner_bandwidth=1e10)
+    assert sorted(graph.nodes) == list(range(n))
+    assert graph.number_of_edges() == n * (n - 1) // 2
+    assert all(graph.nodes[i]["machine"] == i // per for i in range(n))
+    for u, v, attrs in graph.edges(data=True):
+        inside = u // per == v // per
+        assert attrs == ({"latency": 1e-5, "bandwidth": 1e10} if inside
+                         else {"latency": 0.01, "bandwidth": 1e6})
+
+
 @settings(max_examples=40)
 @given(n=st.integers(3, 40), degree=st.integers(2, 6), seed=st.integers(0, 2**32))
 def test_regular_is_connected_regular_and_seeded(n, degree, seed):
@@ -123,7 +136,7 @@ def test_defaults_are_documented_values():
 
 def test_kinds_describe_every_buildable_kind():
     assert set(topologies.KINDS) == {
-        "complete", "star", "ring", "line", "tree", "two_level", "regular", "file",
+        "complete", "star", "ring", "line", "tree", "two_level", "machines", "regular", "file",
     }
     assert all(isinstance(text, str) and text for text in topologies.KINDS.values())
 
@@ -225,6 +238,10 @@ BAD = [
     ("two_level", 6, {"groups": 12}, "'groups'"),
     ("two_level", 6, {"groups": 2, "inner_latency": -1.0}, "'inner_latency'.*got -1.0"),
     ("two_level", 6, {"groups": 2, "outer_bandwidth": 0}, "'outer_bandwidth'.*got 0"),
+    ("machines", 4, {"per_machine": 0}, "'per_machine'.*got 0.*>= 1"),
+    ("machines", 4, {}, "missing parameter 'per_machine'"),
+    ("machines", 4, {"per_machine": 2, "inner_bandwidth": 0}, "'inner_bandwidth'.*got 0"),
+    ("machines", 4, {"per_machine": 2, "fabric_bandwidth": -1.0}, "'fabric_bandwidth'.*got -1"),
     ("regular", 6, {"degree": 6}, "'degree'.*< n = 6"),
     ("regular", 5, {"degree": 3}, "'degree'.*even"),
     ("regular", 6, {"degree": 1}, "'degree'.*cannot connect"),

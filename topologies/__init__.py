@@ -20,6 +20,7 @@ from topologies.builders import (
     DEFAULT_LATENCY,
     complete,
     line,
+    machines,
     regular,
     ring,
     star,
@@ -31,7 +32,8 @@ from topologies.files import from_file
 
 __all__ = [
     "DEFAULT_BANDWIDTH", "DEFAULT_LATENCY", "KINDS", "TopologyError", "build", "complete",
-    "from_file", "line", "regular", "resolved", "ring", "star", "tree", "two_level",
+    "from_file", "line", "machines", "regular", "resolved", "ring", "star", "tree",
+    "two_level",
 ]
 
 KINDS: dict[str, str] = {
@@ -42,6 +44,9 @@ KINDS: dict[str, str] = {
     "tree": "balanced tree rooted at 0, parent of i is (i-1)//branching (branching=, default 2)",
     "two_level": "groups= groups of consecutive ids fully linked inside, first id of each "
     "group linked to the other groups' (inner_/outer_ latency and bandwidth)",
+    "machines": "machines of per_machine= consecutive ids, every pair linked (inner_ latency "
+    "and bandwidth inside a machine); nic_bandwidth is one interface per machine; "
+    "fabric_bandwidth= the switch fabric they share",
     "regular": "random connected degree=-regular graph, fixed by seed=",
     "file": "edge list 'u v [latency bandwidth]' or GraphML from path=; labels numbered "
     "0..n-1 in sorted order",
@@ -65,6 +70,7 @@ _BUILDERS: dict[str, Callable[..., nx.Graph]] = {
     "line": line,
     "tree": tree,
     "two_level": two_level,
+    "machines": machines,
     "regular": regular,
     "file": _file,
 }

@@ -117,6 +117,40 @@ def two_level(
     return graph
 
 
+def machines(
+    n: int,
+    *,
+    per_machine: int,
+    latency: float = DEFAULT_LATENCY,
+    bandwidth: float = DEFAULT_BANDWIDTH,
+    inner_latency: float | None = None,
+    inner_bandwidth: float | None = None,
+    fabric_bandwidth: float | None = None,
+) -> nx.Graph:
+    """Machines of `per_machine` consecutive ids (the last one may hold fewer), every pair linked.
+
+    Why: a GPU cluster is servers of several GPUs each, with fast links inside a
+    server (NVLink) and one network card per server shared by its GPUs. Pairs inside
+    a machine use `inner_latency`/`inner_bandwidth` (default `latency`/`bandwidth`);
+    pairs across machines use `latency`/`bandwidth` (a non-blocking switch: one
+    flow's own limit). Every node carries ``machine`` (its id // per_machine), so a
+    scenario's ``nic_bandwidth`` becomes one interface per machine that only traffic
+    between machines crosses (`sim.network`). `fabric_bandwidth` (bytes/s), when
+    given, is the aggregate capacity of the switch fabric all machines share.
+    """
+    n = checks.integer("n", n, minimum=1)
+    per_machine = checks.integer("per_machine", per_machine, minimum=1)
+    inner = _link("inner", inner_latency, inner_bandwidth, latency, bandwidth)
+    outer = _link("outer", None, None, latency, bandwidth)
+    graph = nx.Graph()
+    if fabric_bandwidth is not None:
+        graph.graph["fabric_bandwidth"] = checks.bandwidth("fabric_bandwidth", fabric_bandwidth)
+    graph.add_nodes_from((i, {"machine": i // per_machine}) for i in range(n))
+    for u, v in itertools.combinations(range(n), 2):
+        graph.add_edge(u, v, **(inner if u // per_machine == v // per_machine else outer))
+    return graph
+
+
 def _link(
     prefix: str, lat: float | None, bw: float | None, default_lat: float, default_bw: float
 ) -> dict[str, float]:

@@ -19,7 +19,8 @@ Each peer sends ``2 (n - 1) / n`` of the vector in ``2 log2 n`` messages. Every
 chunk's sum is computed by one peer and then copied, so all peers end with
 bit-identical results (the order of additions differs from ``np.mean``, so the
 mean agrees with it up to float rounding). Peers not a power of two in number
-use `broadcast_mean` instead.
+use `broadcast_mean` instead. `stacked_mean` computes the same mean, bit for bit,
+from all the vectors at once (the replay's average, `protocols.parallel.replay`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,21 @@ from sim import Party
 
 def is_power_of_two(n: int) -> bool:
     return n >= 1 and n & (n - 1) == 0
+
+
+def stacked_mean(stack: np.ndarray) -> np.ndarray:
+    """The mean of the rows of `stack` as `allreduce_mean` (or `broadcast_mean`) forms it.
+
+    Recursive halving adds, in float arithmetic, rank ``a`` to rank ``a + n/2``, then
+    those sums pairwise again, and divides by n: a pairwise tree over the ranks.
+    """
+    n = len(stack)
+    if not is_power_of_two(n):
+        return np.mean(stack, axis=0, dtype=stack.dtype)
+    while len(stack) > 1:
+        half = len(stack) // 2
+        stack = stack[:half] + stack[half:]
+    return stack[0] / stack.dtype.type(n)
 
 
 async def broadcast_mean(party: Party, peers: tuple[int, ...], x: np.ndarray) -> np.ndarray:

@@ -45,27 +45,41 @@ def entry_bytes(n_params: int, max_quanta: int = 1) -> int:
     raise ValueError(f"an entry needs {bits} bits, more than 64")
 
 
-def _dtype(n_params: int, max_quanta: int) -> type[np.unsignedinteger]:
+def dtype(n_params: int, max_quanta: int = 1) -> type[np.unsignedinteger]:
+    """The unsigned integer type of one packed entry (`entry_bytes` wide)."""
     width = entry_bytes(n_params, max_quanta)
     return next(dt for w, dt in _WIDTHS if w == width)
 
 
-def encode(residual: np.ndarray, tau: float, max_quanta: int = 1) -> np.ndarray:
-    """Take the quanta out of `residual` (in place) and return them as a packed message."""
+def quanta(residual: np.ndarray, tau: float, max_quanta: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Take the quanta out of `residual` (in place): which entries send, and how much.
+
+    Each entry whose magnitude reaches `tau` gives ``min(floor(|r| / tau), max_quanta)``
+    quanta of its sign and loses them. Returns the flat indices of those entries
+    (into `residual`, one model ``(P,)`` or a stack of workers' ``(N, P)``) and their
+    signed counts (float64). Only entries near the threshold are examined exactly,
+    which keeps a step over many workers cheap when few entries send.
+    """
     if tau <= 0:
         raise ValueError(f"tau must be > 0, got {tau}")
-    n = residual.size
-    _, count_bits = _fields(n, max_quanta)
-    mag = np.abs(residual.astype(np.float64)) / tau
-    idx = np.flatnonzero(mag >= 1.0)
-    quanta = np.minimum(np.floor(mag[idx]), max_quanta).astype(np.int64)
-    negative = residual[idx] < 0
-    residual[idx] -= np.where(negative, -quanta, quanta) * tau
-    dtype = _dtype(n, max_quanta)
+    flat = residual.reshape(-1)
+    near = np.flatnonzero(np.abs(flat) >= tau * (1 - 1e-6))  # a superset of the senders
+    counts = np.minimum(np.floor(np.abs(flat[near].astype(np.float64)) / tau), max_quanta)
+    idx = near[counts > 0]
+    signed = np.copysign(counts[counts > 0], flat[idx])
+    flat[idx] -= signed * tau
+    return idx, signed
+
+
+def encode(residual: np.ndarray, tau: float, max_quanta: int = 1) -> np.ndarray:
+    """Take the quanta out of `residual` (in place) and return them as a packed message."""
+    _, count_bits = _fields(residual.size, max_quanta)
+    idx, signed = quanta(residual, tau, max_quanta)
+    negative = signed < 0
     code = (idx.astype(np.uint64) << np.uint64(1 + count_bits)) | (
         negative.astype(np.uint64) << np.uint64(count_bits)
-    ) | (quanta - 1).astype(np.uint64)
-    return code.astype(dtype)
+    ) | (np.abs(signed).astype(np.uint64) - np.uint64(1))
+    return code.astype(dtype(residual.size, max_quanta))
 
 
 def decode(

@@ -21,280 +21,328 @@ and then, by method:
   (first id of each group) run BMUF among themselves and each broadcasts the
   filtered model to its group.
 
+The step size decays exponentially from ``learning_rate`` by a factor
+``learning_rate_decay`` over the run (by the fraction of the data seen, so every
+worker count sees the same schedule). Two modes run the same program:
+
+* ``full``: the model's values travel; the report gives the trained model's
+  held-out error against one worker trained on the same data (`central_error`).
+* ``cost_only``: the run is the one ``[protocol.scale]`` describes (a model of
+  ``scale.params`` parameters, ``scale.compute_s_per_batch`` per minibatch,
+  BMUF blocks of ``scale.block``; by default this run's own), simulated for
+  ``scale.steps`` minibatches per worker with `Ghost` payloads (sizes only).
+  GTC messages carry as many entries as the proxy (this table's model and data,
+  trained by `replay`) sent, scaled by the ratio of parameters; the window's
+  step ``j`` charges the mean density of the ``j``-th of ``scale.steps`` equal
+  slices of the proxy's run, so the window is the whole run in miniature. The
+  error reported is the proxy's, and so is the check that every worker ends
+  with the same model (the replay's workers).
+
 Nothing is trusted beyond the workers, and nothing is private: this protocol
 is about speed and accuracy, and workers see each other's updates or models.
-All local numpy work also charges its elements to the cost model (`party.work`).
+All local numpy work is also charged, by operation class, to the cost model
+(`party.work`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
 
 import numpy as np
-from pydantic import Field, model_validator
 
+from protocols.costonly import Ghost
 from protocols.parallel import allreduce, bmuf, gtc
-from protocols.parallel.data import Data, load
-from protocols.parallel.model import DTYPE, MLP, mlp
-from sim import Params, Party, Plan
-
-Method = Literal["gtc", "bmuf", "hybrid", "sgd"]
-
-
-class ParallelParams(Params):
-    """The ``[protocol]`` table of a ``parallel_training`` scenario.
-
-    Local momentum defaults to 0: on the default model, local momentum 0.9 on top
-    of BMUF's block momentum made the hybrid diverge (+94% error at 32 workers
-    against +2% without); `momentum` still applies to every method when set.
-    ``block_momentum`` left unset means ``1 - 1/N`` for the N models averaged
-    (all workers for ``bmuf``, the groups for ``hybrid``). ``averaging``: how BMUF
-    averages models (``allreduce`` needs a power of two of them, else it broadcasts).
-    """
-
-    renamed = {"features": "n_features", "lr": "learning_rate"}
-    method: Method = "hybrid"
-    """gtc, bmuf, their hybrid, or dense synchronous sgd (see the module docstring)."""
-    workers: Annotated[int, Field(ge=1, le=4096)] = 8
-    """Workers, each training on its own shard of the rows."""
-    groups: Annotated[int, Field(ge=1)] = 1
-    """hybrid: groups of consecutive workers running GTC inside, BMUF across."""
-    dataset: Literal["synthetic", "digits"] = "synthetic"
-    """synthetic (a generated classification task) or digits (scikit-learn's)."""
-    train_samples: Annotated[int, Field(ge=1)] = 32768
-    """Training rows, split evenly among the workers."""
-    test_samples: Annotated[int, Field(ge=1)] = 16384
-    """Held-out rows the error is measured on."""
-    n_features: Annotated[int, Field(ge=2)] = 32
-    """Features of the synthetic data set."""
-    classes: Annotated[int, Field(ge=2)] = 10
-    """Classes of the synthetic data set."""
-    hidden: tuple[Annotated[int, Field(ge=1)], ...] = (128,)
-    """Hidden layer widths of the MLP."""
-    epochs: Annotated[int, Field(ge=1)] = 16
-    """Passes over the training rows."""
-    batch_size: Annotated[int, Field(ge=1)] = 16
-    """Minibatch rows per worker."""
-    learning_rate: Annotated[float, Field(gt=0)] = 0.05
-    """SGD step size."""
-    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    """Local momentum of every method."""
-    tau: Annotated[float, Field(gt=0)] = 0.003
-    """GTC threshold: residual entries beyond +-tau are sent as quanta."""
-    max_quanta: Annotated[int, Field(ge=1, le=2**40)] = 1
-    """GTC: most quanta one entry may carry in one message."""
-    block: Annotated[int, Field(ge=1)] = 8
-    """BMUF: minibatches between model averagings."""
-    block_momentum: Annotated[float, Field(ge=0, lt=1)] | None = None
-    """BMUF block momentum (default 1 - 1/N for N models averaged)."""
-    block_lr: Annotated[float, Field(gt=0)] = 1.0
-    """BMUF block learning rate."""
-    nesterov: bool = True
-    """BMUF: Nesterov block momentum (else classical)."""
-    averaging: Literal["allreduce", "broadcast"] = "allreduce"
-    """BMUF: allreduce (power-of-two models) or broadcast."""
-    compute_s_per_batch: Annotated[float, Field(ge=0)] = 0.005
-    """Modelled seconds a worker computes one minibatch's gradient."""
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ParallelParams:
-        if self.workers % self.groups:
-            raise ValueError(f"workers ({self.workers}) must be a multiple of groups "
-                             f"({self.groups})")
-        if self.train_samples // self.workers < self.batch_size:
-            raise ValueError(f"each of {self.workers} workers needs at least batch_size "
-                             f"({self.batch_size}) of the {self.train_samples} training rows")
-        if self.dataset == "digits" and self.train_samples + self.test_samples > 1797:
-            raise ValueError(f"digits has 1797 rows: lower train_samples + test_samples "
-                             f"({self.train_samples} + {self.test_samples})")
-        return self
-
-    @property
-    def steps(self) -> int:
-        """Minibatches each worker trains on (the same data in total for any worker count)."""
-        return self.epochs * (self.train_samples // self.workers // self.batch_size)
-
-    @property
-    def group_size(self) -> int:
-        return self.workers // self.groups
-
-    def eta(self, models: int) -> float:
-        if self.block_momentum is not None:
-            return self.block_momentum
-        return bmuf.default_block_momentum(models)
+from protocols.parallel.model import DTYPE, MLP
+from protocols.parallel.replay import replay
+from protocols.parallel.training import (
+    ParallelParams,
+    Scale,
+    batches,
+    dataset,
+    initial_model,
+    network,
+    step_size,
+)
+from sim import Party, Plan
 
 
-@lru_cache(maxsize=4)
-def _data(p: ParallelParams, seed: int) -> Data:
-    return load(p.dataset, p.train_samples, p.test_samples, p.n_features, p.classes, seed)
-
-
-def _net(p: ParallelParams, data: Data) -> MLP:
-    return mlp(data.features, p.hidden, p.classes)
-
-
-def _init(p: ParallelParams, seed: int, net: MLP) -> np.ndarray:
-    return net.init(np.random.default_rng([seed, 3]))
-
-
-def _batches(p: ParallelParams, seed: int, worker: int, rows: int):
-    """Minibatch row indices of one worker's shard, reshuffled every epoch."""
-    rng = np.random.default_rng([seed, 2, worker])
-    per_epoch = rows // p.batch_size
-    for _ in range(p.epochs):
-        perm = rng.permutation(rows)
-        for j in range(per_epoch):
-            yield perm[j * p.batch_size:(j + 1) * p.batch_size]
-
-
-@lru_cache(maxsize=8)
 def central_error(p: ParallelParams, seed: int) -> float:
-    """Held-out error of the same model trained on one processor (momentum SGD, same data).
+    """Held-out error of the same model trained by one worker on the same data and budget.
 
     The plaintext baseline: a one-worker ``sgd`` run follows exactly these steps.
     """
-    one = p.model_copy(update={"workers": 1, "groups": 1})
-    data = _data(one, seed)
-    net = _net(one, data)
-    w = _init(one, seed, net)
-    v = np.zeros_like(w)
-    x, y = data.shard(0, 1)
-    for rows in _batches(one, seed, 0, len(y)):
-        v *= one.momentum
-        v += one.learning_rate * net.gradient(w, x[rows], y[rows])
-        w -= v
-    return net.error_rate(w, data.x_test, data.y_test)
+    return replay(_one_worker(p), seed).error
+
+
+def _one_worker(p: ParallelParams) -> ParallelParams:
+    return p.model_copy(update={"method": "sgd", "workers": 1, "groups": 1,
+                                "mode": "full", "scale": None})
+
+
+# -- one worker's state: values (full) or sizes (cost-only) --------------------------------
 
 
 @dataclass
-class _Worker:
-    """One worker's state and the method-specific exchanges it runs."""
+class _Values:
+    """The full mode's worker: the model, its momentum, GTC residual and block filter."""
 
     p: ParallelParams
     net: MLP
-    party: Party
     w: np.ndarray
+    shard: tuple[np.ndarray, np.ndarray]
+    rows: Iterator[np.ndarray]
+    filt: bmuf.BlockFilter | None
     entries_sent: int = 0
+    grad: np.ndarray = field(init=False, repr=False)
+    lr: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
         self.v = np.zeros_like(self.w)
         self.residual = np.zeros_like(self.w)
-        size = self.p.group_size
-        first = self.party.id - self.party.id % size
-        self.group = tuple(range(first, first + size))
-        self.rep = first
-        self.reps = tuple(range(0, self.p.workers, size))
-        self.everyone = tuple(range(self.p.workers))
 
-    def apply(self, update: np.ndarray) -> None:
+    @property
+    def size(self) -> int:
+        return self.w.size
+
+    def gradient(self, t: int) -> None:
+        x, y = self.shard
+        r = next(self.rows)
+        self.grad = self.net.gradient(self.w, x[r], y[r])
+        self.lr = step_size(self.p, t)
+
+    def _apply(self, update: np.ndarray) -> None:
         self.v *= self.p.momentum
         self.v += update
         self.w -= self.v
 
-    async def gtc_step(self, grad: np.ndarray, peers: tuple[int, ...]) -> None:
-        party, p = self.party, self.p
-        self.residual += p.learning_rate * grad
-        msg = gtc.encode(self.residual, p.tau, p.max_quanta)
+    def local_step(self) -> None:
+        self._apply(self.lr * self.grad)
+
+    def sgd_message(self) -> np.ndarray:
+        return (self.lr * self.grad).astype(DTYPE)
+
+    def apply_sgd(self, messages: list[np.ndarray]) -> None:
+        self._apply(np.mean(messages, axis=0, dtype=DTYPE))
+
+    def gtc_message(self, t: int) -> np.ndarray:
+        self.residual += self.lr * self.grad
+        msg = gtc.encode(self.residual, self.p.tau, self.p.max_quanta)
         self.entries_sent += msg.size
-        others = tuple(i for i in peers if i != party.id)
-        await party.broadcast(msg, others)
-        got = await party.recv_many(others)
-        got[party.id] = msg
-        messages = [got[i] for i in peers]
-        entries = sum(m.size for m in messages)
-        await party.work(ring=3 * self.w.size + 6 * entries, scatter=entries, call=12)
-        self.apply(gtc.decode(messages, self.w.size, p.tau, p.max_quanta))
+        return msg
 
-    async def sgd_step(self, grad: np.ndarray) -> None:
-        party = self.party
-        mine = (self.p.learning_rate * grad).astype(DTYPE)
-        others = party.others
-        await party.broadcast(mine, others)
-        got = await party.recv_many(others)
-        got[party.id] = mine
-        await party.work(ring=2 * self.w.size * len(got), call=len(got) + 4)
-        self.apply(np.mean([got[i] for i in self.everyone], axis=0, dtype=DTYPE))
+    def apply_gtc(self, messages: list[np.ndarray]) -> None:
+        self._apply(gtc.decode(messages, self.w.size, self.p.tau, self.p.max_quanta))
 
-    async def average(self, peers: tuple[int, ...]) -> np.ndarray:
-        """The mean of the models of `peers` (this one's included), by `p.averaging`."""
-        if self.p.averaging == "broadcast":
-            return await allreduce.broadcast_mean(self.party, peers, self.w)
-        return await allreduce.allreduce_mean(self.party, peers, self.w)
+    def model(self) -> np.ndarray:
+        return self.w.copy()
+
+    def filtered(self, average: np.ndarray, final: bool) -> None:
+        start = self.filt.update(average)
+        self.w = (self.filt.model if final else start).copy()
+
+    def set_model(self, model: np.ndarray) -> None:
+        self.w = model.copy()
+
+    def output(self) -> np.ndarray:
+        return self.w
+
+
+@dataclass
+class _Sizes:
+    """The cost-only worker: messages of the scale's sizes, GTC entries as measured."""
+
+    params: int
+    entries: np.ndarray  # this worker's GTC entries at each simulated step
+    entry_dtype: Any
+    entries_sent: int = 0
+
+    @property
+    def size(self) -> int:
+        return self.params
+
+    def gradient(self, t: int) -> None:
+        """No values: the minibatch's time is charged by the program."""
+
+    def local_step(self) -> None:
+        """No values to update."""
+
+    def sgd_message(self) -> Ghost:
+        return Ghost((self.params,), DTYPE)
+
+    def apply_sgd(self, messages: list[Any]) -> None:
+        """No values to update."""
+
+    def gtc_message(self, t: int) -> Ghost:
+        count = int(self.entries[t])
+        self.entries_sent += count
+        return Ghost((count,), self.entry_dtype)
+
+    def apply_gtc(self, messages: list[Any]) -> None:
+        """No values to update."""
+
+    def model(self) -> Ghost:
+        return Ghost((self.params,), DTYPE)
+
+    def filtered(self, average: Any, final: bool) -> None:
+        """No values to filter."""
+
+    def set_model(self, model: Any) -> None:
+        """No values to keep."""
+
+    def output(self) -> None:
+        return None
+
+
+def _jitter(rng: np.random.Generator, cv: float) -> float:
+    """A lognormal factor of mean 1 and coefficient of variation `cv` (exactly 1 for 0)."""
+    if not cv:
+        return 1.0
+    sigma2 = np.log1p(cv * cv)
+    return float(rng.lognormal(-sigma2 / 2, np.sqrt(sigma2)))
+
+
+def window(entries: np.ndarray, steps: int, ratio: float) -> np.ndarray:
+    """``(steps, N)`` entries per simulated step: the proxy's ``(S, N)`` counts cut into
+    `steps` equal slices of its run, each slice's mean, times `ratio` (the scale's
+    parameters over the proxy's), rounded."""
+    slices = np.array_split(np.arange(len(entries)), steps)
+    means = np.stack([entries[s].mean(axis=0) for s in slices])
+    return np.rint(means * ratio).astype(np.int64)
+
+
+# -- the program ----------------------------------------------------------------------
+
+
+def _scale(p: ParallelParams, net: MLP) -> Scale | None:
+    """The run a cost-only run simulates: ``[protocol.scale]``, or this run's own."""
+    if p.mode != "cost_only":
+        return None
+    return p.scale or Scale(params=net.n_params, compute_s_per_batch=p.compute_s_per_batch,
+                            compute_cv=p.compute_cv, block=p.block, steps=p.steps)
 
 
 def _program(p: ParallelParams, seed: int) -> Callable[[Party], Any]:
-    data = _data(p, seed)
-    net = _net(p, data)
-    w0 = _init(p, seed, net)
+    data = dataset(p, seed)
+    net = network(p, data)
+    scale = _scale(p, net)
+    steps = scale.steps if scale else p.steps
+    block = scale.block if scale else p.block
+    compute = scale.compute_s_per_batch if scale else p.compute_s_per_batch
+    cv = scale.compute_cv if scale else p.compute_cv
+    size = p.group_size if p.method == "hybrid" else p.workers
+    everyone = tuple(range(p.workers))
+    reps = tuple(range(0, p.workers, size))
+    synced_peers = {"bmuf": everyone, "hybrid": reps}.get(p.method, ())
+    w0 = None if scale else initial_model(p, seed, net)
+
+    @cache
+    def measured() -> np.ndarray:
+        """GTC entries per simulated step and worker, from the replay (on first use, so
+        that validating a scenario does not train)."""
+        return window(replay(p, seed).entries, steps, scale.params / net.n_params)
+
+    def state(party: Party) -> _Values | _Sizes:
+        if scale:
+            return _Sizes(scale.params, measured()[:, party.id],
+                          gtc.dtype(scale.params, p.max_quanta))
+        filt = (bmuf.BlockFilter(w0, p.eta(len(synced_peers)), p.block_lr, p.nesterov)
+                if party.id in synced_peers else None)
+        shard = data.shard(party.id, p.workers)
+        return _Values(p, net, w0.copy(), shard, batches(p, seed, party.id, len(shard[1])),
+                       filt)
+
+    async def average(party: Party, model: Any) -> Any:
+        if p.averaging == "broadcast":
+            return await allreduce.broadcast_mean(party, synced_peers, model)
+        return await allreduce.allreduce_mean(party, synced_peers, model)
 
     async def worker(party: Party) -> dict[str, Any]:
-        me = _Worker(p, net, party, w0.copy())
-        x, y = data.shard(party.id, p.workers)
-        synced = p.method == "bmuf" or (p.method == "hybrid" and party.id in me.reps)
-        peers = me.everyone if p.method == "bmuf" else me.reps
-        filt = bmuf.BlockFilter(w0, p.eta(len(peers)), p.block_lr, p.nesterov) if synced else None
-        final = p.steps
-        for t, rows in enumerate(_batches(p, seed, party.id, len(y)), start=1):
+        me = state(party)
+        first = party.id - party.id % size
+        group = tuple(range(first, first + size))
+        gtc_peers = everyone if p.method == "gtc" else group
+        for t in range(steps):
             with party.phase("minibatch"):
-                grad = net.gradient(me.w, x[rows], y[rows])
-                await party.compute(p.compute_s_per_batch)
+                me.gradient(t)
+                await party.compute(compute * _jitter(party.rng, cv))
             if p.method == "sgd":
                 with party.phase("sgd"):
-                    await me.sgd_step(grad)
-            elif p.method == "gtc":
+                    mine = me.sgd_message()
+                    await party.broadcast(mine, party.others)
+                    got = await party.recv_many(party.others)
+                    got[party.id] = mine
+                    await party.work(ring=2 * me.size * len(got), call=len(got) + 4)
+                    me.apply_sgd([got[i] for i in everyone])
+            elif p.method in ("gtc", "hybrid"):
                 with party.phase("gtc"):
-                    await me.gtc_step(grad, me.everyone)
-            elif p.method == "hybrid":
-                with party.phase("gtc"):
-                    await me.gtc_step(grad, me.group)
+                    mine = me.gtc_message(t)
+                    others = tuple(i for i in gtc_peers if i != party.id)
+                    await party.broadcast(mine, others)
+                    got = await party.recv_many(others)
+                    got[party.id] = mine
+                    messages = [got[i] for i in gtc_peers]
+                    entries = sum(m.size for m in messages)
+                    await party.work(ring=3 * me.size + 6 * entries, scatter=entries, call=12)
+                    me.apply_gtc(messages)
             else:
-                me.apply(p.learning_rate * grad)
-            if p.method in ("bmuf", "hybrid") and (t % p.block == 0 or t == final):
+                me.local_step()
+            if synced_peers and ((t + 1) % block == 0 or t + 1 == steps):
                 with party.phase("bmuf"):
-                    if filt is not None:
-                        start = filt.update(await me.average(peers))
-                        me.w = (filt.model if t == final else start).copy()
+                    if party.id in synced_peers:
+                        avg = await average(party, me.model())
+                        await party.work(ring=4 * me.size, call=4)  # the block filter
+                        me.filtered(avg, final=t + 1 == steps)
                 if p.method == "hybrid":
                     with party.phase("group_broadcast"):
-                        members = tuple(i for i in me.group if i != party.id)
-                        if party.id == me.rep:
-                            await party.broadcast(me.w.copy(), members)
+                        if party.id == first:
+                            await party.broadcast(me.model(), group[1:])
                         else:
-                            me.w = (await party.recv(me.rep)).copy()
-        return {"model": me.w, "entries_sent": me.entries_sent}
+                            me.set_model(await party.recv(first))
+        return {"model": me.output(), "entries_sent": me.entries_sent}
 
     return worker
 
 
 def _summarize(p: ParallelParams, seed: int) -> Callable[[Any], dict[str, Any]]:
     def summarize(result: Any) -> dict[str, Any]:
-        data = _data(p, seed)
-        net = _net(p, data)
+        data = dataset(p, seed)
+        net = network(p, data)
         outs = [result.outputs[i] for i in sorted(result.outputs)]
-        model = outs[0]["model"]
-        agree = all(np.array_equal(o["model"], model) for o in outs)
-        error = net.error_rate(model, data.x_test, data.y_test)
+        scale = _scale(p, net)
+        if scale:
+            replayed = replay(p, seed)
+            error, check = replayed.error, {"all_workers_same_model": replayed.same_model}
+        else:
+            model = outs[0]["model"]
+            error = net.error_rate(model, data.x_test, data.y_test)
+            check = {"all_workers_same_model": all(
+                np.array_equal(o["model"], model) for o in outs)}
         baseline = central_error(p, seed)
-        samples = p.steps * p.batch_size * p.workers
+        steps = scale.steps if scale else p.steps
+        params = scale.params if scale else net.n_params
+        minibatches = steps * p.workers
         entries = sum(o["entries_sent"] for o in outs)
         return {
+            "mode": p.mode,
             "accuracy": {"metric": "error_rate", "value": error, "baseline": baseline},
-            "result_check": {"all_workers_same_model": agree},
+            "result_check": check,
             "parallel": {
                 "method": p.method,
                 "workers": p.workers,
-                "groups": p.groups,
-                "params": net.n_params,
-                "steps_per_worker": p.steps,
-                "samples": samples,
+                "groups": p.workers // p.group_size if p.method == "hybrid" else 1,
+                "params": params,
+                "proxy_params": net.n_params,
+                "steps_per_worker": steps,
+                "minibatches": minibatches,
                 "sim_time_s": result.end_time,
-                "samples_per_s": samples / result.end_time if result.end_time else None,
+                "minibatches_per_s": minibatches / result.end_time if result.end_time else None,
                 "error_increase": (error - baseline) / baseline if baseline else None,
                 "gtc_entries_sent": entries,
-                "gtc_entry_bytes": gtc.entry_bytes(net.n_params, p.max_quanta),
+                "gtc_entry_bytes": gtc.entry_bytes(params, p.max_quanta),
+                "gtc_density": entries / (minibatches * params),
             },
         }
 

@@ -48,9 +48,9 @@ from typing import Any
 
 import numpy as np
 
+from protocols.costonly import Ghost
 from protocols.sharing.dealer import SeedPrg
 from protocols.sharing.ring import RING, matmul_work, ring_matmul
-from protocols.xorboost.costonly import Ghost
 
 CHUNK = 1 << 21
 """Elements of a mask regenerated at once (16 MB)."""

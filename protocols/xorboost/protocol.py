@@ -31,11 +31,12 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from protocols import data as datamod
+from protocols.costonly import Ghost
 from protocols.sharing import Mpc
 from protocols.sharing.ring import RING, decode
 from protocols.xorboost import binning, precision
 from protocols.xorboost.candidates import Candidates
-from protocols.xorboost.costonly import Ghost, GhostMpc
+from protocols.xorboost.costonly import GhostMpc
 from protocols.xorboost.fixedmask import Block, FixedOperand, OneHotBlock, ValueBlock
 from protocols.xorboost.model import Model, decode_threshold_bits, encode_threshold_bits
 from protocols.xorboost.train import Hyper, train
