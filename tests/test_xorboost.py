@@ -40,7 +40,7 @@ from protocols.xorboost.protocol import (
     prepare_data,
 )
 from protocols.xorboost.train import Hyper
-from sim.testing import assert_view_uniform, run_plan
+from sim.testing import assert_view_uniform, run, run_plan
 
 
 def run_complete(params: XorboostParams, seed: int = 0, prep=None, **options):
@@ -534,3 +534,17 @@ def test_hyper_defaults_follow_xgboost_names():
     assert Hyper().objective == "binary:logistic"
     bits = encode_threshold_bits(np.array([1.5, -2.25]))
     np.testing.assert_array_equal(decode_threshold_bits(bits), [1.5, -2.25])
+
+
+@pytest.mark.parametrize("split", ["horizontal", "mixed"])
+def test_input_rounds_do_not_grow_with_the_owners(split):
+    """Every owner publishes its masked blocks and shares its labels and split values at
+    once: the input phase is one round per kind of input (bucket indicators, per-sample
+    values, labels with split values), 3 in all, for 3 owners as for 5. Shared one owner
+    after another, each owner that is also a player would add a round."""
+    rounds = {}
+    for owners in (3, 5):
+        params = XorboostParams(dataset="synthetic", split=split, owners=owners, mode="cost_only",
+                                **{**SMALL, "n_estimators": 1, "max_depth": 1})
+        rounds[owners] = run(plan(params, 0), seed=0).phase("input")["rounds"]
+    assert rounds == {3: 3, 5: 3}

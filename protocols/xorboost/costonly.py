@@ -12,6 +12,7 @@ decomposition, input sharing).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ import numpy as np
 from protocols.costonly import Ghost, reduced
 from protocols.sharing import Mpc
 from protocols.sharing.bits import Rows
+from protocols.sharing.core import Input
 from protocols.sharing.dealer import Correlations, Derive, Spec, dealer_work, prg_work
 from protocols.sharing.ring import RING, split_work
 
@@ -97,24 +99,26 @@ class GhostMpc(Mpc):
         await self.party.recv_many(self.peers)
         return Ghost(mine.shape, mine.dtype)
 
-    async def share(self, owner: int, value: Any = None, shape: tuple[int, ...] | None = None,
-                    bits: bool = False) -> Ghost:
-        party = self.party
-        shape = tuple(shape if shape is not None else value.shape)
-        piece = Ghost(shape, np.bool_ if bits else RING)
-        if party.id == owner:
+    async def share_all(self, inputs: Sequence[Input], bits: bool = False) -> list[Ghost]:
+        party, me = self.party, self.party.id
+        pieces = [Ghost(tuple(s if s is not None else v.shape), np.bool_ if bits else RING)
+                  for _, v, s in inputs]
+        own = [piece for (o, _, _), piece in zip(inputs, pieces, strict=True) if o == me]
+        if own:
             for pid in self.players:
-                if pid != owner:
-                    await party.send(pid, piece)
-            await party.work(**split_work(piece.size, len(self.players), bits))
-            return piece
-        if self.is_player:
-            await party.recv(owner)
-        return piece
+                if pid != me:
+                    await party.send(pid, own[0] if len(own) == 1 else tuple(own))
+            work: Counter = Counter()
+            for piece in own:
+                work += split_work(piece.size, len(self.players), bits)
+            await party.work(**work)
+        owners = sorted({int(o) for o, _, _ in inputs} - {me})
+        if self.is_player and owners:
+            await party.recv_many(owners)
+        return pieces
 
-    async def share_fx(self, owner: int, value: Any = None,
-                       shape: tuple[int, ...] | None = None) -> Ghost:
-        return await self.share(owner, None, shape if shape is not None else value.shape)
+    async def share_all_fx(self, inputs: Sequence[Input]) -> list[Ghost]:
+        return await self.share_all(inputs)
 
     def _opened(self, x: Any, got: dict[int, Any]) -> Ghost:
         return Ghost(x.shape, x.dtype)

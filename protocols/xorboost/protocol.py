@@ -33,7 +33,7 @@ from pydantic import Field, model_validator
 from protocols import data as datamod
 from protocols.costonly import Ghost
 from protocols.sharing import Mpc
-from protocols.sharing.ring import RING, decode
+from protocols.sharing.ring import RING, decode, encode
 from protocols.xorboost import binning, precision
 from protocols.xorboost.candidates import Candidates
 from protocols.xorboost.costonly import GhostMpc
@@ -312,25 +312,30 @@ async def share_inputs(mpc: Mpc, prep: Prepared, cuts: list[binning.Cuts] | None
                                        local_buckets)
     values = await FixedOperand.share(mpc, (n, n_values), value_blocks, value_nnz,
                                       local_values)
+    # Every owner's labels and candidates' split values in one round (`Mpc.share_all`).
     y = mpc.zeros((n,))
     per_cand = mpc.zeros((2, cands.count))
+    inputs, places = [], []
     for part in prep.split.parts:
-        o, rows = part.owner, part.rows
+        o, rows, mine = part.owner, part.rows, me == part.owner and not prep.cost_only
         if part.has_labels:
-            y[rows[0]:rows[-1] + 1] = await mpc.share_fx(
-                o, prep.train.y[rows].astype(np.float64)
-                if me == o and not prep.cost_only else None, shape=(rows.size,))
+            label = encode(prep.train.y[rows].astype(np.float64), mpc.frac_bits) if mine else None
+            inputs.append((o, label, (rows.size,)))
+            places.append((y, np.s_[rows[0]:rows[-1] + 1]))
         first = [i for i, c in enumerate(part.cols) if holders[c][0] == o]
         if first:
             lo = cands.feature_span[int(part.cols[first[0]])][0]
             hi = cands.feature_span[int(part.cols[first[-1]])][1]
             value = None
-            if me == o and not prep.cost_only:
+            if mine:
                 pairs = [cands.thresholds(int(part.cols[i]), cuts[i].values, cuts[i].min_value,
                                           cuts[i].present) for i in first]
                 value = np.stack([encode_threshold_bits(np.concatenate([p[0] for p in pairs])),
                                   np.concatenate([p[1] for p in pairs]).astype(RING)])
-            per_cand[:, lo:hi] = await mpc.share(o, value, shape=(2, hi - lo))
+            inputs.append((o, value, (2, hi - lo)))
+            places.append((per_cand, np.s_[:, lo:hi]))
+    for (target, where), share in zip(places, await mpc.share_all(inputs), strict=True):
+        target[where] = share
     split_values = np.concatenate([per_cand[0], mpc.zeros((1,))])
     has_exists = any(c and m for c, m in zip(cands.categorical, cands.missing, strict=True))
     return Inputs(buckets, values, y, split_values, per_cand[1] if has_exists else None)
