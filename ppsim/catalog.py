@@ -78,7 +78,7 @@ def profile_names() -> list[str]:
 
 def profile(name: str, folder: str | Path | None = None) -> Profile:
     """The wire profile `name` names: ``ppsim`` (the default), an entry point of the
-    group ``ppsim.profiles`` (ppsim declares ``flower-1.42`` there), or a
+    group ``ppsim.profiles`` (ppsim declares ``flower-1.42`` and ``mpyc-0.11`` there), or a
     ``"package.module:attr"`` path to a `sim.Profile` (found as a protocol's is)."""
     if name == DEFAULT_PROFILE.name:
         return DEFAULT_PROFILE

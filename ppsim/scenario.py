@@ -14,7 +14,7 @@ run (hosts) and the seed::
     bandwidth = 1.25e7
     [network]
     header_bytes = 40
-    profile = "ppsim"        # or "flower-1.42": the bytes Flower would send (sim.profiles)
+    profile = "ppsim"        # or "flower-1.42", "mpyc-0.11": a framework's bytes (sim.profiles)
     [[faults]]
     kind = "crash"
     party = 3
@@ -121,7 +121,8 @@ class NetworkConfig(_Table):
     """Added to every message: the framing below the profile's encoding (TCP/IP, TLS)."""
     profile: str = DEFAULT_PROFILE.name
     """The wire profile: how a framework encodes and frames the messages (`sim.profiles`);
-    ``ppsim`` (ppsim's own encoding), ``flower-1.42``, or ``package.module:attr``."""
+    ``ppsim`` (ppsim's own encoding), ``flower-1.42``, ``mpyc-0.11``, or
+    ``package.module:attr``."""
 
 
 class CrashFault(_Table):

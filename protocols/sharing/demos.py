@@ -38,6 +38,9 @@ from protocols.sharing.shamir import (
 from sim import Params, Party, Plan, ProtocolSpec
 
 ANALYST = 0
+SUM_KINDS = ("secure_sum.input_share", "secure_sum.sum_share")
+"""``secure_sum``'s message kinds (`sim.profiles`): a party's shares to each other party,
+then its share of the sum to the analyst."""
 
 
 def _inputs(seed: int, count: int, length: int, value_range: float) -> np.ndarray:
@@ -105,14 +108,14 @@ def _plan_sum(params: SecureSumParams, seed: int) -> Plan:
             shares = additive_split(encode(inputs[party.id], f), n, party.rng)
             await party.work(**split_work(length, n) + Counter(ring=3 * length))  # and encoding
             for dst in party.others:
-                await party.send(dst, shares[dst])
+                await party.send(dst, shares[dst], SUM_KINDS[0])
             got = await party.recv_many(party.others)
         with party.phase("local sum"):
             total = shares[party.id] + np.sum(list(got.values()), axis=0, dtype=np.uint64)
             await party.work(ring=(n + 1) * length, call=3)
         with party.phase("reveal"):
             if party.id != ANALYST:
-                await party.send(ANALYST, total)
+                await party.send(ANALYST, total, SUM_KINDS[1])
                 return None
             got = await party.recv_many(others)
             await party.work(ring=(n + 3) * length, call=4)  # the sum and the decoding
@@ -125,7 +128,7 @@ def _plan_sum(params: SecureSumParams, seed: int) -> Plan:
             shares = shamir_share(secret, t, n, party.rng)
             await party.work(**share_work(length, t, n) + Counter(ring=3 * length))
             for dst in party.others:
-                await party.send(dst, shares[dst].astype(np.uint32))
+                await party.send(dst, shares[dst].astype(np.uint32), SUM_KINDS[0])
             got = await party.recv_many(party.others)
         with party.phase("local sum"):
             total = to_field(shares[party.id] + np.sum(
@@ -133,7 +136,7 @@ def _plan_sum(params: SecureSumParams, seed: int) -> Plan:
             await party.work(ring=2 * n * length, mod=length, call=2 * n)
         with party.phase("reveal"):
             if party.id != ANALYST:
-                await party.send(ANALYST, total.astype(np.uint32))
+                await party.send(ANALYST, total.astype(np.uint32), SUM_KINDS[1])
                 return None
             got = await party.recv_many(others, timeout=params.reveal_timeout_s)
             if len(got) < t:
