@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from ppsim.run import run_scenario
 from ppsim.scenario import from_dict
+from protocols.sharing import Mpc
+from sim.testing import run
 
 
 def _scenario(protocol: dict, topology: dict | None = None, **extra) -> dict:
@@ -15,6 +18,18 @@ def _scenario(protocol: dict, topology: dict | None = None, **extra) -> dict:
         "topology": topology or {"kind": "complete", "latency": 0.001, "bandwidth": 1e7},
         **extra,
     }
+
+
+def _rounds_alone(op: str, players: int, length: int) -> int:
+    """The online rounds of one `Mpc` operation on shared inputs, measured alone."""
+    async def program(party):
+        mpc = Mpc(party, list(range(players)), players)
+        x, y = (np.zeros(length, np.uint64) for _ in range(2))
+        await mpc.setup()
+        with party.phase("op"):
+            await getattr(mpc, op)(x, y)
+
+    return run(program, n=players + 1).phase("op")["rounds"]
 
 
 @pytest.mark.parametrize("n,length,header", [(2, 1, 0), (3, 100, 40), (6, 257, 8)])
@@ -77,8 +92,12 @@ def test_mul_cmp_is_correct_and_trusts_a_dealer():
     # both owners share at once: 1 round, 2 owners x 2 other players x 8L bytes
     assert phases["input sharing"]["rounds"] == 1
     assert phases["input sharing"]["bytes"] == 2 * 2 * 8 * 300
-    # Beaver product (1 round) then truncation (1 round); comparison 2 + ceil(log2 63) = 8
-    assert phases["multiply"]["rounds"] == 2
-    assert phases["compare"]["rounds"] == 8
+    # the product and the comparison run together (Mpc.gather): the rounds of the
+    # longer one, each measured alone; both reveals in one round
+    alone = {name: _rounds_alone(name, 3, 300) for name in ("mul_fx", "lt")}
+    assert alone == {"mul_fx": 2, "lt": 8}  # Beaver + truncation; 2 + ceil(log2 63)
+    assert phases["multiply and compare"]["rounds"] == max(alone.values())
+    assert phases["reveal"]["rounds"] == 1
+    assert rep["totals"]["rounds"] == 1 + max(alone.values()) + 1
     # the dealer's messages are offline and add nothing to the online rounds
     assert rep["totals"]["rounds"] == sum(p["rounds"] for p in rep["phases"] if not p["offline"])

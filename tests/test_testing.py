@@ -69,7 +69,7 @@ def test_the_report_of_a_plan_is_report_json_without_the_scenario():
         rep.pop("wall_time_s")
     assert {k: v for k, v in written.items()
             if k not in ("schema_version", "version", "scenario")} == mine
-    assert out.phase("compare")["rounds"] == 8
+    assert out.phase("multiply and compare")["rounds"] == 8
     with pytest.raises(KeyError, match="the run's phases: input sharing"):
         out.phase("comparison")
 

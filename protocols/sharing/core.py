@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from protocols.sharing.dealer import Correlations
+from protocols.sharing.gather import run_together
 from protocols.sharing.ring import (
     DEFAULT_FRAC_BITS,
     RING,
@@ -144,6 +146,22 @@ class MpcCore:
     async def setup(self) -> None:
         """Offline setup: the dealer's PRG seeds (done on first need otherwise)."""
         await self.corr.setup()
+
+    async def gather(self, *ops: Awaitable[Any]) -> list[Any]:
+        """Run independent operations in the same rounds; their results, in order.
+
+        ``z, c = await mpc.gather(mpc.mul_fx(x, y), mpc.lt(x, y))`` takes the
+        rounds of the longer operation, not the sum: the operations run in
+        lockstep and each round's messages to a party travel as one bundle (see
+        `protocols.sharing.gather`, also for the limits). The same holds for
+        several reveals: ``await mpc.gather(mpc.reveal(a), mpc.reveal_fx(b))``
+        is 1 round. The operations must not depend on each other's results;
+        every party passes the same operations in the same order. The dealer's
+        PRG seeds are sent first if they have not been.
+        """
+        if self.dealer is not None:
+            await self.setup()
+        return await run_together(self, ops)
 
     async def _open(self, mine: np.ndarray) -> np.ndarray:
         """All-to-all opening among players: one message per ordered pair, 1 round.

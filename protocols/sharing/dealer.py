@@ -214,6 +214,28 @@ class Correlations:
             return {pid: self._gens[pid].raw(2).tobytes()}
         return {}
 
+    async def fork(self, n: int) -> list[dict[int, SeedPrg] | None]:
+        """`n` fresh streams per PRG, one set per operation run together (`Mpc.gather`).
+
+        Each operation draws from its own set, so the dealer (whose operations run
+        without waiting) and the players (whose operations interleave round by
+        round) stay aligned. A fork is 16 keystream bytes of each stream, in the
+        same order everywhere; without a dealer, n Nones.
+        """
+        if self._gens is None:
+            return [None] * n
+        forks = [{p: SeedPrg(gen.raw(2).tobytes()) for p, gen in self._gens.items()}
+                 for _ in range(n)]
+        await self.party.work(**prg_work([("ring", (2,))], n * len(self._gens)))
+        return forks
+
+    def switch(self, party: Party, gens: dict[int, SeedPrg] | None
+               ) -> tuple[Party, dict[int, SeedPrg] | None]:
+        """Make `party` and the streams `gens` current; the previous pair (`gather`)."""
+        previous = self.party, self._gens
+        self.party, self._gens = party, gens
+        return previous
+
     async def draw(self, free: Sequence[Spec], derived: Sequence[Spec], derive: Derive,
                    derive_work: Mapping[str, float] | None = None,
                    holders: Sequence[Sequence[int] | None] | None = None) -> list[Any]:

@@ -224,13 +224,11 @@ def _plan_mul_cmp(params: MulCmpParams, seed: int) -> Plan:
         with party.phase("input sharing"):  # both owners at once: 1 round
             xs, ys = await mpc.share_all_fx([(0, x if me == 0 else None, shape),
                                              (1, y if me == 1 else None, shape)])
-        with party.phase("multiply"):
-            product = await mpc.mul_fx(xs, ys)
-        with party.phase("compare"):
-            less = await mpc.lt(xs, ys)
-        with party.phase("reveal"):
-            z = await mpc.reveal_fx(product, to=ANALYST)
-            c = await mpc.reveal(less, to=ANALYST)
+        with party.phase("multiply and compare"):  # independent: in the same rounds
+            product, less = await mpc.gather(mpc.mul_fx(xs, ys), mpc.lt(xs, ys))
+        with party.phase("reveal"):  # both in one message per player: 1 round
+            z, c = await mpc.gather(mpc.reveal_fx(product, to=ANALYST),
+                                    mpc.reveal(less, to=ANALYST))
         return None if z is None else {"product": z, "less": c.astype(bool)}
 
     def summarize(result: Any) -> dict[str, Any]:
