@@ -62,7 +62,7 @@ def test_the_guide_runs_as_written(tmp_path):
             snippets += 1
     commands = [line for line, _ in ran]
     assert commands[0] == "ppsim new protocol dot_product" and "pytest" in commands
-    assert files == 5 and snippets == 1 and shown == 1
+    assert files == 5 and snippets == 2 and shown == 1
     out = dict(ran)
     assert "ok=True" in out["ppsim run dot_product.toml"]
     assert "6 runs (6 ran now" in out["ppsim run sweep.toml --jobs 2"]

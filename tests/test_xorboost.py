@@ -373,15 +373,17 @@ def reciprocal_rounds(prec) -> int:
 def level_rounds(prep, level: int) -> int:
     """Online rounds of tree level `level`, whatever its number of nodes K:
     histogram product 1 (+ 1 for the left children's g, h below the root); validity
-    and count comparisons 8; reciprocal; node-relative terms: scaling 1 (+ 1
-    truncation when F + E > a), G_s / m 2, G_s^2 / m 2, exponent 1; validity products
-    2; argmax 20 per tournament level (lt 8, eq 8, tie and win products 3, carry 1);
-    threshold 1; go-left: values product 1, comparisons 8, membership product 1 below
-    the root; the chosen splits' sums 1 at the last level."""
+    and count comparisons 8 together with the reciprocal (`Mpc.gather`: the longer
+    of the two); node-relative terms: scaling 1 (+ 1 truncation when F + E > a),
+    G_s / m 2, G_s^2 / m 2, exponent 1; validity products 2; argmax 12 per
+    tournament level (lt and eq together 8, tie and win products 3, carry 1); the
+    threshold (1) together with go-left (values product 1, comparisons 8); the
+    membership product 1 below the root; the chosen splits' sums 1 at the last
+    level."""
     prec, count = prep.prec, prep.cands.count
     scaled = prec.frac + prec.count_bits > prec.gain_frac
-    rounds = (1 + 8 + reciprocal_rounds(prec) + 6 + scaled + 2
-              + 20 * math.ceil(math.log2(count + 1)) + 1 + 9)
+    rounds = (1 + max(8, reciprocal_rounds(prec)) + 6 + scaled + 2
+              + 12 * math.ceil(math.log2(count + 1)) + max(1, 9))
     return rounds + 2 * (level > 0) + (level == prep.hp.max_depth - 1)
 
 
@@ -418,9 +420,11 @@ def test_rounds_per_level_formula(d, max_bin, depth, servers):
     # sigmoid: sign 8, |x| 1, piece search 4 x 8 + 2, powers 3 x (1 + 7), coefficients
     # 1 + 7, sign 1; hessian 1 + 7 (every truncation exact: 7 rounds)
     assert rounds["tree1.gradients"] == 84
-    # reciprocal, split of G 1 + 1, truncations 2, exponent 1 + 1, eta 1, validity 8 + 1,
-    # margin 1
-    assert rounds["tree0.leaves"] == reciprocal_rounds(prep.prec) + 17
+    # the reciprocal together with G's split (1), products 1, truncations together 1,
+    # exponent 1 + 1, eta 1, all together with the validity comparison (8); validity
+    # product 1, margin 1
+    weights = max(reciprocal_rounds(prep.prec), 1) + 1 + 1 + 2 + 1
+    assert rounds["tree0.leaves"] == max(weights, 8) + 1 + 1
 
 
 @pytest.mark.parametrize(("servers", "data"), [(0, "synthetic"), (3, "health")])

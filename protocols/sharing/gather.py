@@ -10,9 +10,10 @@ together they take the rounds of the longest (as measured by the ledger's causal
 depth), and a round is still one message per pair of parties.
 
 Matching parts to operations: a bundle is ``(tags, part, part, ...)``, where
-`tags` (one byte per part, uint8) holds the index of each part's operation in
-the gather. Messages from one sender arrive in the order they were sent (both
-runtimes are FIFO per sender) and every party runs the same program, so the
+`tags` (bytes, one per part; public, not an array a view check would judge)
+holds the index of each part's operation in the gather. Messages from one
+sender arrive in the order they were sent (both runtimes are FIFO per sender)
+and every party runs the same program, so the
 k-th part an operation receives from a party is the k-th that party's same
 operation sent to it, whatever the other operations do. A part no operation
 takes, or a message that is not a bundle, is an error, never a silent mismatch.
@@ -42,8 +43,6 @@ from collections import deque
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from sim import Party
 
@@ -100,7 +99,7 @@ class _Branch:
 
 
 def _bundle(parts: list[tuple[int, Any]]) -> tuple:
-    return (np.array([i for i, _ in parts], np.uint8), *(p for _, p in parts))
+    return (bytes(i for i, _ in parts), *(p for _, p in parts))
 
 
 async def run_together(mpc: MpcCore, aws: Iterable[Awaitable[Any]]) -> list[Any]:
@@ -176,12 +175,12 @@ async def run_together(mpc: MpcCore, aws: Iterable[Awaitable[Any]]) -> list[Any]
         if mpc.dealer in srcs:
             srcs = [mpc.dealer]
         for src, bundle in (await party.recv_many(srcs)).items():
-            if not (isinstance(bundle, tuple) and bundle and isinstance(bundle[0], np.ndarray)
-                    and bundle[0].dtype == np.uint8 and len(bundle[0]) == len(bundle) - 1):
+            if not (isinstance(bundle, tuple) and bundle and isinstance(bundle[0], bytes)
+                    and len(bundle[0]) == len(bundle) - 1):
                 raise RuntimeError(f"gather: party {party.id} expected a bundle of parts "
                                    f"from party {src}, got {type(bundle).__name__}: the "
                                    f"parties do not run the same operations together")
-            for i, part in zip(bundle[0].tolist(), bundle[1:], strict=True):
+            for i, part in zip(bundle[0], bundle[1:], strict=True):
                 inbox.setdefault((src, i), deque()).append(part)
 
     try:

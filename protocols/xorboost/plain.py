@@ -67,6 +67,10 @@ class PlainRing:
     def sum(self, x: np.ndarray, axis: int | None = None) -> np.ndarray:
         return x.sum(axis=axis, dtype=RING)
 
+    async def gather(self, *ops: Coroutine) -> list[Any]:
+        """`Mpc.gather` in the clear: the operations one after the other."""
+        return [await op for op in ops]
+
     async def mul(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return x * y
 

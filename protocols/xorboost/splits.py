@@ -41,7 +41,13 @@ import numpy as np
 
 from protocols.sharing.ring import RING, const, encode
 from protocols.xorboost.candidates import Candidates
-from protocols.xorboost.inverse import MANTISSA_BITS, reciprocal, rescale, times_power
+from protocols.xorboost.inverse import (
+    MANTISSA_BITS,
+    Reciprocal,
+    reciprocal,
+    rescale,
+    times_power,
+)
 from protocols.xorboost.precision import BIG, RT_EPS, Precision
 
 
@@ -57,12 +63,11 @@ def count_onehot(below: Any, ops: Any) -> Any:
     return ops.sub(at_most, prev)
 
 
-async def node_terms(ops: Any, g: Any, h: Any, scale: Any, hp: Any, prec: Precision) -> Any:
-    """G^2 / (H + lambda) 4^-e_k 2^score_scale for shares g, h (scale 2^F) whose node's
-    count exponent e_k gives the integer `scale` = 2^(E - e_k), broadcast to g."""
+async def node_terms(ops: Any, g: Any, recip: Reciprocal, scale: Any, prec: Precision) -> Any:
+    """G^2 / (H + lambda) 4^-e_k 2^score_scale for shares g (scale 2^F) with `recip` the
+    reciprocal of H + lambda, whose node's count exponent e_k gives the integer
+    `scale` = 2^(E - e_k), broadcast to g."""
     f, a, top = prec.frac, prec.gain_frac, prec.count_bits
-    d = ops.add_public(h, encode(hp.reg_lambda, f))
-    recip = await reciprocal(ops, d, prec.d_lo, prec.d_hi, f)
     g_scaled = await ops.mul(g, scale)  # G 2^(E - e_k), scale 2^F
     g_s = await rescale(ops, g_scaled, f + top - a)  # |G_s| <= g_max, scale 2^a
     q = await ops.trunc(await ops.mul(g_s, recip.y), MANTISSA_BITS)  # G_s / m, scale 2^a
@@ -85,16 +90,19 @@ async def best_splits(ops: Any, hist: Any, total: Any, count: Any, exists: Any,
     right = ops.sub(np.broadcast_to(total[:, :, None], left.shape), left)
     thr = max(int(encode(max(hp.min_child_weight, 0.0), f)), 1)
     powers = np.array([(1 << e) + 1 for e in range(top)], np.int64)
-    below = await ops.lt_public(
-        np.concatenate([left[1].ravel(), right[1].ravel(), np.repeat(count, top)]),
-        np.concatenate([np.full(2 * K * C, thr, np.int64), np.tile(powers, K)]).view(RING))
+    h = np.concatenate([left[1].ravel(), right[1].ravel(), total[1]])
+    d = ops.add_public(h, encode(hp.reg_lambda, f))
+    below, recip = await ops.gather(  # independent: in the same rounds
+        ops.lt_public(
+            np.concatenate([left[1].ravel(), right[1].ravel(), np.repeat(count, top)]),
+            np.concatenate([np.full(2 * K * C, thr, np.int64), np.tile(powers, K)]).view(RING)),
+        reciprocal(ops, d, prec.d_lo, prec.d_hi, f))
     onehot = count_onehot(below[2 * K * C:].reshape(K, top), ops)  # (K, E + 1)
     scale = ops.sum(ops.mul_public(onehot, 1 << (top - np.arange(top + 1))), axis=1)
     g = np.concatenate([left[0].ravel(), right[0].ravel(), total[0]])
-    h = np.concatenate([left[1].ravel(), right[1].ravel(), total[1]])
     node = np.concatenate([np.repeat(np.arange(K), C), np.repeat(np.arange(K), C),
                            np.arange(K)])
-    terms = await node_terms(ops, g, h, scale[node], hp, prec)
+    terms = await node_terms(ops, g, recip, scale[node], prec)
     split = ops.add(terms[:K * C], terms[K * C:2 * K * C]).reshape(K, C)
     ones = _public(ops, (K, C), const(1))
     ok_left = ops.sub(ones, below[:K * C].reshape(K, C))
@@ -122,9 +130,9 @@ async def best_splits(ops: Any, hist: Any, total: Any, count: Any, exists: Any,
 async def argmax_first(ops: Any, x: Any, key_g: Any, key_h: Any, total: Any) -> Any:
     """One-hot of each row's best entry of x (K, k): the highest score, and among
     entries whose keys (G_L, H_L) are equal, or mirrored through the row's totals
-    (2, K), the first. A tournament over neighbours: per level one batch of lt
-    (8 rounds), one of eq (8), three products for the tie test and the winner
-    bits, one for carrying the winners: 20 rounds, ceil(log2 k) levels.
+    (2, K), the first. A tournament over neighbours: per level one batch of lt and
+    one of eq in the same rounds (8), three products for the tie test and the
+    winner bits, one for carrying the winners: 12 rounds, ceil(log2 k) levels.
     """
     k = x.shape[-1]
     node = np.arange(k)
@@ -136,11 +144,12 @@ async def argmax_first(ops: Any, x: Any, key_g: Any, key_h: Any, total: Any) -> 
         width = vals.shape[-2]
         pairs = width // 2
         lo, hi = vals[:, 0:2 * pairs:2], vals[:, 1:2 * pairs:2]
-        greater = await ops.lt(lo[..., 0], hi[..., 0])
         mirror_g = ops.sub(np.broadcast_to(tg, hi[..., 1].shape), hi[..., 1])
         mirror_h = ops.sub(np.broadcast_to(th, hi[..., 2].shape), hi[..., 2])
-        same = await ops.eq(np.stack([lo[..., 1], lo[..., 2], lo[..., 1], lo[..., 2]]),
-                            np.stack([hi[..., 1], hi[..., 2], mirror_g, mirror_h]))
+        greater, same = await ops.gather(  # independent: in the same rounds
+            ops.lt(lo[..., 0], hi[..., 0]),
+            ops.eq(np.stack([lo[..., 1], lo[..., 2], lo[..., 1], lo[..., 2]]),
+                   np.stack([hi[..., 1], hi[..., 2], mirror_g, mirror_h])))
         both = await ops.mul(same[[0, 2]], same[[1, 3]])  # equal, mirrored
         ones = _public(ops, greater.shape, const(1))
         not_tie = await ops.mul(ops.sub(ones, both[0]), ops.sub(ones, both[1]))

@@ -109,24 +109,31 @@ async def leaf_weights(ops: Any, g: Any, h: Any, hp: Any, prec: Precision, n: in
     G / (H + lambda) = (G / m) 2^-(e+k) with the reciprocal in parts; G / m
     exactly (to a unit of 2^-F) by splitting G = G1 2^s + G0 so that both
     products with the mantissa's reciprocal (P + k bits) fit (2 products, 2
-    truncations).
+    truncations). Independent steps share rounds (`Mpc.gather`): the split of G
+    with the reciprocal, the two truncations, the validity comparison with all.
     """
     f, p = prec.frac, MANTISSA_BITS
-    d = ops.add_public(h, encode(hp.reg_lambda, f))
-    recip = await reciprocal(ops, d, prec.d_lo, prec.d_hi, f)
     sum_bits = math.ceil(math.log2(max(2.0, n * 2.0 ** prec.g_bits))) + f
     s = max(1, sum_bits + p + EXP_BITS + 2 - 61)
-    g1 = await ops.trunc(g, s)
-    g0 = ops.sub(g, ops.mul_public(g1, 1 << s))
-    prods = await ops.mul(np.stack([g1, g0]), np.stack([recip.y, recip.y]))
-    spread = int(recip.exps[-1] - recip.exps[0])
-    excess = max(0, sum_bits + EXP_BITS + 1 + spread - 60)
-    q = ops.add(await ops.trunc(prods[0], p - s + excess), await ops.trunc(prods[1], p + excess))
-    w = await rescale(ops, await times_power(ops, recip, q),
-                      int(recip.exps[-1]) + EXP_BITS - excess)
-    w = await ops.trunc(ops.mul_public(w, int(encode(-hp.learning_rate, f).view(np.int64))), f)
+
+    async def weights() -> Any:
+        d = ops.add_public(h, encode(hp.reg_lambda, f))
+        recip, g1 = await ops.gather(reciprocal(ops, d, prec.d_lo, prec.d_hi, f),
+                                     ops.trunc(g, s))
+        g0 = ops.sub(g, ops.mul_public(g1, 1 << s))
+        prods = await ops.mul(np.stack([g1, g0]), np.stack([recip.y, recip.y]))
+        spread = int(recip.exps[-1] - recip.exps[0])
+        excess = max(0, sum_bits + EXP_BITS + 1 + spread - 60)
+        q = ops.add(*await ops.gather(ops.trunc(prods[0], p - s + excess),
+                                      ops.trunc(prods[1], p + excess)))
+        w = await rescale(ops, await times_power(ops, recip, q),
+                          int(recip.exps[-1]) + EXP_BITS - excess)
+        return await ops.trunc(
+            ops.mul_public(w, int(encode(-hp.learning_rate, f).view(np.int64))), f)
+
     thr = max(int(encode(max(hp.min_child_weight, 0.0), f)), 1)
-    valid = ops.sub(_public(ops, h.shape, const(1)), await ops.lt_public(h, const(thr)))
+    w, below = await ops.gather(weights(), ops.lt_public(h, const(thr)))
+    valid = ops.sub(_public(ops, h.shape, const(1)), below)
     return await ops.mul(valid, w)
 
 
@@ -172,8 +179,9 @@ async def train(ops: Any, buckets: Any, values: Any, y: Any, split_values: Any, 
                 sel, chosen = await best_splits(ops, hist, total, count, exists, cands, hp,
                                                 prec, children=last)
                 out["selections"].append(sel)
-                out["thresholds"].append(await ops.matmul(sel, split_values))
-                left = await go_left(ops, values, sel, cands)
+                threshold, left = await ops.gather(ops.matmul(sel, split_values),
+                                                   go_left(ops, values, sel, cands))
+                out["thresholds"].append(threshold)
                 to_left = left if level == 0 else await ops.mul(member, left)
                 member = _interleave(to_left, ops.sub(member, to_left), axis=1)
         with _label(phase, f"tree{t}.leaves"):
