@@ -159,8 +159,6 @@ class MpcCore:
         every party passes the same operations in the same order. The dealer's
         PRG seeds are sent first if they have not been.
         """
-        if self.dealer is not None:
-            await self.setup()
         return await run_together(self, ops)
 
     async def _open(self, mine: np.ndarray) -> np.ndarray:

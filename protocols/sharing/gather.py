@@ -110,7 +110,6 @@ async def run_together(mpc: MpcCore, aws: Iterable[Awaitable[Any]]) -> list[Any]
         raise ValueError(f"gather: at most 256 operations at once, got {len(coros)}")
     own_phase = (party.current_phase, party.offline)
     views = [_Branch(party) for _ in coros]
-    streams = await mpc.corr.fork(len(coros))
     results: list[Any] = [None] * len(coros)
     done = [False] * len(coros)
     values: dict[int, Any] = dict.fromkeys(range(len(coros)))  # runnable: what to resume with
@@ -184,6 +183,9 @@ async def run_together(mpc: MpcCore, aws: Iterable[Awaitable[Any]]) -> list[Any]
                 inbox.setdefault((src, i), deque()).append(part)
 
     try:
+        if mpc.dealer is not None:
+            await mpc.setup()
+        streams = await mpc.corr.fork(len(coros))
         while values:
             for i in sorted(values):
                 await run(i, values.pop(i))
