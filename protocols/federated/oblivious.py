@@ -195,8 +195,10 @@ async def aggregate(mpc: Mpc, cfg: ObliviousConfig, length: int, expect: Sequenc
     if clipped_sum:
         with party.phase(PHASE_CLIP):
             total = mpc.sum(await clip(mpc, x, cfg.constants(), cfg.iterations), axis=0)
-    with party.phase(PHASE_RESULT):
-        opened = [await mpc.reveal(v, to=0) if v is not None else None for v in (top, total)]
+    with party.phase(PHASE_RESULT):  # both in one message per server (`Mpc.gather`)
+        results = [v for v in (top, total) if v is not None]
+        revealed = iter(await mpc.gather(*(mpc.reveal(v, to=0) for v in results)))
+        opened = [None if v is None else next(revealed) for v in (top, total)]
     f = cfg.frac_bits
     if party.id != 0:
         return Outcome(tuple(included))
