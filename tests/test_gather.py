@@ -67,7 +67,7 @@ def _signed(a: np.ndarray) -> np.ndarray:
     return np.asarray(a).astype(np.uint64).view(np.int64)
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(players=st.integers(2, 3), length=st.integers(1, 4),
        ops=st.lists(st.sampled_from(sorted(OPS)), min_size=2, max_size=4),
        nested=st.booleans(), data=st.data())
