@@ -33,7 +33,9 @@ gather runs in; the dealer's offline phases, which only send, are kept). The
 party waits for one bundle from every party an operation waits for, so the
 operations must be independent at every party: no party may wait, in one
 operation, for a message that its sender sends only after this party has gone
-on in another (the simulator reports such a cycle as a deadlock).
+on in another, the dealer's paced sends included (the simulator reports such a
+cycle as a deadlock; openings among the players, the dealer's corrections and
+reveals, as the shipped protocols use them, never form one).
 """
 
 from __future__ import annotations
@@ -154,7 +156,7 @@ async def run_together(mpc: MpcCore, aws: Iterable[Awaitable[Any]]) -> list[Any]
                     value = await _handover(req)
         finally:
             mpc.party = party
-            streams[i] = mpc.corr.switch(*previous)[1]
+            mpc.corr.switch(*previous)
 
     async def flush() -> None:
         for (name, offline, dst), parts in sorted(outbox.items()):
