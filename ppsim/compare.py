@@ -57,6 +57,9 @@ SWEEP_COLUMNS = ("rounds", "bytes", "link_bytes", "messages", "sim_time_s", "off
                  "accuracy", "accuracy_baseline", "status")
 """The columns of a sweep's results table that two sweeps are compared on."""
 
+SAME = 1e-9
+"""Relative difference below which two numbers of two reports count as equal."""
+
 
 class Refused(ValueError):
     """The two inputs should not be compared (different runtimes, schema versions,
@@ -187,13 +190,17 @@ def _flat(value: Any, prefix: str) -> dict[str, Any]:
 
 
 def differences(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, Any, float | None]]:
-    """(key, value in A, value in B, B/A or None) for every key whose value differs."""
+    """(key, value in A, value in B, B/A or None) for every key whose value differs.
+
+    Numbers within `SAME` of each other (relative) are the same: sums of simulated
+    times taken in another order differ in their last bits, which is not a change."""
     fa, fb = flatten(a), flatten(b)
     rows = []
     for key in [*fa, *(k for k in fb if k not in fa)]:
         va, vb = fa.get(key), fb.get(key)
-        if va != vb:
-            rows.append((key, va, vb, ratio(va, vb)))
+        if va == vb or (_number(va) and _number(vb) and math.isclose(va, vb, rel_tol=SAME)):
+            continue
+        rows.append((key, va, vb, ratio(va, vb)))
     return rows
 
 

@@ -175,3 +175,19 @@ def test_sweeps_with_different_points_warn_and_with_other_parameters_are_refused
     report = _write(tmp_path / "single", compare.read(next((a / "points").iterdir())))
     assert main(["compare", str(a), str(report)]) == 2
 
+
+
+def test_float_noise_is_no_difference_but_a_real_change_is():
+    """Times summed in another order differ in their last bits (quickstart against
+    sum_ring: 9.089999999999793e-05 against 9.09000000000014e-05): not a difference.
+    One part in a million is, and so is 0 against 1e-12."""
+    a = {"phases": [{"name": "sum", "sim_time_s": 9.09000000000014e-05}], "totals": {"rounds": 3}}
+    noise = {"phases": [{"name": "sum", "sim_time_s": 9.089999999999793e-05}],
+             "totals": {"rounds": 3}}
+    real = {"phases": [{"name": "sum", "sim_time_s": 9.09e-05 * (1 + 1e-6)}],
+            "totals": {"rounds": 3}}
+    assert compare.differences(a, noise) == []
+    assert [row[0] for row in compare.differences(a, real)] == ["phases[sum].sim_time_s"]
+    zero = {"phases": [{"name": "sum", "sim_time_s": 0.0}], "totals": {"rounds": 3}}
+    tiny = {"phases": [{"name": "sum", "sim_time_s": 1e-12}], "totals": {"rounds": 3}}
+    assert len(compare.differences(zero, tiny)) == 1
