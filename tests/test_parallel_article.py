@@ -151,3 +151,12 @@ def test_the_article_sweep_shows_the_articles_orderings(tmp_path):
     print(article.markdown(tab))
     held = article.orderings(tab)
     assert all(held.values()), {claim: ok for claim, ok in held.items() if not ok}
+
+
+def test_a_folder_without_results_is_one_error_naming_the_sweep_to_run(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        article.main([str(tmp_path)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "Traceback" not in err
+    assert f"{tmp_path / 'results.parquet'}: no sweep results there" in err
+    assert "scenarios/parallel_article.toml" in err

@@ -134,7 +134,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("folder", type=Path, help="the sweep's output folder")
     ap.add_argument("--out", type=Path, help="where to write (default: the folder)")
     args = ap.parse_args(argv)
-    tab = table(pd.read_parquet(args.folder / "results.parquet"))
+    results = args.folder / "results.parquet"
+    if not results.is_file():
+        ap.error(f"{results}: no sweep results there; run the sweep first: ppsim run "
+                 f"scenarios/parallel_article.toml --jobs 2 --out {args.folder}")
+    tab = table(pd.read_parquet(results))
     out = args.out or args.folder
     out.mkdir(parents=True, exist_ok=True)
     text = markdown(tab)
