@@ -9,6 +9,7 @@ import pytest
 
 from ppsim.run import run_scenario
 from ppsim.scenario import load
+from ppsim.sweep import check, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted((ROOT / "scenarios").glob("*.toml"))
@@ -16,7 +17,7 @@ FILES = sorted((ROOT / "scenarios").glob("*.toml"))
 
 def _param(path: Path):
     data = tomllib.loads(path.read_text())
-    if "sweep" in data:  # sweep files expand into many runs: tested by the sweep tests
+    if "sweep" in data:  # many runs each: every point validated below, sweeps run in test_sweep*
         return pytest.param(path, marks=pytest.mark.skip(reason="sweep file"), id=path.stem)
     marks = [pytest.mark.slow] if "slow" in data.get("tags", []) else []
     return pytest.param(path, marks=marks, id=path.stem)
@@ -24,6 +25,18 @@ def _param(path: Path):
 
 def test_there_is_a_quickstart():
     assert (ROOT / "scenarios" / "quickstart.toml") in FILES
+
+
+SWEEPS = [p for p in FILES if "sweep" in tomllib.loads(p.read_text())]
+
+
+@pytest.mark.parametrize("path", SWEEPS, ids=[p.stem for p in SWEEPS])
+def test_every_point_of_a_shipped_sweep_validates(path: Path):
+    """Each point's scenario (the base with the point's values, references included)
+    passes the same validation as a scenario file, without running."""
+    sweep = parse(tomllib.loads(path.read_text()), str(path))
+    assert sweep.points
+    check(sweep)
 
 
 @pytest.mark.parametrize("path", [_param(p) for p in FILES])
