@@ -371,8 +371,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print(f"[bold red]run failed:[/] {escape(str(exc))}", highlight=False)
         return EXIT_FAILED
     except MemoryError:
-        err.print("[bold red]run failed:[/] out of memory (the protocol's estimate was too "
-                  "low; lower the sizes or run on a larger machine)", highlight=False)
+        err.print("[bold red]run failed:[/] out of memory: the run needed more than this "
+                  "machine gave (a protocol's memory estimate, when it gives one, is checked "
+                  "before the run: this one was missing or too low); lower the sizes or run "
+                  "on a larger machine", highlight=False)
         return EXIT_FAILED
     except ImportError as exc:
         message = extras.explain(exc)
