@@ -24,11 +24,12 @@ def memory(p: PpxgboostParams) -> float:
     ciphertext in a dict, about 100 bytes beside it) and as many inner nodes (about 50
     bytes of arrays and an OPE ciphertext), and 2 KB of arrays per tree; and its client's
     OPE memo over the distinct query values (queries, at most the test rows, times
-    features). Plus the data set. With `model_path` the model is known only once read:
-    n_estimators and max_depth stand for it; a file data set counts `queries` rows."""
+    features). Plus the data set. What only a file tells is guessed: with `model_path`,
+    n_estimators and max_depth stand for the model; a file data set has as many rows as
+    the queries need and n_features columns."""
     rows, cols, classes = data.SHAPES.get(p.dataset, (data.GENERATED_ROWS, p.n_features, 2))
     if p.dataset not in data.SHAPES and p.dataset not in data.GENERATED:  # a file
-        rows = -(-p.queries // p.test_fraction)
+        rows = p.queries / p.test_fraction
     trees = p.n_estimators * (classes if classes > 2 else 1)
     leaves = 2**p.max_depth
     model = trees * (leaves * (held_bytes(p.key_bits) + 150.0) + 2048)
