@@ -72,7 +72,7 @@ INSECURE = {"key_bits": 256, "insecure_keys": True}
 # protocol -> (topology, tiny warm-up params, measured params)
 CASES = {
     "fed_oblivious": ("star", dict(clients=2, vector_length=10),
-                      dict(clients=40, vector_length=2_000)),
+                      dict(clients=8, vector_length=20_000)),
     "fed_xgboost": ("star", dict(clients=2, n_estimators=1, max_depth=1, n_samples=100,
                                  n_features=4, **SYNTHETIC),
                     dict(clients=3, n_estimators=1, max_depth=5, n_samples=40_000,
@@ -87,7 +87,7 @@ CASES = {
     "ppxgboost": ("star", dict(queries=2, batch=2, n_estimators=2, key_bits=1024),
                   dict(users=4, n_estimators=200, max_depth=4, key_bits=1024, queries=50)),
     "secagg": ("star", dict(clients=3, vector_length=10),
-               dict(clients=40, vector_length=2_000)),
+               dict(clients=10, vector_length=200_000)),
     "secure_mul_cmp": ("complete", dict(parties=2, vector_length=10),
                        dict(parties=2, vector_length=200_000)),
     "secure_sum": ("star", dict(parties=3, vector_length=10),
