@@ -43,6 +43,12 @@ SplitKind = Literal["horizontal", "vertical", "mixed"]
 NanPolicy = Literal["keep", "drop", "error"]
 BUNDLED = ("breast_cancer", "diabetes", "wine", "iris", "digits")
 GENERATED = ("synthetic", "synthetic_regression", "health")
+GENERATED_ROWS = 500
+"""Rows a generator gives unless asked for another number."""
+SHAPES = {"breast_cancer": (569, 30, 2), "diabetes": (442, 10, 0), "wine": (178, 13, 3),
+          "iris": (150, 4, 3), "digits": (1797, 64, 10)}
+"""Rows, features and classes (0: regression) of each bundled set, known without loading it
+(for memory estimates)."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,7 @@ def load(
     source: str,
     *,
     label: str | None = None,
-    n_samples: int = 500,
+    n_samples: int = GENERATED_ROWS,
     n_features: int = 10,
     seed: int = 0,
     nan: NanPolicy = "keep",

@@ -165,8 +165,27 @@ CASES = [
          "vector_length=10000000\n[topology]\nkind='star'\n", "[protocol]", "clients = 1000",
          "vector_length = 10000000", "needs about"),
     case("fedavg of 100,000 clients", "[protocol]\nname='fedavg'\nclients=100000\n"
-         "n_samples=100000000\nn_features=1000\n[topology]\nkind='star'\n", "[protocol]",
-         "clients = 100000", "needs about"),
+         "dataset='synthetic'\nn_samples=100000000\nn_features=1000\n[topology]\n"
+         "kind='star'\n", "[protocol]", "clients = 100000", "needs about"),
+    case("fed_xgboost histograms of TiB", "[protocol]\nname='fed_xgboost'\nclients=1000\n"
+         "dataset='synthetic'\nn_features=1000\nmax_depth=10\nmax_bin=256\n[topology]\n"
+         "kind='star'\n", "[protocol]", "clients = 1000", "n_features = 1000",
+         "max_depth = 10", "max_bin = 256", "TiB", "this machine has"),
+    case("secureboost ciphertexts of 10^8 rows", "[protocol]\nname='secureboost'\n"
+         "dataset='synthetic'\nn_samples=100000000\nkey_bits=4096\n[topology]\n"
+         "kind='star'\n", "[protocol]", "n_samples = 100000000", "key_bits = 4096",
+         "needs about"),
+    case("fed_oblivious of 10,000 clients", "[protocol]\nname='fed_oblivious'\nclients=10000\n"
+         "vector_length=1000000\n[topology]\nkind='star'\n", "[protocol]", "clients = 10000",
+         "vector_length = 1000000", "TiB"),
+    case("ppxgboost for 100,000 users", "[protocol]\nname='ppxgboost'\nkey_bits=2048\n"
+         "users=100000\nn_estimators=1000\nmax_depth=12\n[topology]\nkind='star'\nhub=1\n",
+         "[protocol]",
+         "users = 100000", "n_estimators = 1000", "max_depth = 12", "key_bits = 2048",
+         "needs about"),
+    case("mul/cmp of 10^8 elements among 64", "[protocol]\nname='secure_mul_cmp'\n"
+         "parties=64\nvector_length=100000000\n[topology]\nkind='complete'\n", "[protocol]",
+         "parties = 64", "vector_length = 100000000", "needs about"),
     case("parallel training too large", "[protocol]\nname='parallel_training'\nworkers=4096\n"
          "groups=1\ntrain_samples=100000000\nhidden=[100000]\n[topology]\nkind='complete'\n",
          "[protocol]", "workers = 4096", "needs about"),

@@ -111,34 +111,41 @@ header_bytes = 40
 """
 
 
-def test_three_party_processes_write_the_in_process_report(tmp_path: Path) -> None:
-    """Every process reports the in-process run's costs; only the analyst's (party 0's)
-    process holds the sum and checks it, the others say who holds it."""
-    path = tmp_path / "sum3.toml"
-    path.write_text(SUM3)
-    key = tmp_path / "run.key"
+def party_processes(path: Path, n: int, out: Path) -> list[dict[str, Any]]:
+    """Run the scenario at `path` as `n` processes (``python -m ppsim party``, one per
+    party, sharing a run key); every process's report."""
+    key = out / "run.key"
     assert subprocess.run([sys.executable, "-m", "ppsim", "key"], stdout=key.open("w"),
                           check=True).returncode == 0
-    socks = [socket.create_server(("127.0.0.1", 0)) for _ in range(3)]
+    socks = [socket.create_server(("127.0.0.1", 0)) for _ in range(n)]
     hosts = ",".join(f"127.0.0.1:{s.getsockname()[1]}" for s in socks)
     for s in socks:
         s.close()
     procs = [
         subprocess.Popen([sys.executable, "-m", "ppsim", "party", str(path), "--id", str(pid),
-                          "--hosts", hosts, "--timeout", "20", "--out", str(tmp_path / str(pid)),
+                          "--hosts", hosts, "--timeout", "20", "--out", str(out / str(pid)),
                           "--key-file", str(key)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for pid in range(3)
+        for pid in range(n)
     ]
     errs = [proc.communicate(timeout=60)[1] for proc in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0], errs
+    assert [p.returncode for p in procs] == [0] * n, errs
+    reports = [json.loads((out / str(pid) / "report.json").read_text()) for pid in range(n)]
+    for rep in reports:
+        assert rep["runtime"] == "tcp"
+        assert rep["transport"]["security_bytes"] > 0
+    return reports
+
+
+def test_three_party_processes_write_the_in_process_report(tmp_path: Path) -> None:
+    """Every process reports the in-process run's costs; only the analyst's (party 0's)
+    process holds the sum and checks it, the others say who holds it."""
+    path = tmp_path / "sum3.toml"
+    path.write_text(SUM3)
     expected = costs(json.loads(json.dumps(run_scenario_tcp(load(path)), default=str)))
     checked = expected.pop("result_check")
     assert checked["ok"]
-    for pid in range(3):
-        rep = json.loads((tmp_path / str(pid) / "report.json").read_text())
-        assert rep["runtime"] == "tcp"
-        assert rep["transport"]["security_bytes"] > 0
+    for pid, rep in enumerate(party_processes(path, 3, tmp_path)):
         got = costs(rep)
         if pid == 0:
             assert got.pop("result_check")["ok"]
@@ -146,3 +153,48 @@ def test_three_party_processes_write_the_in_process_report(tmp_path: Path) -> No
             assert "result_check" not in got
             assert got.pop("result_held_by") == [0]
         assert got == expected
+
+
+PPX = """
+seed = 2
+[protocol]
+name = "ppxgboost"
+queries = 4
+batch = 2
+users = {users}
+n_estimators = 3
+key_bits = 1024
+[topology]
+kind = "star"
+hub = 1
+latency = 0.001
+bandwidth = 1e8
+"""
+
+
+@pytest.mark.parametrize("users", [1, 2])
+def test_ppxgboost_as_one_process_per_party(tmp_path: Path, users: int) -> None:
+    """The proxy, the server and each user's client as separate processes (issue 15: "ppxgboost
+    runs on TCP"), with the in-process run's costs. With one user its client's process holds
+    the result and checks the decrypted predictions against `Booster.predict`; with more,
+    the outputs (each client's predictions, and the proxy's keys for the isolation check)
+    lie in different processes, none of which can check them, so each says who holds them."""
+    path = tmp_path / "ppx.toml"
+    path.write_text(PPX.format(users=users))
+    expected = costs(json.loads(json.dumps(run_scenario_tcp(load(path)), default=str)))
+    checked = expected.pop("prediction_check")
+    expected.pop("key_isolation", None)
+    assert checked["ok"]
+    holders = [2] if users == 1 else [0, *range(2, 2 + users)]
+    for pid, rep in enumerate(party_processes(path, 2 + users, tmp_path)):
+        got = costs(rep)
+        if holders == [pid]:
+            check = got.pop("prediction_check")
+            assert check["ok"] and check["queries"] == 4, check
+            assert check["max_abs_diff"] <= 1e-6
+            assert got == expected
+        else:
+            assert "prediction_check" not in got
+            assert got.pop("result_held_by") == holders
+            assert got == {k: v for k, v in expected.items() if k in got}, pid
+            assert "totals" in got and "phases" in got

@@ -81,6 +81,18 @@ def best_splits(hist: np.ndarray, depth: int, tp: TreeParams) -> list[tuple[int,
     return out
 
 
+def histogram_values(max_depth: int, features: int, bins: int) -> int:
+    """Values (g and h) in the histograms of the deepest level of a full tree."""
+    return 2**max_depth * features * bins * 2
+
+
+def search_memory(max_depth: int, features: int, bins: int) -> float:
+    """Peak bytes of `best_splits` on the deepest level of a full tree: the histograms
+    and, per value, the prefix sums, right-hand sums and gains with their temporaries
+    (about 48 bytes a value)."""
+    return 48.0 * histogram_values(max_depth, features, bins)
+
+
 def split_work(hist_size: int, nodes: int) -> dict[str, float]:
     """What `best_splits` computes on a histogram of `hist_size` values (g and h) for
     `nodes` nodes, by cost class: prefix sums, gains (about 12 element passes per

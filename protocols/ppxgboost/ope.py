@@ -35,6 +35,15 @@ import numpy as np
 IN_BITS = 32
 OUT_BITS = 48
 _NUMPY_HGD_MAX = 10**9
+MEMO_NODES = 1 << 20
+"""Most descent nodes one key memoises (then encryption recomputes the rest)."""
+
+
+def memo_bytes(values: int) -> float:
+    """Bytes of one key's memo after encrypting `values` distinct plaintexts: about 16 new
+    nodes each (measured at 3,000 normal values; at most IN_BITS), of about 212 bytes (a
+    dict entry keyed by a tuple of four ints), up to `MEMO_NODES` nodes."""
+    return 212.0 * min(MEMO_NODES, 16 * values)
 
 
 def float32_order(values: np.ndarray) -> np.ndarray:
@@ -82,7 +91,7 @@ class Ope:
                 k = int(gen.binomial(big_m, draws / big_n))
                 k = min(max(k, draws - bad, 0), draws, big_m)
             x = dlo + k - 1
-            if len(self._split_memo) < 1 << 20:
+            if len(self._split_memo) < MEMO_NODES:
                 self._split_memo[node] = x
         return x, y
 

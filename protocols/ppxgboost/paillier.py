@@ -29,6 +29,12 @@ def width(key_bits: int) -> int:
     return 2 * ((key_bits + 7) // 8)
 
 
+def held_bytes(key_bits: int) -> int:
+    """Bytes one ciphertext takes in memory: a Python int of 2 * key_bits bits (30 bits per
+    4-byte digit), its 28-byte header and the 8-byte pointer of the list holding it."""
+    return 4 * -(-2 * key_bits // 30) + 36
+
+
 class Ciphertexts:
     """A batch of Paillier ciphertexts; each counts `width` bytes on the wire."""
 

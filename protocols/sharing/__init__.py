@@ -9,7 +9,7 @@
   `ShamirMpc`.
 """
 
-from protocols.sharing.compare import tree_and_counts
+from protocols.sharing.compare import comparison_memory, tree_and_counts
 from protocols.sharing.dealer import NoDealerError
 from protocols.sharing.mpc import Mpc
 from protocols.sharing.ring import (
@@ -38,6 +38,7 @@ __all__ = [
     "NoDealerError",
     "ShamirMpc",
     "additive_split",
+    "comparison_memory",
     "decode",
     "encode",
     "from_field",

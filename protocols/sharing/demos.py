@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from protocols.sharing.compare import comparison_memory
 from protocols.sharing.mpc import Mpc
 from protocols.sharing.ring import (
     DEFAULT_FRAC_BITS,
@@ -261,8 +262,8 @@ def _plan_mul_cmp(params: MulCmpParams, seed: int) -> Plan:
 
 
 def _mul_cmp_memory(p: MulCmpParams) -> float:
-    """The comparison's 64 bit shares per element dominate (measured: within 40%)."""
-    return 8.0 * 64 * p.vector_length * (2 * p.parties + 2)
+    """The product and comparison of the two vectors."""
+    return comparison_memory(p.vector_length, p.parties)
 
 
 MUL_CMP = ProtocolSpec(
