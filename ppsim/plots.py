@@ -493,13 +493,13 @@ def _all_numbers(name: str) -> str:
 
 def _single_report(rep: dict[str, Any], dest: Path) -> tuple[list[Block], list[Path]]:
     phases = rep["phases"]
-    figures = [_save(phases_figure(phases), dest / "phases.png")] if phases else []
+    clock = "simulated" if rep.get("runtime", "sim") == "sim" else "measured"
+    figures = [_save(phases_figure(phases, clock), dest / "phases.png")] if phases else []
     curve = rep.get("accuracy_per_round")
     if isinstance(curve, list) and curve:
         figures.append(_save(rounds_figure([("run", [float(v) for v in curve])]),
                              dest / "accuracy_per_round.png"))
     sc, totals = rep["scenario"], rep["totals"]
-    clock = "simulated" if rep.get("runtime", "sim") == "sim" else "measured"
     blocks: list[Block] = [
         ("h1", f"{sc.get('name') or sc['protocol']['name']}: {sc['protocol']['name']} on "
                f"{sc['topology']['kind']}"),
@@ -507,6 +507,9 @@ def _single_report(rep: dict[str, Any], dest: Path) -> tuple[list[Block], list[P
               f"{totals['messages']} messages, {totals['bytes']} bytes, "
               f"{totals['sim_time_s']:.6g} s {clock} ({rep['wall_time_s']:.3g} s wall)."),
     ]
+    timing = rep.get("timing")  # reports written before it lack it
+    if timing and clock == "measured":
+        blocks.append(("p", f"Phase times: {timing['phases']}. Modelled: {timing['modelled']}."))
     if rep.get("trust"):
         blocks.append(("p", f"Trusts: {rep['trust']}."))
     if isinstance(rep.get("accuracy"), dict):
@@ -521,8 +524,9 @@ def _single_report(rep: dict[str, Any], dest: Path) -> tuple[list[Block], list[P
     return blocks, figures
 
 
-def phases_figure(phases: list[dict[str, Any]]) -> Figure:
-    """Bytes and simulated time per phase, rolled up (`fit_phases`) to at most MAX_PHASES bars."""
+def phases_figure(phases: list[dict[str, Any]], clock: str = "simulated") -> Figure:
+    """Bytes and time (`clock`: simulated or measured) per phase, rolled up (`fit_phases`)
+    to at most MAX_PHASES bars."""
     rows = fit_phases(phases)
     fig = Figure(figsize=(10, 1.2 + 0.38 * len(rows)), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
@@ -532,7 +536,7 @@ def phases_figure(phases: list[dict[str, Any]]) -> Figure:
         unit, scale = (byte_unit if col == "bytes" else time_unit)(max(values, default=0))
         ax.barh(names, [v / scale for v in values],
                 color=[COLORS[1] if r["offline"] else COLORS[0] for r in rows])
-        ax.set_xlabel(f"{'bytes sent' if col == 'bytes' else 'simulated time'} ({unit})")
+        ax.set_xlabel(f"{'bytes sent' if col == 'bytes' else clock + ' time'} ({unit})")
         ax.grid(True, axis="x", alpha=0.3)
     axes[0].invert_yaxis()
     axes[0].set_ylabel("phase")

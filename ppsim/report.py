@@ -3,6 +3,12 @@
 Schema version 2 (every key is always present unless marked optional):
 
 * ``schema_version`` (int), ``version`` (ppsim's), ``runtime`` ("sim" or "tcp").
+* ``timing``: what the times are (`sim.costs.timing`): ``clock`` ("simulated" or
+  "measured"), ``phases`` (what a phase's ``sim_time_s`` is and what the phases
+  add up to), ``timed_party`` (TCP: the party whose timeline gives the phase
+  times; null in the simulator) and ``modelled`` (which figures the cost model
+  charged rather than the clock measured: on TCP ``work`` and
+  ``party_phases.compute_s``).
 * ``scenario``: the scenario with every default applied: the protocol's parameters,
   the topology builder's (latency, bandwidth...), ``cost`` (the model's name, the
   machine it was measured on and every constant, in seconds per operation) and the
@@ -22,13 +28,17 @@ Schema version 2 (every key is always present unless marked optional):
   ``offline.sim_time_s``), split into ``compute_s`` (local work), ``messaging_s``
   (CPU serializing and decoding messages), ``network_s`` (links and interfaces)
   and ``wait_s`` (for a busy core or a timeout). On the TCP runtime
-  ``sim_time_s`` is the measured time some party spent in the phase and the split
-  is null. `rollup` groups hierarchical names (``tree3.level2``).
+  ``sim_time_s`` is the slowest party's measured wall time in the phase
+  (`sim.tcp.run.timed_party`), the phases adding up in the same way (``totals``
+  and ``offline`` are that party's time in online and offline phases), and the
+  split is null. `rollup` groups hierarchical names (``tree3.level2``).
 * ``party_phases``: per party and phase (rows with some time only): ``party``,
   ``phase``, ``compute_s``, ``send_s`` (its program serializing), ``recv_s`` (its
   host decoding what it received, in the background), ``wait_s`` (blocked: for
   messages, a timeout, the dealer's pacing or a core), ``time_s`` (compute + send
-  + wait: the party's time in the phase). On the TCP runtime only ``compute_s``.
+  + wait: the party's time in the phase). On the TCP runtime ``time_s`` is the
+  party's measured wall time in the phase (its phases add up to its run),
+  ``compute_s`` the cost model's charge (not measured), and the rest null.
 * ``parties``: ``id``, ``role``, ``bytes_sent``, ``bytes_received``,
   ``messages_sent``, ``messages_received``.
 * ``links``: every directed link that carried something: ``src``, ``dst``,
@@ -40,7 +50,8 @@ Schema version 2 (every key is always present unless marked optional):
 * ``hosts``: each declared host (parties sharing a machine): ``name``,
   ``parties``, ``cores``, ``cpu_busy_s`` (core time used).
 * ``work``: the operations charged by the cost model, by class (``name@bits``
-  for Paillier): ``count`` and ``seconds``, summed over parties.
+  for Paillier): ``count`` and ``seconds``, summed over parties (the model's
+  seconds on the TCP runtime too, not measured).
 * ``wire_profile`` (optional, only when the scenario's ``[network] profile`` is not
   the default ``ppsim``): ``name``, and ``setting``, what the framework must be set
   to for its messages to be those predicted (see `sim.profiles`). The bytes of
@@ -49,6 +60,11 @@ Schema version 2 (every key is always present unless marked optional):
   ``bytes``, ``messages`` and ``busy_s`` it carried.
 * ``wall_time_s``: the simulator's own wall-clock time (the one key that differs
   between two runs of the same scenario and seed).
+* ``transport`` (TCP runs only, `ppsim.run.tcp_report`): ``frame_bytes``,
+  ``frame_bytes_by_link``, ``control_bytes``, ``security``, ``security_bytes``,
+  ``notes``.
+* ``sweep`` (a sweep point's report only, `ppsim.sweep`): ``name``, ``index``,
+  ``repetition``, ``seed``, ``params``, ``reference``, ``is_reference``, ``code``.
 * Protocol keys, merged at top level: e.g. ``result_check``, ``accuracy_per_round``,
   ``dropped``, ``prediction_check``. Two have one shape in every family:
   ``split`` (optional; how a data set is divided among its owners) is an object
@@ -270,18 +286,23 @@ def print_phases(report: dict[str, Any], console: Console) -> None:
     """The phases, each or (beyond a screenful) rolled up by the first part of their
     names and then by the second, offline ones in one row."""
     phases = report["phases"]
-    timed = "along the critical path" if report["runtime"] == "sim" else "measured"
-    offline_note = "* offline: preprocessing, timed on its own over the idle network"
+    measured = report["timing"]["clock"] == "measured"
+    timed = "measured" if measured else "along the critical path"
+    time_note = [f"time: party {report['timing']['timed_party']}'s wall time in each phase "
+                 "(the slowest party), adding up to the online time; compute, msg cpu, "
+                 "network and wait are not measured"] if measured else []
+    offline_note = "* offline: preprocessing, " + (
+        "the same party's time in it" if measured else "timed on its own over the idle network")
     if len(phases) <= SCREEN_PHASES:
-        caption = offline_note if any(p["offline"] for p in phases) else None
-        console.print(_phase_table(phases, f"phases (time {timed})", caption))
+        notes = time_note + ([offline_note] if any(p["offline"] for p in phases) else [])
+        console.print(_phase_table(phases, f"phases (time {timed})", "\n".join(notes) or None))
         return
     online = [p for p in phases if not p["offline"]]
     offline = rollup([p for p in phases if p["offline"]], depth=0)
     for row in offline:
         row["name"] = "offline"
-    note = (f"{len(phases)} phases rolled up (n) by name; each is in report.json" +
-            (f"; {offline_note}" if offline else ""))
+    note = "\n".join([f"{len(phases)} phases rolled up (n) by name; each is in report.json",
+                      *time_note, *([offline_note] if offline else [])])
     console.print(_phase_table(rollup(online) + offline, f"phases by group (time {timed})",
                                note))
     nested = [p for p in online if "." in p["name"]]
@@ -306,14 +327,14 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
         profile = report["wire_profile"]
         head.add_row("wire profile", escape(profile["name"] + (
             f" ({profile['setting']})" if profile["setting"] else "")))
-    clock = "simulated" if report["runtime"] == "sim" else "measured"
+    clock = report["timing"]["clock"]
     head.add_row("online", f"{totals['rounds']} rounds, {totals['messages']} messages, "
                  f"{fmt_binary_bytes(totals['bytes'] - offline['bytes'])}, "
                  f"{totals['sim_time_s']:.6g} s {clock}")
     if offline["messages"]:
         head.add_row("offline", f"{offline['rounds']} rounds, {offline['messages']} messages, "
                      f"{fmt_binary_bytes(offline['bytes'])}, "
-                     f"{offline['sim_time_s']:.6g} s simulated")
+                     f"{offline['sim_time_s']:.6g} s {clock}")
     if totals["dropped_messages"]:
         head.add_row("dropped", f"{totals['dropped_messages']} messages")
     if report["crashed"]:
@@ -331,7 +352,8 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
         head.add_row("split", f"{escape(str(split['kind']))}, {split['owners']} data owners")
     work = sorted(report["work"].items(), key=lambda kv: -(kv[1]["seconds"] or 0))
     if work:
-        head.add_row("compute by class", ", ".join(
+        head.add_row("compute by class" + (" (modelled)" if clock == "measured" else ""),
+                     ", ".join(
             f"{escape(op)} {w['seconds']:.3g} s" for op, w in work[:5] if w["seconds"]))
     for host in report["hosts"]:
         head.add_row(f"host {escape(host['name'])}",
@@ -344,20 +366,24 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
     console.print(head)
     print_phases(report, console)
 
+    # simulated: compute and waiting; measured: compute (the model's) and wall time
+    second = "time_s" if clock == "measured" else "wait_s"
     per_party: dict[int, list[float]] = {}
     for row in report["party_phases"]:
         acc = per_party.setdefault(row["party"], [0.0, 0.0])
         acc[0] += row["compute_s"] or 0.0
-        acc[1] += row["wait_s"] or 0.0
+        acc[1] += row[second] or 0.0
     parties = Table(title="parties")
-    for col in ("id", "role", "sent", "received", "messages sent", "compute (s)", "waiting (s)"):
+    for col in ("id", "role", "sent", "received", "messages sent",
+                *(("compute (modelled)", "time (measured)") if clock == "measured"
+                  else ("compute (s)", "waiting (s)"))):
         parties.add_column(col, justify="right", overflow="fold")
     rows = report["parties"]
     for p in rows[:12]:
-        compute, wait = per_party.get(p["id"], (0.0, 0.0))
+        compute, other = per_party.get(p["id"], (0.0, 0.0))
         parties.add_row(str(p["id"]), escape(p["role"]), fmt_binary_bytes(p["bytes_sent"]),
                         fmt_binary_bytes(p["bytes_received"]), str(p["messages_sent"]),
-                        f"{compute:.4g}", f"{wait:.4g}" if report["runtime"] == "sim" else "")
+                        f"{compute:.4g}", f"{other:.4g}")
     if len(rows) > 12:
         parties.caption = (f"first 12 of {len(rows)} parties; all, and each party's time by "
                            "phase, are in report.json")

@@ -101,7 +101,7 @@ FIXED_TABLES = ("network", "cost", "output")
 CORE_KEYS = {
     "schema_version", "version", "runtime", "scenario", "mode", "roles", "trust", "reveals",
     "totals", "offline", "phases", "parties", "links", "crashed", "wall_time_s", "sweep",
-    "party_phases", "nics", "hosts", "work",
+    "party_phases", "nics", "hosts", "work", "timing",
 }
 REPORT_CODE = ("sim", "topologies", "ppsim/scenario.py", "ppsim/report.py", "ppsim/run.py",
                "ppsim/catalog.py")

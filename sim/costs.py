@@ -1,9 +1,9 @@
 """The cost part of a report, computed from a run's result alone.
 
 `costs(result)` turns a `RunResult` (either runtime) into the keys every report
-shares: ``totals``, ``offline``, ``phases``, ``party_phases``, ``parties``,
-``links``, ``crashed``, ``nics``, ``fabric`` (when the topology has one),
-``hosts``, ``work`` and ``wall_time_s``. The application's report
+shares: ``timing``, ``totals``, ``offline``, ``phases``, ``party_phases``,
+``parties``, ``links``, ``crashed``, ``nics``, ``fabric`` (when the topology has
+one), ``hosts``, ``work`` and ``wall_time_s``. The application's report
 (`ppsim.report`) adds the scenario, roles, trust and the protocol's own keys
 around it; tests of a protocol that has no scenario call this directly.
 
@@ -11,8 +11,11 @@ Phase times are shares of the critical path (`sim.engine`): a phase's
 ``sim_time_s`` is the time the chain of work and messages that ended the run
 spent in it, split into ``compute_s``, ``messaging_s``, ``network_s`` and
 ``wait_s``, so the online phases add up to the run's online time and the offline
-ones to the preprocessing run's. On the TCP runtime a phase's time is measured
-(the wall-clock time some party spent in it) and the split is null.
+ones to the preprocessing run's. On the TCP runtime a phase's time is measured:
+the wall-clock time the slowest party spent in it
+(`sim.tcp.run.timed_party`), so the phases add up there too; the split is null,
+and the compute seconds (``work``, ``party_phases.compute_s``) are the cost
+model's charges, not measurements. ``timing`` says which, in the report itself.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from sim.engine import KINDS, RunResult
-from sim.ledger import union_length
 
 SPLIT = tuple(f"{kind}_s" for kind in KINDS)
 """The critical-path split of a phase's time: compute_s, messaging_s, network_s, wait_s."""
@@ -41,6 +43,7 @@ def costs(result: RunResult, roles: Mapping[str, list[int]] | None = None,
     rounds = ledger.phase_rounds()
     role_of = {pid: role for role, ids in (roles or {}).items() for pid in ids}
     shares = {**_shares(result.critical), **_shares(result.offline_critical)}
+    measured = result.phase_time_s.get(result.timed_party, {})  # type: ignore[arg-type]
     phases = []
     for stats in ledger.phases.values():
         row: dict[str, Any] = {
@@ -51,7 +54,7 @@ def costs(result: RunResult, roles: Mapping[str, list[int]] | None = None,
             "rounds": rounds[stats.name],
         }
         if result.measured:
-            row.update(sim_time_s=union_length(stats.intervals), **dict.fromkeys(SPLIT))
+            row.update(sim_time_s=measured.get(stats.name, 0.0), **dict.fromkeys(SPLIT))
         else:
             split = shares.get(stats.name, [0.0] * len(KINDS))
             row.update(sim_time_s=sum(split), **dict(zip(SPLIT, split, strict=True)))
@@ -66,6 +69,7 @@ def costs(result: RunResult, roles: Mapping[str, list[int]] | None = None,
         return "party" if programs is None or pid in programs else "relay"
 
     return {
+        "timing": timing(result),
         "totals": {
             "bytes": sum(p["bytes"] for p in phases),
             "header_bytes": messages * ledger.header_bytes,
@@ -132,21 +136,59 @@ def _shares(critical: list[tuple[str, int, float]]) -> dict[str, list[float]]:
     return out
 
 
+def timing(result: RunResult) -> dict[str, Any]:
+    """What the report's times are: ``clock`` ("simulated" or "measured"), ``phases``
+    (what a phase's ``sim_time_s`` is and what the phases add up to),
+    ``timed_party`` (on the TCP runtime, the party whose timeline gives the phases'
+    times; null in the simulator) and ``modelled`` (which figures the cost model
+    charged rather than the run's clock measured)."""
+    if not result.measured:
+        return {
+            "clock": "simulated",
+            "phases": "each phase's share of the critical path, split into compute, "
+                      "messaging, network and wait: online phases add up to "
+                      "totals.sim_time_s, offline ones to offline.sim_time_s",
+            "timed_party": None,
+            "modelled": "every time: the cost model charges compute and messaging, the "
+                        "links' latency and bandwidth the network",
+        }
+    return {
+        "clock": "measured",
+        "phases": f"the wall time party {result.timed_party} (the slowest: its program "
+                  "ended latest on its own clock) spent in each phase, from entering it to "
+                  "entering the next, waiting included: online phases add up to "
+                  "totals.sim_time_s, offline "
+                  "ones to offline.sim_time_s; the split (compute_s, messaging_s, "
+                  "network_s, wait_s) is not measured (null)",
+        "timed_party": result.timed_party,
+        "modelled": "work (seconds) and party_phases.compute_s: the cost model's charge "
+                    "for the operations counted, not measured; every other time is "
+                    "wall-clock",
+    }
+
+
 def party_phases(result: RunResult) -> list[dict[str, Any]]:
     """Per party and phase: ``compute_s`` (its modelled local work), ``send_s`` (its
     program serializing messages), ``wait_s`` (blocked: for messages, a timeout, the
     dealer's pacing or a busy core), ``time_s`` (their sum: its clock's time in the
     phase; offline phases' compute and send run on the preprocessing clock) and
     ``recv_s`` (CPU its host spent decoding what it received, while it waited or
-    ran). On the TCP runtime only ``compute_s`` (modelled) is known; the rest is null.
+    ran). On the TCP runtime ``time_s`` is the party's measured wall time in the
+    phase (`sim.tcp.run.phase_times`: a party's phases add up to its whole run),
+    ``compute_s`` the cost model's charge, and the rest null.
     """
     rows = []
     if result.measured:
-        for stats in result.ledger.phases.values():
-            for pid, seconds in sorted(stats.compute_s.items()):
-                rows.append({"party": pid, "phase": stats.name, "compute_s": seconds,
-                             "send_s": None, "recv_s": None, "wait_s": None, "time_s": None})
-        return sorted(rows, key=lambda r: r["party"])
+        ledger = result.ledger
+        for pid, spent in sorted(result.phase_time_s.items()):
+            for name, stats in ledger.phases.items():
+                compute = stats.compute_s.get(pid, 0.0)
+                seconds = spent.get(name, 0.0)
+                if seconds or compute:
+                    rows.append({"party": pid, "phase": name, "compute_s": compute,
+                                 "send_s": None, "recv_s": None, "wait_s": None,
+                                 "time_s": seconds})
+        return rows
     for party in result.parties:
         for phase, (compute, send, recv, wait) in party.spent.items():
             if not (compute or send or recv or wait):

@@ -123,7 +123,10 @@ class RunResult:
     `critical` and `offline_critical` are the (phase, kind, seconds) segments of
     the online run's and the preprocessing run's critical paths; `hosts` and
     `cpu_busy_s` the placement and each host's core time. A `measured` result
-    (the TCP runtime's) has wall-clock times and none of these.
+    (the TCP runtime's) has wall-clock times and none of these: instead
+    `phase_time_s` holds each party's measured seconds per phase, and
+    `timed_party` the party whose timeline gives the phases' times
+    (`sim.tcp.run.timed_party`).
     """
 
     outputs: dict[int, Any]
@@ -140,6 +143,8 @@ class RunResult:
     hosts: list[Host] = field(default_factory=list)
     cpu_busy_s: list[float] = field(default_factory=list)
     measured: bool = False
+    phase_time_s: dict[int, dict[str, float]] = field(default_factory=dict)
+    timed_party: int | None = None
 
 
 @dataclass(frozen=True)
@@ -383,11 +388,11 @@ class SimParty(Party):
     # -- driving the coroutine -----------------------------------------------
 
     def _close_phase(self) -> None:
-        """Record the time spent in the phase being left: online, the clock; offline,
+        """List the phase being left if time passed in it: online, the clock; offline,
         until the last of its messages reached the receiver on the idle network."""
         end = max(self.offline_clock, self.offline_reach) if self._offline else self._env.now
-        if end > self._phase_start or self._phase in self._sim.ledger.phases:
-            self._sim.ledger.phase_span(self._phase, self._offline, self._phase_start, end)
+        if end > self._phase_start:
+            self._sim.ledger.use(self._phase, self._offline)
 
     def _failure(self, exc: BaseException) -> PartyFailure:
         noted = self._error_phase

@@ -70,7 +70,6 @@ class PhaseStats:
     entries: dict[int, list[int]] = field(default_factory=dict)
     """Per entry into the phase: [deepest base of its senders, deepest message]."""
     compute_s: dict[int, float] = field(default_factory=dict)
-    intervals: list[tuple[float, float]] = field(default_factory=list)
     ops: dict[str, float] = field(default_factory=dict)
     """Operations charged by `Party.work`, by class (``name@bits`` for sized ones)."""
 
@@ -137,10 +136,6 @@ class Ledger:
         if self.views is not None:
             self.views[msg.dst].append(ViewEntry(time, msg.src, msg.phase, msg.payload))
 
-    def phase_span(self, name: str, offline: bool, start: float, end: float) -> None:
-        """A party spent ``start..end`` (wall time) in phase `name` (TCP runs)."""
-        self._phase(name, offline).intervals.append((start, end))
-
     def computed(self, name: str, offline: bool, party: int, seconds: float) -> None:
         """Add `seconds` of `party`'s local work to phase `name`."""
         spent = self._phase(name, offline).compute_s
@@ -165,13 +160,3 @@ class Ledger:
         """The deepest message on the online (or offline) track: the run's rounds."""
         return max((s.max_depth for s in self.phases.values() if s.offline == offline), default=0)
 
-
-def union_length(intervals: list[tuple[float, float]]) -> float:
-    """Total length covered by a set of closed intervals."""
-    total, reach = 0.0, float("-inf")
-    for start, end in sorted(intervals):
-        if end <= reach:
-            continue
-        total += end - max(start, reach)
-        reach = end
-    return total

@@ -127,3 +127,15 @@ def _console():
     from ppsim.console import make_console
 
     return make_console()
+
+
+def test_timing_says_the_simulators_times_are_critical_path_shares(reports, capsys):
+    """A simulated report says its times are simulated shares of the critical path; its
+    terminal keeps the simulator's captions (no "modelled" label: every time is)."""
+    for family, rep in reports.items():
+        timing = rep["timing"]
+        assert timing["clock"] == "simulated" and timing["timed_party"] is None, family
+        assert "critical path" in timing["phases"]
+    report.print_table(reports["secagg"], _console())
+    shown = capsys.readouterr().out
+    assert "compute (s)" in shown and "waiting (s)" in shown and "modelled" not in shown

@@ -28,6 +28,7 @@ from sim.tcp import (
     run_tcp,
     run_tcp_async,
 )
+from sim.tcp.run import phase_times, timed_party
 
 ROOT = Path(__file__).resolve().parent.parent
 EQUAL_CASES = [(p, k) for p in ("secure_sum", "ping_pong", "late_sender", "bulk")
@@ -159,3 +160,48 @@ def test_a_killed_process_makes_the_others_fail_naming_it() -> None:
         _, err = proc.communicate(timeout=25)
         assert proc.returncode == 1
         assert "party 2 disconnected" in err, err
+
+
+def test_phase_times_cut_a_timeline_where_phases_are_entered() -> None:
+    """Unlisted stretches (the program between phases) go to the listed phase before them,
+    the stretch before any listed phase to the first: the times partition the clock."""
+    timeline = [("main", False, 0.0), ("a", False, 1.0), ("main", False, 3.0),
+                ("b", True, 4.0), ("a", False, 6.5), ("main", False, 7.0)]
+    times = phase_times(timeline, 9.0, {"a", "b"})
+    assert times == {"a": 1.0 + 2.0 + 1.0 + 0.5 + 2.0, "b": 2.5}
+    assert list(times) == ["a", "b"] and sum(times.values()) == 9.0
+    assert phase_times([("main", False, 0.0)], 2.0, {"main"}) == {"main": 2.0}
+    assert phase_times([("main", False, 0.0)], 2.0, set()) == {}
+
+
+def test_timed_party_is_the_slowest_online_one() -> None:
+    """A dealer that only preprocesses does not make the online run, however late it ends."""
+    times = {0: {"online": 2.0}, 1: {"online": 3.0}, 2: {"deal": 9.0}}
+    finished = {0: 2.0, 1: 3.0, 2: 9.0}
+    assert timed_party(times, finished, {"deal"}) == 1
+    assert timed_party({2: {"deal": 9.0}}, {2: 9.0}, {"deal"}) == 2
+    assert timed_party({0: {"x": 1.0}, 1: {"x": 1.0}}, {0: 1.0, 1: 1.0}, set()) == 0
+    assert timed_party({}, {}, set()) is None
+
+
+@pytest.mark.parametrize("program", ["secure_sum", "ping_pong"])
+def test_measured_phases_partition_each_partys_run(program: str) -> None:
+    """Every party's phase times add up to its own run (secure_sum computes between its
+    phases, outside any listed phase; ping_pong's dealer preprocesses offline); the
+    phases' times are the slowest online party's, online ones adding up to the online time
+    and offline ones to the offline time."""
+    graph = topology("complete", 4)
+    result = run_tcp(graph, dict.fromkeys(graph.nodes, PROGRAMS[program]), seed=5)
+    ends = {p.id: p.finished_at for p in result.parties}
+    for pid, spent in result.phase_time_s.items():
+        if spent:
+            assert sum(spent.values()) == pytest.approx(ends[pid], rel=1e-9), pid
+    offline = {name for name, s in result.ledger.phases.items() if s.offline}
+    online = [p for p, spent in result.phase_time_s.items() if set(spent) - offline]
+    slowest = result.timed_party
+    assert ends[slowest] == max(ends[p] for p in online)
+    assert result.end_time + result.offline_time == pytest.approx(ends[slowest], rel=1e-9)
+    mine = result.phase_time_s[slowest]
+    assert result.offline_time == pytest.approx(sum(mine.get(n, 0.0) for n in offline))
+    if program == "ping_pong":  # parties 0 and 1 wait for the dealer's masks offline
+        assert slowest in (0, 1) and result.offline_time > 0 and offline == {"deal"}

@@ -13,6 +13,7 @@ comparisons therefore raise the aggregation timeout of the federated scenarios
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import subprocess
@@ -21,7 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
+from test_scenarios import assert_phase_times_add_up
 
+from ppsim import report
 from ppsim.run import run_scenario, run_scenario_tcp
 from ppsim.scenario import Scenario, from_dict, load, read
 
@@ -50,20 +54,59 @@ def costs(rep: dict[str, Any]) -> dict[str, Any]:
         return x
 
     out = strip({k: v for k, v in rep.items()
-                 if k not in ("runtime", "transport", "party_phases")})
+                 if k not in ("runtime", "transport", "party_phases", "timing")})
     out["phases"] = {p["name"]: p for p in out["phases"]}
     return out
 
 
 def same_report(scenario: Scenario) -> dict[str, Any]:
-    """Run `scenario` on both runtimes, assert equal reports apart from times; the tcp one."""
+    """Run `scenario` on both runtimes, assert equal reports apart from times; the tcp one.
+    Its times are honest too (`assert_honest_times`)."""
     simulated = run_scenario(scenario)
     real = run_scenario_tcp(scenario)
     assert real["runtime"] == "tcp"
     assert real["transport"]["frame_bytes"] > 0
     assert costs(json.loads(json.dumps(real, default=str))) == costs(
         json.loads(json.dumps(simulated, default=str)))
+    assert_honest_times(real)
     return real
+
+
+def assert_honest_times(real: dict[str, Any]) -> None:
+    """A TCP report's phases add up to its online time and are the slowest party's
+    measured times in them (the longest run of the parties that were online), its
+    ``timing`` says so and names the modelled figures, and the terminal says the
+    same: the phase table's caption, "compute (modelled)"."""
+    assert_phase_times_add_up(real)
+    timing = real["timing"]
+    assert timing["clock"] == "measured"
+    slowest = timing["timed_party"]
+    assert f"party {slowest}" in timing["phases"]
+    assert "work" in timing["modelled"] and "party_phases.compute_s" in timing["modelled"]
+    assert "not measured" in timing["modelled"]
+    offline = {p["name"] for p in real["phases"] if p["offline"]}
+    spent: dict[int, float] = {}
+    online = set()
+    for row in real["party_phases"]:
+        assert row["time_s"] >= 0 and row["wait_s"] is None
+        spent[row["party"]] = spent.get(row["party"], 0.0) + row["time_s"]
+        if row["time_s"] and row["phase"] not in offline:
+            online.add(row["party"])
+    mine = {p["name"]: r["time_s"] for p in real["phases"] for r in real["party_phases"]
+            if r["party"] == slowest and r["phase"] == p["name"]}
+    assert {p["name"]: p["sim_time_s"] for p in real["phases"] if p["sim_time_s"]} == {
+        k: v for k, v in mine.items() if v}
+    total = real["totals"]["sim_time_s"] + real["offline"]["sim_time_s"]
+    assert spent[slowest] == pytest.approx(total, rel=1e-9)
+    assert max(spent[p] for p in online) == pytest.approx(total, rel=1e-9)
+    console = Console(width=400, no_color=True, highlight=False, soft_wrap=True,
+                      record=True, file=io.StringIO())
+    report.print_table(real, console)
+    shown = console.export_text()
+    assert (f"time: party {slowest}'s wall time in each phase (the slowest party), "
+            "adding up to the online time") in shown
+    assert "compute (modelled)" in shown and "time (measured)" in shown
+    assert "compute by class (modelled)" in shown or not real["work"]
 
 
 def with_wall_timeout(data: dict[str, Any]) -> dict[str, Any]:

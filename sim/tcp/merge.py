@@ -25,7 +25,7 @@ def export_ledger(ledger: Ledger) -> dict[str, Any]:
     return {
         "phases": [
             [s.name, s.offline, s.bytes, s.messages, s.max_depth,
-             [[p, t] for p, t in s.compute_s.items()], [list(iv) for iv in s.intervals],
+             [[p, t] for p, t in s.compute_s.items()],
              [[k, b, d] for k, (b, d) in s.entries.items()], [[o, c] for o, c in s.ops.items()]]
             for s in ledger.phases.values()
         ],
@@ -38,11 +38,11 @@ def export_ledger(ledger: Ledger) -> dict[str, Any]:
 def import_ledger(data: dict[str, Any], n: int, header_bytes: int) -> Ledger:
     """The inverse of `export_ledger`."""
     ledger = Ledger(n, header_bytes)
-    for name, offline, nbytes, messages, depth, compute, intervals, entries, ops in data["phases"]:
+    for name, offline, nbytes, messages, depth, compute, entries, ops in data["phases"]:
         ledger.phases[name] = PhaseStats(
             name, offline, nbytes, messages, depth,
             {int(k): [b, d] for k, b, d in entries},
-            {int(p): float(t) for p, t in compute}, [(a, b) for a, b in intervals],
+            {int(p): float(t) for p, t in compute},
             {str(o): c for o, c in ops},
         )
     for stats, (bs, br, ms, mr) in zip(ledger.parties, data["parties"], strict=True):
@@ -94,7 +94,6 @@ def merge_ledgers(ledgers: list[Ledger | None], n: int, header_bytes: int,
                 stats.compute_s[pid] = stats.compute_s.get(pid, 0.0) + seconds
             for op, count in part.ops.items():
                 stats.ops[op] = stats.ops.get(op, 0) + count
-            stats.intervals.extend(part.intervals)
     for led in present:
         for total, part in zip(merged.parties, led.parties, strict=True):
             total.bytes_sent += part.bytes_sent

@@ -45,7 +45,9 @@ class TcpParty(Party):
         self.done = False
         self.finished_at = 0.0
         self._node = node
-        self._phase_start = 0.0
+        self.timeline: list[tuple[str, bool, float]] = [(self._phase, self._offline, 0.0)]
+        """Each phase this party entered: (name, offline, clock when entered), in order;
+        the run's phase times are cut from it (`sim.tcp.run.phase_times`)."""
         self._touched = False
 
     # -- the Party interface -----------------------------------------------------
@@ -160,14 +162,14 @@ class TcpParty(Party):
     def _enter_phase(self, name: str, offline: bool) -> None:
         self.close_phase()
         super()._enter_phase(name, offline)
-        self._phase_start = self.now()
+        self.timeline.append((name, offline, self.now()))
         self._touched = False
 
     def close_phase(self) -> None:
-        """Record the current phase's wall-time span if anything happened in it."""
-        ledger = self._node.ledger
-        if self._touched or self._phase in ledger.phases:
-            ledger.phase_span(self._phase, self._offline, self._phase_start, self.now())
+        """List the current phase in the ledger if this party did anything in it (a
+        receive counts: the simulator lists it through the sender)."""
+        if self._touched:
+            self._node.ledger.use(self._phase, self._offline)
 
     # -- helpers -----------------------------------------------------------------
 

@@ -1,10 +1,12 @@
 """Running party programs over TCP: all in one process, or one party per process.
 
 Both ways end the same: every party floods its final record (ledger, link
-totals, frame and channel overhead, whether its program finished), and the
-records are merged by `sim.tcp.merge` into the `RunResult` the simulator
-returns, so `ppsim.report` builds the same report from either runtime. Times in
-it are measured wall-clock seconds since the party's links came up; bytes are
+totals, frame and channel overhead, its phase timeline, whether its program
+finished), and the records are merged by `sim.tcp.merge` into the `RunResult`
+the simulator returns, so `ppsim.report` builds the same report from either
+runtime. Times in it are measured wall-clock seconds since the party's links
+came up, the phases' cut from the timeline of the slowest party
+(`timed_party`), so that they add up to the online time; bytes are
 payload bytes plus the scenario's modelled ``header_bytes`` (as in the
 simulator), while the real frame overhead (`TcpRunResult.frame_bytes`) and the
 secure channel's (`TcpRunResult.security_bytes`) are reported apart.
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +31,7 @@ import trio
 
 from sim.costmodel import CostModel
 from sim.engine import Crash, LinkFault, PartyFailure, Program, RunResult
-from sim.ledger import Ledger, union_length
+from sim.ledger import Ledger
 from sim.network import Network
 from sim.tcp.merge import export_ledger, import_ledger, merge_ledgers
 from sim.tcp.node import Node, RemoteFailure, TcpError
@@ -110,6 +112,7 @@ def _bind(node: Node, party: TcpParty, program: Program | None) -> Any:
             "overhead": [[u, v, b] for (u, v), b in sorted(node.overhead.items())],
             "control": node.control_bytes,
             "finished_at": party.finished_at,
+            "timeline": [list(entry) for entry in party.timeline],
             "lost": [[p, t] for p, t in sorted(node.lost.items())],
             "done": party.done,
             "security": node.handshake_bytes + node.security_overhead(),
@@ -143,18 +146,25 @@ def _merge(graph: nx.Graph, records: Mapping[int, dict[str, Any]], ledgers: Mapp
         control += rec["control"]
         security += rec["security"]
         notes.extend(rec["notes"])
-    offline = [iv for s in ledger.phases.values() if s.offline for iv in s.intervals]
+    times = {pid: phase_times(records[pid]["timeline"], records[pid]["finished_at"],
+                              ledger.phases) for pid in sorted(records)}
+    offline = {name for name, stats in ledger.phases.items() if stats.offline}
+    timed = timed_party(times, {pid: rec["finished_at"] for pid, rec in records.items()},
+                        offline)
+    along = times.get(timed, {}) if timed is not None else {}
     return TcpRunResult(
         outputs=dict(sorted(outputs.items())),
         ledger=ledger,
         network=network,
-        end_time=max((rec["finished_at"] for rec in records.values()), default=0.0),
-        offline_time=union_length(offline),
+        end_time=sum(t for name, t in along.items() if name not in offline),
+        offline_time=sum(t for name, t in along.items() if name in offline),
         crashed=dict(sorted(crashed.items())),
         wall_time_s=wall,
         parties=parties,
         cost_model=parties[0].cost_model,
         measured=True,
+        phase_time_s=times,
+        timed_party=timed,
         frame_bytes=sum(overhead.values()),
         frame_bytes_by_link=dict(sorted(overhead.items())),
         control_bytes=control,
@@ -162,6 +172,57 @@ def _merge(graph: nx.Graph, records: Mapping[int, dict[str, Any]], ledgers: Mapp
         finished=sorted(p for p, rec in records.items() if rec["done"]),
         notes=notes,
     )
+
+
+def phase_times(timeline: Sequence[Sequence[Any]], end: float,
+                listed: Collection[str]) -> dict[str, float]:
+    """One party's measured seconds per phase, cut from its `TcpParty.timeline`.
+
+    A phase's time runs from the party entering it to the party entering its next
+    phase, or finishing its program at `end`. Time in a phase the run does not list
+    (`listed`: nobody sent, received or charged work in it, such as the program
+    between two phases) goes to the listed phase before it, and time before the
+    first listed phase to that phase. The times therefore partition the party's
+    clock from its links coming up to its end: they add up to `end` (up to
+    rounding). Phases listed first by this party come first.
+    """
+    out: dict[str, float] = {}
+    before = 0.0  # time ahead of the first listed phase
+    current = None
+    stops = [entry[2] for entry in timeline[1:]] + [max(end, timeline[-1][2])]
+    for (name, _, start), stop in zip(timeline, stops, strict=True):
+        if name in listed:
+            current = name
+        if current is None:
+            before += stop - start
+        else:
+            out[current] = out.get(current, 0.0) + (stop - start)
+    if out:
+        first = next(iter(out))
+        out[first] += before
+    return out
+
+
+def timed_party(times: Mapping[int, Mapping[str, float]], finished_at: Mapping[int, float],
+                offline: Collection[str]) -> int | None:
+    """The party whose timeline the run's phase times are cut from (`phase_times`).
+
+    The simulator gives a phase its share of the critical path, the chain of work,
+    waits and messages that ended the run. A real run has no such chain to read
+    (a frame does not carry its sender's history), so the measured equivalent is
+    the timeline of the slowest party: the one whose program ended latest on its
+    own clock (from its links coming up; the parties' clocks share no origin
+    across machines, so this is the longest run any party saw), among those that
+    spent time in an online phase (a dealer that only preprocesses does not make
+    the online run; with none, among all). Its time in each phase, waiting
+    included, partitions its clock, so the online phases add up to the online time
+    and the offline ones to the preprocessing's share of it; phases only other
+    parties were in get nothing, as phases off the critical path do. Ties go to
+    the lowest id.
+    """
+    online = [p for p, spent in times.items() if any(n not in offline for n in spent)]
+    pool = online or list(times)
+    return max(sorted(pool), key=lambda p: finished_at[p], default=None)
 
 
 def _first_failure(group: BaseException) -> BaseException:
