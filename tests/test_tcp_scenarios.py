@@ -156,7 +156,7 @@ header_bytes = 40
 
 def party_processes(path: Path, n: int, out: Path) -> list[dict[str, Any]]:
     """Run the scenario at `path` as `n` processes (``python -m ppsim party``, one per
-    party, sharing a run key); every process's report."""
+    party, sharing a run key); every process's report, its times honest."""
     key = out / "run.key"
     assert subprocess.run([sys.executable, "-m", "ppsim", "key"], stdout=key.open("w"),
                           check=True).returncode == 0
@@ -177,6 +177,7 @@ def party_processes(path: Path, n: int, out: Path) -> list[dict[str, Any]]:
     for rep in reports:
         assert rep["runtime"] == "tcp"
         assert rep["transport"]["security_bytes"] > 0
+        assert_honest_times(rep)  # from every party's timeline, sent in its record
     return reports
 
 
