@@ -43,7 +43,8 @@ def costs(result: RunResult, roles: Mapping[str, list[int]] | None = None,
     rounds = ledger.phase_rounds()
     role_of = {pid: role for role, ids in (roles or {}).items() for pid in ids}
     shares = {**_shares(result.critical), **_shares(result.offline_critical)}
-    measured = result.phase_time_s.get(result.timed_party, {})  # type: ignore[arg-type]
+    timed = result.timed_party
+    measured = result.phase_time_s.get(timed, {}) if timed is not None else {}
     phases = []
     for stats in ledger.phases.values():
         row: dict[str, Any] = {
