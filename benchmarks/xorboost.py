@@ -6,7 +6,8 @@
     .venv/bin/python benchmarks/xorboost.py large       # full run 100,000 x 50, 5 trees
     .venv/bin/python benchmarks/xorboost.py paper       # the published shape, cost-only
     .venv/bin/python benchmarks/xorboost.py paper_full  # the published shape, in full
-    .venv/bin/python benchmarks/xorboost.py all         # all but large and paper_full
+    .venv/bin/python benchmarks/xorboost.py seeds       # AUC gaps over seeds, per split
+    .venv/bin/python benchmarks/xorboost.py all         # all but large, paper_full, seeds
 
 Full runs go to child processes (peak RSS is per process) with the environment
 `TUNED`: numpy without transparent huge pages (here a page fault on a huge page
@@ -31,6 +32,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -102,6 +105,77 @@ def scenarios() -> None:
               f"{rep['totals']['rounds']:>6} {_mb(online):>9} {rep['totals']['sim_time_s']:>6.2f} "
               f"{acc['value']:>7.4f} {acc['baseline']:>7.4f} "
               f"{acc['value'] - acc['baseline']:>+7.4f} {dist:>7} {same:>14} {wall:>6.2f}")
+
+
+def auc_gaps(params: XorboostParams, seed: int) -> dict:
+    """At one seed: test AUC of the secure model, of xgboost on the pooled data and of
+    xgboost's distributed training on the owners' row groups (`distributed_baseline`,
+    the cut points the owners agree on), and whether the secure trees are the
+    distributed ones split for split."""
+    from protocols.xorboost.model import compare_trees
+    from protocols.xorboost.protocol import distributed_baseline, score
+
+    result, summary = run_complete(params, seed)
+    prep = prepare(params, seed)
+    raw = distributed_baseline(prep)
+    model = result.outputs[layout(params).analyst]
+    diffs = compare_trees(model.to_xgboost_json(), raw, prep.train.x, 1e-5)
+    return {"secure": summary["accuracy"]["value"], "pooled": summary["accuracy"]["baseline"],
+            "distributed": score(prep, raw)["auc"], "same": all(d is None for d in diffs)}
+
+
+SWEEP = ROOT / "scenarios" / "sweep_xorboost_splits.toml"
+
+
+def _sweep_points() -> list[tuple[XorboostParams, int]]:
+    """The distinct (params, seed) of scenarios/sweep_xorboost_splits.toml's points."""
+    from ppsim.scenario import from_dict, read
+    from ppsim.sweep import parse
+
+    sweep = parse(read(SWEEP), str(SWEEP))
+    out = [(from_dict(sweep.data(p)).params, p.seed) for p in sweep.points]
+    return list({(params.split, params.owners, seed): (params, seed)
+                 for params, seed in out}.values())
+
+
+def seeds(count: int = 20, master: int = 2026) -> None:
+    """How far the secure model's AUC is from pooled xgboost's, and why: (a) xgboost's
+    own distributed training on the same row groups against pooled xgboost (its
+    sketch merge gives other cut points), (b) the secure model against that
+    distributed training (the protocol's own error). First every point of
+    scenarios/sweep_xorboost_splits.toml, then `count` seeds per split kind and owner
+    count of that sweep, drawn at `master`."""
+    head = (f"{'split':10} {'own':>3} {'seed':>10} {'secure':>7} {'pooled':>7} {'distrib':>7} "
+            f"{'sec-pool':>8} {'dist-pool':>9} {'sec-dist':>9} {'trees':>5}")
+    print("-- the sweep's points\n" + head)
+    for params, seed in _sweep_points():
+        r = auc_gaps(params, seed)
+        print(f"{params.split:10} {params.owners:>3} {seed:>10} {r['secure']:>7.4f} "
+              f"{r['pooled']:>7.4f} {r['distributed']:>7.4f} "
+              f"{r['secure'] - r['pooled']:>+8.4f} {r['distributed'] - r['pooled']:>+9.4f} "
+              f"{r['secure'] - r['distributed']:>+9.1e} {'same' if r['same'] else 'DIFF':>5}")
+    drawn = [int(s) for s in np.random.default_rng(master).integers(0, 2**32, count)]
+    kinds = sorted({(p.split, p.owners) for p, _ in _sweep_points()})
+    print(f"-- {count} seeds per split (master seed {master}); gaps are AUC differences, "
+          "mean and the largest in absolute value (signed)")
+    print(f"{'split':10} {'own':>3} {'seeds':>5} {'sec-pool mean':>13} {'max':>8} "
+          f"{'dist-pool mean':>14} {'max':>8} {'sec-dist max':>12} {'same trees':>10} "
+          f"{'|sec-pool|>0.005':>16} {'load':>5}")
+    base = _sweep_points()[0][0]
+    for split, owners in kinds:
+        params = base.model_copy(update={"split": split, "owners": owners})
+        rows = [auc_gaps(params, s) for s in drawn]
+        sp = np.array([r["secure"] - r["pooled"] for r in rows])
+        dp = np.array([r["distributed"] - r["pooled"] for r in rows])
+        sd = np.array([r["secure"] - r["distributed"] for r in rows])
+
+        def worst(a: np.ndarray) -> float:
+            return float(a[np.argmax(np.abs(a))])
+
+        print(f"{split:10} {owners:>3} {count:>5} {sp.mean():>+13.4f} {worst(sp):>+8.4f} "
+              f"{dp.mean():>+14.4f} {worst(dp):>+8.4f} {worst(sd):>+12.1e} "
+              f"{sum(r['same'] for r in rows):>7}/{count:<2} "
+              f"{int(np.sum(np.abs(sp) > 0.005)):>13}/{count:<2} {_load():>5}")
 
 
 def formula() -> None:
@@ -247,7 +321,9 @@ if __name__ == "__main__":
         _one(*(int(a) for a in sys.argv[2:6]), compare=sys.argv[6] == "1")
     else:
         for name, fn in [("scenarios", scenarios), ("formula", formula), ("scale", scale),
-                         ("paper", paper), ("large", large), ("paper_full", paper_full)]:
-            if what == name or (what == "all" and name not in ("large", "paper_full")):
+                         ("paper", paper), ("large", large), ("paper_full", paper_full),
+                         ("seeds", seeds)]:
+            if what == name or (what == "all" and name not in ("large", "paper_full",
+                                                                 "seeds")):
                 print(f"== {name}")
                 fn()

@@ -17,16 +17,18 @@ from hypothesis import strategies as st
 from xgboost import collective
 from xgboost.tracker import RabitTracker
 
+from protocols import data as datamod
 from protocols.xorboost import binning, sketch
 from protocols.xorboost.model import compare_trees
 from protocols.xorboost.protocol import (
     XorboostParams,
+    column_owners,
     distributed_baseline,
-    dmatrix,
     layout,
-    metrics,
     plan,
     prepare,
+    row_groups,
+    score,
 )
 from sim.testing import run_plan
 
@@ -116,19 +118,50 @@ def test_messages_have_public_sizes():
     assert held.tolist() == [True, False, True, False]
 
 
-@pytest.mark.parametrize(("owners", "servers"), [(2, 0), (3, 0), (5, 2)])
-def test_horizontal_trees_equal_xgboost_distributed(owners, servers):
-    """Breast cancer split by rows among the owners (the shipped horizontal scenarios):
-    the secure trees equal xgboost's distributed training on that row partition split
-    for split, so its test AUC too; within 0.005 of xgboost on the pooled data."""
-    params = XorboostParams(dataset="breast_cancer", split="horizontal", owners=owners,
+SPLITS = [("horizontal", 2, 0), ("horizontal", 3, 0), ("horizontal", 5, 2), ("mixed", 3, 0),
+          ("mixed", 5, 0)]
+"""The shipped scenarios' split kinds and owner counts (the horizontal 5 with 2 servers)."""
+DRAWN = [int(s) for s in np.random.default_rng(13).integers(0, 2**32, 5 * len(SPLITS))]
+"""Seeds drawn at a fixed master seed, none picked by hand: the first one per split in
+the default suite, five per split under -m slow."""
+SWEEP_OUTLIERS = [("horizontal", 2, 0, 2733409071), ("horizontal", 3, 0, 1954578591),
+                  ("mixed", 3, 0, 3808245229)]
+"""The points of scenarios/sweep_xorboost_splits.toml whose AUC is furthest below
+pooled xgboost's (0.0066, 0.0082, 0.0090; `benchmarks/xorboost.py seeds`)."""
+CASES = [pytest.param(*split, seed, id=f"{split[0]}{split[1]}-{seed}",
+                      marks=[] if k == 0 else [pytest.mark.slow])
+         for i, split in enumerate(SPLITS) for k, seed in enumerate(DRAWN[i::len(SPLITS)])]
+CASES += [pytest.param(*case, id=f"sweep-{case[0]}{case[1]}-{case[3]}")
+          for case in SWEEP_OUTLIERS]
+
+
+@pytest.mark.parametrize(("split", "owners", "servers", "seed"), CASES)
+def test_trees_equal_xgboost_distributed(split, owners, servers, seed):
+    """Breast cancer split by rows (horizontal) or by row groups then columns (mixed), at
+    seeds not picked by hand: the secure trees are xgboost's distributed training on the
+    row groups (the cut points the owners agree on) split for split, so its test AUC
+    too. The gap to xgboost on the pooled data is then xgboost's own
+    distributed-versus-pooled difference (other cut points), not the protocol's."""
+    params = XorboostParams(dataset="breast_cancer", split=split, owners=owners,
                             servers=servers, n_estimators=2, max_depth=3, max_bin=16)
-    result, summary = run_plan(plan(params, 3), seed=3, latency=5e-4)
-    prep = prepare(params, 3)
+    result, summary = run_plan(plan(params, seed), seed=seed, latency=5e-4)
+    prep = prepare(params, seed)
     raw = distributed_baseline(prep)
-    booster = xgb.Booster(model_file=bytearray(raw))
     model = result.outputs[layout(params).analyst]
     assert compare_trees(model.to_xgboost_json(), raw, prep.train.x, 1e-5) == [None, None]
-    theirs = metrics("binary", prep.test.y, booster.predict(dmatrix(prep.test, label=False)))
-    assert summary["accuracy"]["value"] == pytest.approx(theirs["auc"], abs=1e-9)
-    assert abs(summary["accuracy"]["value"] - summary["accuracy"]["baseline"]) <= 0.005
+    assert summary["accuracy"]["value"] == pytest.approx(score(prep, raw)["auc"], abs=1e-9)
+
+
+def test_row_groups_are_the_cut_points_holders():
+    """`row_groups` (the workers of the distributed baseline) hold every training row
+    once, in the order a column's holders merge their sketches: a horizontal split's
+    owners, a mixed split's row groups, a vertical split's single group."""
+    for kind, owners, blocks in [("horizontal", 3, 3), ("mixed", 5, 2), ("vertical", 3, 1)]:
+        split = datamod.split_owners(100, 6, kind, owners)
+        groups = row_groups(split)
+        assert len(groups) == blocks
+        assert np.array_equal(np.sort(np.concatenate(groups)), np.arange(100))
+        holders = column_owners(split, 6)
+        for c in range(6):
+            assert [split.parts[o].rows.tolist() for o in holders[c]] == [
+                g.tolist() for g in groups]

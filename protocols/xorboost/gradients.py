@@ -50,13 +50,20 @@ def base_margin(objective: str, base_score: float) -> float:
 @cache
 def sigmoid_pieces() -> np.ndarray:
     """(R + 1, degree + 1) coefficients, powers 0..degree of t = |x| - j, of the
-    pieces on [j, j + 1), j = 0..R-1, least squares on 2001 points; last row: the
-    tail constant sigmoid(R)."""
+    pieces on [j, j + 1), j = 0..R-1, least squares on 2001 points with the value at
+    t = 0 pinned to sigmoid(j); last row: the tail constant sigmoid(R).
+
+    The pin makes sigmoid(0) exactly 0.5 and its hessian exactly 0.25, as in XGBoost's
+    float32: samples whose margin is 0 (a leaf whose gradients cancel) then sum to
+    exact hessians, and a side of 4 such samples reaches min_child_weight = 1 exactly
+    as in XGBoost (a free fit gave 0.5 - 2e-8: 1 - 4 units, an invalid split)."""
+    t = np.linspace(0.0, 1.0, 2001)
+    powers = t[:, None] ** np.arange(1, SIGMOID_DEGREE + 1)
     rows = []
     for j in range(SIGMOID_RANGE):
-        t = np.linspace(0.0, 1.0, 2001)
-        rows.append(np.polynomial.polynomial.polyfit(t, 1 / (1 + np.exp(-(j + t))),
-                                                     SIGMOID_DEGREE))
+        at = 1 / (1 + math.exp(-j))
+        rest = np.linalg.lstsq(powers, 1 / (1 + np.exp(-(j + t))) - at, rcond=None)[0]
+        rows.append(np.concatenate([[at], rest]))
     tail = np.zeros(SIGMOID_DEGREE + 1)
     tail[0] = 1 / (1 + math.exp(-SIGMOID_RANGE))
     return np.array(rows + [tail])

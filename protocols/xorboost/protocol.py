@@ -429,10 +429,21 @@ def baseline(prep: Prepared):
     return xgb.train(xgboost_params(prep.hp), dmatrix(prep.train), prep.hp.n_estimators)
 
 
+def row_groups(split: datamod.OwnerSplit) -> list[np.ndarray]:
+    """The training rows of each row group, in group order: one block per owner of a
+    horizontal split, one per row group of a mixed split, all rows for a vertical one.
+    A column's holders are one owner per row group, in this order (`agree_cuts`)."""
+    blocks: dict[int, np.ndarray] = {}
+    for part in split.parts:
+        blocks.setdefault(part.group, part.rows)
+    return [blocks[g] for g in sorted(blocks)]
+
+
 def distributed_baseline(prep: Prepared) -> bytes:
-    """XGBoost's own distributed training on the owners' row blocks (XGBoost JSON):
-    xgboost.collective with a local tracker, one thread per owner; the baseline of a
-    horizontal split, whose cut points come from the owners' merged sketches."""
+    """XGBoost's own distributed training on the row groups (XGBoost JSON):
+    xgboost.collective with a local tracker, one thread per row group (`row_groups`);
+    the baseline of horizontal and mixed splits, whose cut points come from the row
+    groups' merged sketches. A vertical split is one group: single-machine xgboost."""
     import threading
 
     import xgboost as xgb
@@ -440,7 +451,8 @@ def distributed_baseline(prep: Prepared) -> bytes:
     from xgboost.tracker import RabitTracker
 
     params = xgboost_params(prep.hp)
-    parts = [(prep.train.x[p.rows], prep.train.y[p.rows]) for p in prep.split.parts]
+    types = ["c" if c else "q" for c in prep.train.categorical]
+    parts = [(prep.train.x[rows], prep.train.y[rows]) for rows in row_groups(prep.split)]
     tracker = RabitTracker(host_ip="127.0.0.1", n_workers=len(parts), sortby="task")
     tracker.start()
     models: dict[int, bytes] = {}
@@ -448,7 +460,9 @@ def distributed_baseline(prep: Prepared) -> bytes:
     def work(rank: int) -> None:
         with collective.CommunicatorContext(**tracker.worker_args(), dmlc_task_id=str(rank)):
             x, y = parts[rank]
-            dm = xgb.QuantileDMatrix(x, y, max_bin=params["max_bin"], nthread=1)
+            dm = xgb.QuantileDMatrix(x, y, max_bin=params["max_bin"], nthread=1,
+                                     feature_types=types,
+                                     enable_categorical=bool(prep.train.categorical.any()))
             models[rank] = xgb.train(params, dm, prep.hp.n_estimators).save_raw("json")
 
     threads = [threading.Thread(target=work, args=(r,)) for r in range(len(parts))]
@@ -458,6 +472,14 @@ def distributed_baseline(prep: Prepared) -> bytes:
         t.join()
     tracker.wait_for()
     return models[0]
+
+
+def score(prep: Prepared, raw: bytes) -> dict[str, float]:
+    """`metrics` of an XGBoost JSON model (`distributed_baseline`) on the test set."""
+    import xgboost as xgb
+
+    pred = xgb.Booster(model_file=bytearray(raw)).predict(dmatrix(prep.test, label=False))
+    return metrics(prep.task, prep.test.y, pred)
 
 
 def metrics(task: str, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
