@@ -156,11 +156,12 @@ def seeds(count: int = 20, master: int = 2026) -> None:
               f"{r['secure'] - r['distributed']:>+9.1e} {'same' if r['same'] else 'DIFF':>5}")
     drawn = [int(s) for s in np.random.default_rng(master).integers(0, 2**32, count)]
     kinds = sorted({(p.split, p.owners) for p, _ in _sweep_points()})
-    print(f"-- {count} seeds per split (master seed {master}); gaps are AUC differences, "
-          "mean and the largest in absolute value (signed)")
-    print(f"{'split':10} {'own':>3} {'seeds':>5} {'sec-pool mean':>13} {'max':>8} "
-          f"{'dist-pool mean':>14} {'max':>8} {'sec-dist max':>12} {'same trees':>10} "
-          f"{'|sec-pool|>0.005':>16} {'load':>5}")
+    print(f"-- {count} seeds per split (master seed {master}): AUC differences, their mean, "
+          "mean absolute value and the largest in absolute value (signed)")
+    print(f"{'split':10} {'own':>3} {'seeds':>5} {'secure-pooled: mean':>19} {'mean|d|':>7} "
+          f"{'worst':>7} {'distrib-pooled: mean':>20} {'mean|d|':>7} {'worst':>7} "
+          f"{'secure-distrib worst':>20} {'same trees':>10} {'|secure-pooled|>0.005':>21} "
+          f"{'load':>5}")
     base = _sweep_points()[0][0]
     for split, owners in kinds:
         params = base.model_copy(update={"split": split, "owners": owners})
@@ -169,13 +170,13 @@ def seeds(count: int = 20, master: int = 2026) -> None:
         dp = np.array([r["distributed"] - r["pooled"] for r in rows])
         sd = np.array([r["secure"] - r["distributed"] for r in rows])
 
-        def worst(a: np.ndarray) -> float:
-            return float(a[np.argmax(np.abs(a))])
+        def stats(a: np.ndarray) -> str:
+            return (f"{a.mean():>+19.4f} {np.abs(a).mean():>7.4f} "
+                    f"{a[np.argmax(np.abs(a))]:>+7.4f}")
 
-        print(f"{split:10} {owners:>3} {count:>5} {sp.mean():>+13.4f} {worst(sp):>+8.4f} "
-              f"{dp.mean():>+14.4f} {worst(dp):>+8.4f} {worst(sd):>+12.1e} "
-              f"{sum(r['same'] for r in rows):>7}/{count:<2} "
-              f"{int(np.sum(np.abs(sp) > 0.005)):>13}/{count:<2} {_load():>5}")
+        print(f"{split:10} {owners:>3} {count:>5} {stats(sp)} {stats(dp)[1:]} "
+              f"{sd[np.argmax(np.abs(sd))]:>+20.1e} {sum(r['same'] for r in rows):>7}/{count:<2} "
+              f"{int(np.sum(np.abs(sp) > 0.005)):>18}/{count:<2} {_load():>5}")
 
 
 def formula() -> None:

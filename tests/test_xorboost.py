@@ -22,6 +22,7 @@ from ppsim.run import run_scenario
 from ppsim.scenario import from_dict, read
 from protocols import data as datamod
 from protocols.sharing import tree_and_counts
+from protocols.sharing.ring import decode, encode
 from protocols.xorboost import candidates as cmod
 from protocols.xorboost.model import (
     Model,
@@ -280,6 +281,27 @@ def test_candidates_follow_xgboost_order():
     assert list(left[:6]) == [h[0, 0], h[0, :2].sum(), h[0].sum(), h[0, :2].sum() + 5,
                               h[0, 0] + 5, 5]
     assert list(left[6:8]) == [t - h[1, 0], t - h[1, 0] - 5]
+
+
+def test_gradients_match_xgboost_float32():
+    """Logistic gradients and hessians (`gradients.sigmoid`, in the clear) against
+    XGBoost's float32 p = sigmoid(margin), g = p - y, h = p (1 - p): within the pieces'
+    2.6e-8 plus a few units of 2^-24 everywhere, and exact at margin 0 (p = 0.5,
+    h = 0.25), where XGBoost's are exact too: a leaf whose gradients cancel leaves its
+    samples at margin 0, and 4 of them must weigh min_child_weight = 1 exactly."""
+    from protocols.xorboost.gradients import gradients
+    from protocols.xorboost.plain import PlainRing, run_sync
+
+    f = 24
+    margin = np.concatenate([[0.0, -0.0], np.linspace(-20, 20, 4001)])
+    y = (np.arange(margin.size) % 2).astype(np.float64)
+    got = decode(run_sync(gradients(PlainRing(f), encode(margin, f), encode(y, f),
+                                    "binary:logistic", 0.5, first=False)), f)
+    p = (np.float32(1) / (np.float32(1) + np.exp(-margin.astype(np.float32))))
+    want = np.stack([p - y.astype(np.float32), np.maximum(p * (1 - p), np.float32(1e-16))],
+                    axis=1).astype(np.float64)
+    assert np.abs(got - want).max() < 2.6e-8 + 8 * 2.0**-f
+    np.testing.assert_array_equal(got[:2], [[0.5, 0.25], [-0.5, 0.25]])
 
 
 def test_precision_from_public_sizes():

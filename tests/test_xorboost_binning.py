@@ -128,11 +128,16 @@ SWEEP_OUTLIERS = [("horizontal", 2, 0, 2733409071), ("horizontal", 3, 0, 1954578
                   ("mixed", 3, 0, 3808245229)]
 """The points of scenarios/sweep_xorboost_splits.toml whose AUC is furthest below
 pooled xgboost's (0.0066, 0.0082, 0.0090; `benchmarks/xorboost.py seeds`)."""
+MARGIN_ZERO = ("horizontal", 2, 0, 2803689378)
+"""A seed of `benchmarks/xorboost.py seeds` where the second tree splits a node with 4
+samples of margin 0 on one side (hessian sum exactly min_child_weight): it differed
+from xgboost's while sigmoid(0) was 0.5 - 2e-8 (`gradients.sigmoid_pieces`)."""
 CASES = [pytest.param(*split, seed, id=f"{split[0]}{split[1]}-{seed}",
                       marks=[] if k == 0 else [pytest.mark.slow])
          for i, split in enumerate(SPLITS) for k, seed in enumerate(DRAWN[i::len(SPLITS)])]
 CASES += [pytest.param(*case, id=f"sweep-{case[0]}{case[1]}-{case[3]}")
           for case in SWEEP_OUTLIERS]
+CASES += [pytest.param(*MARGIN_ZERO, id="margin-zero")]
 
 
 @pytest.mark.parametrize(("split", "owners", "servers", "seed"), CASES)
