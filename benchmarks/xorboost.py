@@ -68,12 +68,10 @@ def _mb(x: float) -> str:
 
 def scenarios() -> None:
     """One row per shipped XORBoost scenario: costs, the secure AUC against xgboost's on
-    the pooled data (and, for horizontal splits, xgboost's distributed training on the
-    same row partition), and whether the trees are xgboost's split for split."""
-    import xgboost as xgb
-
+    the pooled data (and, for horizontal and mixed splits, xgboost's distributed training
+    on the same row groups), and whether the trees are xgboost's split for split."""
     from protocols.xorboost.model import compare_trees
-    from protocols.xorboost.protocol import distributed_baseline, dmatrix, metrics
+    from protocols.xorboost.protocol import distributed_baseline, score
 
     print(f"{'scenario':22} {'split':10} {'own':>3} {'srv':>3} {'rounds':>6} {'online MB':>9} "
           f"{'sim s':>6} {'secure':>7} {'pooled':>7} {'diff':>7} {'distrib':>7} "
@@ -95,11 +93,11 @@ def scenarios() -> None:
             diffs = compare_trees(model.to_xgboost_json(), baseline(prep).save_raw("json"),
                                   prep.train.x, 1e-5)
             same = f"pooled {sum(d is None for d in diffs)}/{len(diffs)}"
-        elif params.split == "horizontal":
+        else:
             raw = distributed_baseline(prep)
             diffs = compare_trees(model.to_xgboost_json(), raw, prep.train.x, 1e-5)
             same = f"distrib {sum(d is None for d in diffs)}/{len(diffs)}"
-            dist = f"{metrics('binary', prep.test.y, xgb.Booster(model_file=bytearray(raw)).predict(dmatrix(prep.test, label=False)))['auc']:.4f}"  # noqa: E501
+            dist = f"{score(prep, raw)[acc['metric']]:.4f}"
         online = rep["totals"]["bytes"] - rep["offline"]["bytes"]
         print(f"{path.stem:22} {params.split:10} {params.owners:>3} {params.servers:>3} "
               f"{rep['totals']['rounds']:>6} {_mb(online):>9} {rep['totals']['sim_time_s']:>6.2f} "

@@ -474,7 +474,11 @@ SHIPPED = sorted(p for p in (Path(__file__).resolve().parent.parent / "scenarios
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_shipped_scenarios_match_xgboost(path):
     """Every shipped XORBoost scenario is within 0.005 AUC (RMSE within 1%) of xgboost on
-    the pooled data; with a vertical split its trees are xgboost's split for split."""
+    the pooled data; with a vertical split its trees are xgboost's split for split.
+    With horizontal and mixed splits the gap is xgboost's own distributed-versus-pooled
+    difference (the trees are distributed xgboost's at any seed:
+    tests/test_xorboost_binning.py), within 0.005 at the scenarios' seed 3, not at every
+    seed (README, XORBoost)."""
     scenario = from_dict(read(path))
     params, seed = scenario.params, scenario.model.seed
     result, summary = run_complete(params, seed)
