@@ -7,15 +7,11 @@ one thread per worker), whose workers merge their sketches as `sketch.merge` doe
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 import xgboost as xgb
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from xgboost import collective
-from xgboost.tracker import RabitTracker
 
 from protocols import data as datamod
 from protocols.xorboost import binning, sketch
@@ -25,6 +21,7 @@ from protocols.xorboost.protocol import (
     column_owners,
     distributed_baseline,
     layout,
+    on_local_tracker,
     plan,
     prepare,
     row_groups,
@@ -67,24 +64,9 @@ def test_single_machine_cuts_equal_xgboost(n, kind, nan_rate, max_bin, seed):
 
 
 def distributed_cuts(parts: list[np.ndarray], max_bin: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rank 0's cut points of XGBoost's distributed sketch of a row partition: one thread
-    per worker, a local tracker."""
-    tracker = RabitTracker(host_ip="127.0.0.1", n_workers=len(parts), sortby="task")
-    tracker.start()
-    out: dict = {}
-
-    def work(rank: int) -> None:
-        with collective.CommunicatorContext(**tracker.worker_args(), dmlc_task_id=str(rank)):
-            out[rank] = xgb.QuantileDMatrix(parts[rank], max_bin=max_bin,
-                                            nthread=1).get_quantile_cut()
-
-    threads = [threading.Thread(target=work, args=(r,)) for r in range(len(parts))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    tracker.wait_for()
-    return out[0]
+    """Rank 0's cut points of XGBoost's distributed sketch of a row partition."""
+    return on_local_tracker(len(parts), lambda rank: xgb.QuantileDMatrix(
+        parts[rank], max_bin=max_bin, nthread=1).get_quantile_cut())[0]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

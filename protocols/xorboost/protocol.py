@@ -24,6 +24,7 @@ training mean and deviation (the squared-error gradient bound assumes it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -439,39 +440,50 @@ def row_groups(split: datamod.OwnerSplit) -> list[np.ndarray]:
     return [blocks[g] for g in sorted(blocks)]
 
 
-def distributed_baseline(prep: Prepared) -> bytes:
-    """XGBoost's own distributed training on the row groups (XGBoost JSON):
-    xgboost.collective with a local tracker, one thread per row group (`row_groups`);
-    the baseline of horizontal and mixed splits, whose cut points come from the row
-    groups' merged sketches. A vertical split is one group: single-machine xgboost."""
+def on_local_tracker(n_workers: int, task: Callable[[int], Any]) -> list[Any]:
+    """`task(rank)` for each rank, each in its own thread inside xgboost.collective with
+    a local tracker (XGBoost's distributed training on one machine); the results by rank."""
     import threading
 
-    import xgboost as xgb
     from xgboost import collective
     from xgboost.tracker import RabitTracker
 
-    params = xgboost_params(prep.hp)
-    types = ["c" if c else "q" for c in prep.train.categorical]
-    parts = [(prep.train.x[rows], prep.train.y[rows]) for rows in row_groups(prep.split)]
-    tracker = RabitTracker(host_ip="127.0.0.1", n_workers=len(parts), sortby="task")
+    tracker = RabitTracker(host_ip="127.0.0.1", n_workers=n_workers, sortby="task")
     tracker.start()
-    models: dict[int, bytes] = {}
+    out: dict[int, Any] = {}
 
     def work(rank: int) -> None:
         with collective.CommunicatorContext(**tracker.worker_args(), dmlc_task_id=str(rank)):
-            x, y = parts[rank]
-            dm = xgb.QuantileDMatrix(x, y, max_bin=params["max_bin"], nthread=1,
-                                     feature_types=types,
-                                     enable_categorical=bool(prep.train.categorical.any()))
-            models[rank] = xgb.train(params, dm, prep.hp.n_estimators).save_raw("json")
+            out[rank] = task(rank)
 
-    threads = [threading.Thread(target=work, args=(r,)) for r in range(len(parts))]
+    threads = [threading.Thread(target=work, args=(r,)) for r in range(n_workers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     tracker.wait_for()
-    return models[0]
+    return [out[r] for r in range(n_workers)]
+
+
+def distributed_baseline(prep: Prepared) -> bytes:
+    """XGBoost's own distributed training on the row groups (XGBoost JSON), one worker
+    per row group (`row_groups`, `on_local_tracker`); the baseline of horizontal and
+    mixed splits, whose cut points come from the row groups' merged sketches. A
+    vertical split is one group: single-machine xgboost."""
+    import xgboost as xgb
+
+    params = xgboost_params(prep.hp)
+    types = ["c" if c else "q" for c in prep.train.categorical]
+    parts = [(prep.train.x[rows], prep.train.y[rows]) for rows in row_groups(prep.split)]
+
+    def train(rank: int) -> bytes:
+        x, y = parts[rank]
+        dm = xgb.QuantileDMatrix(x, y, max_bin=params["max_bin"], nthread=1,
+                                 feature_types=types,
+                                 enable_categorical=bool(prep.train.categorical.any()))
+        return xgb.train(params, dm, prep.hp.n_estimators).save_raw("json")
+
+    return on_local_tracker(len(parts), train)[0]
 
 
 def score(prep: Prepared, raw: bytes) -> dict[str, float]:
