@@ -8,7 +8,9 @@
   apart from times. A party's output never leaves its process, so only the
   processes of the result's parties (`sim.Plan.outputs`) can check it: their
   reports carry the protocol's keys (``result_check``, accuracy, ...), the
-  others say who holds the result (``result_held_by``).
+  others say who holds the result (``result_held_by``). When the result is
+  spread over several parties, each of them adds what it can check alone of
+  its own output (`sim.Plan.summarize_own`).
 
 A run whose result was not produced (its party crashed or did not finish)
 raises `sim.ResultMissing`.
@@ -113,5 +115,7 @@ def run_scenario_party(scenario: Scenario, party_id: int, hosts: Sequence[str], 
     holders = plan.output_parties()
     if set(holders) <= {party_id}:
         return tcp_report(scenario, result)
-    held = dataclasses.replace(plan, summarize=lambda _: {"result_held_by": holders})
+    own = plan.summarize_own if party_id in holders and plan.summarize_own else None
+    held = dataclasses.replace(plan, summarize=lambda result: {
+        "result_held_by": holders, **(own(party_id, result) if own else {})})
     return tcp_report(dataclasses.replace(scenario, plan=held), result)

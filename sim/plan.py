@@ -106,6 +106,10 @@ class Plan:
             result was not produced and the run fails (`check_outputs`); in a
             run of one process per party, only these parties' own processes
             hold the result. None: every party with a program.
+        summarize_own: when the result is spread over several parties' outputs,
+            what one of them can check alone of its own output (called with its
+            id and the `sim.RunResult` of its process, which holds only its own
+            output), for a run of one process per party; None: nothing.
     """
 
     n_parties: int
@@ -116,6 +120,7 @@ class Plan:
     reveals: list[str] = field(default_factory=list)
     hub: int = 0
     outputs: list[int] | None = None
+    summarize_own: Callable[[int, Any], dict[str, Any]] | None = None
 
     def output_parties(self) -> list[int]:
         """The parties whose outputs are the result (`outputs`, or all with a program)."""

@@ -222,7 +222,8 @@ def test_ppxgboost_as_one_process_per_party(tmp_path: Path, users: int) -> None:
     runs on TCP"), with the in-process run's costs. With one user its client's process holds
     the result and checks the decrypted predictions against `Booster.predict`; with more,
     the outputs (each client's predictions, and the proxy's keys for the isolation check)
-    lie in different processes, none of which can check them, so each says who holds them."""
+    lie in different processes: each says who holds them, and each client's process checks
+    its own predictions (`Plan.summarize_own`); the isolation check needs them all."""
     path = tmp_path / "ppx.toml"
     path.write_text(PPX.format(users=users))
     expected = costs(json.loads(json.dumps(run_scenario_tcp(load(path)), default=str)))
@@ -237,6 +238,13 @@ def test_ppxgboost_as_one_process_per_party(tmp_path: Path, users: int) -> None:
             assert check["ok"] and check["queries"] == 4, check
             assert check["max_abs_diff"] <= 1e-6
             assert got == expected
+        elif pid in holders and pid >= 2:  # a client of several: its own predictions
+            check = got.pop("prediction_check")
+            assert check["ok"] and check["queries"] == 4 and list(check["per_user"]) == [str(pid)]
+            assert check["max_abs_diff"] <= 1e-6
+            assert "key_isolation" not in got
+            assert got.pop("result_held_by") == holders
+            assert got == {k: v for k, v in expected.items() if k in got}, pid
         else:
             assert "prediction_check" not in got
             assert got.pop("result_held_by") == holders

@@ -212,6 +212,11 @@ def plan(p: PpxgboostParams, seed: int) -> Plan:
     def summarize(result: Any) -> dict[str, Any]:
         return summary(p, booster, rows, clients, result)
 
+    def summarize_own(party: int, result: Any) -> dict[str, Any]:
+        """A client's own predictions (the proxy's keys alone check nothing)."""
+        return {} if party not in clients else {
+            "prediction_check": prediction_check(booster, rows, [party], result)}
+
     programs = {PROXY: proxy, SERVER: server, **{c: client for c in clients}}
     return Plan(
         n_parties=FIRST_CLIENT + p.users,
@@ -223,23 +228,30 @@ def plan(p: PpxgboostParams, seed: int) -> Plan:
         reveals=[f"to the server: {x}" for x in SERVER_LEARNS],
         hub=SERVER,
         outputs=[PROXY, *clients] if len(clients) > 1 else clients,  # the proxy's: isolation
+        summarize_own=summarize_own,
     )
+
+
+def prediction_check(booster: xgb.Booster, rows: np.ndarray, clients: list[int],
+                     result: Any) -> dict[str, Any]:
+    """The `clients`' decrypted predictions against `Booster.predict` on the same rows."""
+    expected = booster.predict(xgb.DMatrix(rows))
+    diffs = [float(np.abs(result.outputs[c]["pred"].reshape(expected.shape) - expected).max())
+             for c in clients]
+    return {"queries": len(rows) * len(clients), "max_abs_diff": max(diffs),
+            "ok": max(diffs) <= TOLERANCE,
+            "per_user": dict(zip(map(str, clients), diffs, strict=True))}
 
 
 def summary(p: PpxgboostParams, booster: xgb.Booster, rows: np.ndarray, clients: list[int],
             result: Any) -> dict[str, Any]:
     """Decrypted predictions against `Booster.predict`, costs per query, key isolation."""
-    expected = booster.predict(xgb.DMatrix(rows))
-    diffs = [float(np.abs(result.outputs[c]["pred"].reshape(expected.shape) - expected).max())
-             for c in clients]
     phases = result.ledger.phases
     n_queries = len(rows) * len(clients)
     per_query = {name: phases[name].bytes / n_queries for name in ("query", "response")
                  if name in phases}
     out: dict[str, Any] = {
-        "prediction_check": {"queries": n_queries, "max_abs_diff": max(diffs),
-                             "ok": max(diffs) <= TOLERANCE,
-                             "per_user": dict(zip(map(str, clients), diffs, strict=True))},
+        "prediction_check": prediction_check(booster, rows, clients, result),
         "bytes_per_query": per_query,
         "setup_bytes": phases["setup"].bytes if "setup" in phases else 0,
         "server_learns": SERVER_LEARNS,
