@@ -17,9 +17,8 @@ import shutil
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from ppsim.cli import main as ppsim
+from ppsim.sweep import load_table
 from protocols.parallel import article
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "parallel_article.toml"
@@ -39,7 +38,7 @@ def main() -> None:
     after = os.getloadavg()
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = used.ru_utime + used.ru_stime  # the pool's worker processes, once they exited
-    results = pd.read_parquet(args.out / "results.parquet")
+    results = load_table(args.out)
     shown = results[["protocol.method", "protocol.workers", "is_reference", "wall_time_s",
                      "sim_time_s"]]
     print(shown.to_string(index=False))

@@ -35,6 +35,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from ppsim import sweep as sweep_mod
+from ppsim.report import clock as report_clock
 from ppsim.report import merge_phases
 from ppsim.units import byte_unit, time_unit
 
@@ -493,7 +494,7 @@ def _all_numbers(name: str) -> str:
 
 def _single_report(rep: dict[str, Any], dest: Path) -> tuple[list[Block], list[Path]]:
     phases = rep["phases"]
-    clock = "simulated" if rep.get("runtime", "sim") == "sim" else "measured"
+    clock = report_clock(rep)
     figures = [_save(phases_figure(phases, clock), dest / "phases.png")] if phases else []
     curve = rep.get("accuracy_per_round")
     if isinstance(curve, list) and curve:

@@ -282,11 +282,19 @@ def _phase_table(rows: list[dict[str, Any]], title: str, caption: str | None = N
     return table
 
 
+def clock(report: dict[str, Any]) -> str:
+    """"simulated" or "measured": what the report's times are (its ``timing``; a report
+    written before that key by its runtime)."""
+    if "timing" in report:
+        return report["timing"]["clock"]
+    return "simulated" if report.get("runtime", "sim") == "sim" else "measured"
+
+
 def print_phases(report: dict[str, Any], console: Console) -> None:
     """The phases, each or (beyond a screenful) rolled up by the first part of their
     names and then by the second, offline ones in one row."""
     phases = report["phases"]
-    measured = report["timing"]["clock"] == "measured"
+    measured = clock(report) == "measured"
     timed = "measured" if measured else "along the critical path"
     time_note = [f"time: party {report['timing']['timed_party']}'s wall time in each phase "
                  "(the slowest party), adding up to the online time; compute, msg cpu, "
@@ -327,14 +335,14 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
         profile = report["wire_profile"]
         head.add_row("wire profile", escape(profile["name"] + (
             f" ({profile['setting']})" if profile["setting"] else "")))
-    clock = report["timing"]["clock"]
+    times = clock(report)
     head.add_row("online", f"{totals['rounds']} rounds, {totals['messages']} messages, "
                  f"{fmt_binary_bytes(totals['bytes'] - offline['bytes'])}, "
-                 f"{totals['sim_time_s']:.6g} s {clock}")
+                 f"{totals['sim_time_s']:.6g} s {times}")
     if offline["messages"]:
         head.add_row("offline", f"{offline['rounds']} rounds, {offline['messages']} messages, "
                      f"{fmt_binary_bytes(offline['bytes'])}, "
-                     f"{offline['sim_time_s']:.6g} s {clock}")
+                     f"{offline['sim_time_s']:.6g} s {times}")
     if totals["dropped_messages"]:
         head.add_row("dropped", f"{totals['dropped_messages']} messages")
     if report["crashed"]:
@@ -352,7 +360,7 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
         head.add_row("split", f"{escape(str(split['kind']))}, {split['owners']} data owners")
     work = sorted(report["work"].items(), key=lambda kv: -(kv[1]["seconds"] or 0))
     if work:
-        head.add_row("compute by class" + (" (modelled)" if clock == "measured" else ""),
+        head.add_row("compute by class" + (" (modelled)" if times == "measured" else ""),
                      ", ".join(
             f"{escape(op)} {w['seconds']:.3g} s" for op, w in work[:5] if w["seconds"]))
     for host in report["hosts"]:
@@ -367,7 +375,7 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
     print_phases(report, console)
 
     # simulated: compute and waiting; measured: compute (the model's) and wall time
-    second = "time_s" if clock == "measured" else "wait_s"
+    second = "time_s" if times == "measured" else "wait_s"
     per_party: dict[int, list[float]] = {}
     for row in report["party_phases"]:
         acc = per_party.setdefault(row["party"], [0.0, 0.0])
@@ -375,7 +383,7 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
         acc[1] += row[second] or 0.0
     parties = Table(title="parties")
     for col in ("id", "role", "sent", "received", "messages sent",
-                *(("compute (modelled)", "time (measured)") if clock == "measured"
+                *(("compute (modelled)", "time (measured)") if times == "measured"
                   else ("compute (s)", "waiting (s)"))):
         parties.add_column(col, justify="right", overflow="fold")
     rows = report["parties"]

@@ -270,17 +270,20 @@ def _reference(table: Any, source: str) -> tuple[dict[str, Any], list[str]]:
 
 def _with_references(points: list[Point], reference: dict[str, Any],
                      seed: int) -> list[Point]:
-    """The grid's points, each naming its reference, then the references (each once)."""
+    """The grid's points, each naming its reference, then the references (each once).
+    A reference that is a point of the grid (same values, same repetition) is that
+    point, not a second run of it."""
     first = max(p.index for p in points) + 1
     indices: dict[str, int] = {}
     refs: dict[tuple[str, int], Point] = {}
+    grid = {(_canonical(p.params), p.repetition): p for p in points}
     out = []
     for point in points:
         params = {**point.params, **reference}
         key = _canonical(params)
-        index = indices.setdefault(key, first + len(indices))
-        ref = refs.get((key, point.repetition))
+        ref = grid.get((key, point.repetition)) or refs.get((key, point.repetition))
         if ref is None:
+            index = indices.setdefault(key, first + len(indices))
             ref = refs[(key, point.repetition)] = Point(
                 index, params, point.repetition, derive_seed(seed, params, point.repetition),
                 is_reference=True)

@@ -171,6 +171,21 @@ def test_each_point_names_its_reference_and_references_run_once():
     sweep.check(parsed)
 
 
+def test_a_reference_in_the_grid_is_that_point_not_a_second_run():
+    """With parties 2 in the grid, the reference (parties=2, kind=k, rep r) is the grid's
+    own point: no extra point, and it is its own reference."""
+    parsed = _sweep(REFERENCED.replace('"protocol.parties" = [3, 5]',
+                                       '"protocol.parties" = [2, 3, 5]'))
+    assert len(parsed.points) == 3 * 2 * 2 and not any(p.is_reference for p in parsed.points)
+    by_name = {p.name: p for p in parsed.points}
+    for point in parsed.points:
+        ref = by_name[point.reference]
+        assert ref.params == {**point.params, "protocol.parties": 2}
+        assert ref.repetition == point.repetition
+        if point.params["protocol.parties"] == 2:
+            assert point.reference == point.name
+
+
 def test_metrics_over_the_reference_are_columns_of_the_table(tmp_path):
     parsed = _sweep(REFERENCED)
     result = sweep.run(parsed, tmp_path, jobs=1, progress=False)

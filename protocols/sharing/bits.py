@@ -8,7 +8,7 @@ gates cost 8 times less memory traffic while every message keeps its size:
 an opening of r rows is r (L - L % 8) / 8 bytes plus ceil(r (L % 8) / 8) for the
 bool tail, exactly the ceil(r L / 8) bytes of the same bits bit-packed whole.
 
-Works on `protocols.xorboost.costonly.Ghost` arrays too (shapes only), through
+Works on `protocols.costonly.Ghost` arrays too (shapes only), through
 numpy's operators.
 """
 
