@@ -121,7 +121,7 @@ def ppsim_bytes(n: int, seed: int = 0) -> dict[str, float]:
     """ppsim's prediction under the Flower profile: mean bytes per client by Flower
     stage (from the profile's sizes of each message the run sent), sent and received
     by a client (each message's whole exchange charged to its direction), and the
-    server's total."""
+    server's total; and the run's one-way rounds (the profile's setup round added)."""
     tally: dict[str, float] = defaultdict(float)
     result = _simulate(n, _tallying(FLOWER, tally), seed)
     # the setup instruction is sized once per aggregation and sent to every client
@@ -131,15 +131,16 @@ def ppsim_bytes(n: int, seed: int = 0) -> dict[str, float]:
     return {**per_stage, "client sent": sum(c.bytes_sent for c in clients) / n,
             "client received": sum(c.bytes_received for c in clients) / n,
             "client total": sum(per_stage.values()),
-            "server total": server.bytes_sent + server.bytes_received}
+            "server total": server.bytes_sent + server.bytes_received,
+            "rounds": result.ledger.rounds()}
 
 
-def own_encoding(n: int, seed: int = 0) -> tuple[float, int, int]:
+def own_encoding(n: int, seed: int = 0) -> tuple[float, int]:
     """Mean bytes per client (sent and received) under ppsim's own encoding, and the
-    one-way rounds under it and under the Flower profile (its setup round added)."""
+    one-way rounds under it."""
     own = _simulate(n, DEFAULT_PROFILE, seed)
     per_client = sum(c.bytes_sent + c.bytes_received for c in own.ledger.parties[1:]) / n
-    return per_client, own.ledger.rounds(), _simulate(n, FLOWER, seed).ledger.rounds()
+    return per_client, own.ledger.rounds()
 
 
 def model_bytes(n: int, seed: int = 0) -> tuple[float, float]:
@@ -155,12 +156,13 @@ def model_bytes(n: int, seed: int = 0) -> tuple[float, float]:
     return stage[1] - stage[0], FLOWER.size("fedavg.model", model)
 
 
-def compare(n: int) -> list[tuple[str, float, float]]:
-    """Rows (what, Flower measured, ppsim under the Flower profile)."""
+def compare(n: int) -> tuple[list[tuple[str, float, float]], int]:
+    """Rows (what, Flower measured, ppsim under the Flower profile), and the rounds
+    under the profile."""
     flower, ppsim = flower_bytes(n), ppsim_bytes(n)
     rows = [(what, flower[what], ppsim[what]) for what in flower]
     rows.append(("+ FedAvg model", *model_bytes(n)))
-    return rows
+    return rows, int(ppsim["rounds"])
 
 
 def main_flower(sizes: list[int]) -> None:
@@ -171,10 +173,11 @@ def main_flower(sizes: list[int]) -> None:
     for n in sizes:
         t0 = time.perf_counter()
         k, t = degree_and_threshold(n)
-        for what, got, want in compare(n):
+        rows, flower_rounds = compare(n)
+        for what, got, want in rows:
             print(f"{n:>6} {k:>3} {t:>3}  {what:<24}{got:>14,.0f}{want:>14,.0f}"
                   f"{want / got:>8.3f}")
-        own, rounds, flower_rounds = own_encoding(n)
+        own, rounds = own_encoding(n)
         print(f"{'':>6} ppsim's own encoding: {own:,.0f} B per client, {rounds} one-way "
               f"rounds ({flower_rounds} under the flower-1.42 profile)")
         print(f"{'':>6} ({time.perf_counter() - t0:.0f} s)")
@@ -280,7 +283,10 @@ SECTIONS = {"flower": (main_flower, [10, 100, 1000]), "mpyc": (main_mpyc, [3, 5,
 
 
 def main(args: list[str]) -> None:
-    chosen = [args.pop(0)] if args and args[0] in SECTIONS else list(SECTIONS)
+    if args and args[0] not in SECTIONS:
+        sys.exit(f"usage: benchmarks/profiles.py [{'|'.join(SECTIONS)} [sizes ...]]: sizes "
+                 "mean parties for one section (Flower clients, MPyC processes)")
+    chosen = [args.pop(0)] if args else list(SECTIONS)
     for section in chosen:
         if not INSTALLED[section]:
             print(f"benchmarks/profiles.py: the {section} section needs the {section} extra: "

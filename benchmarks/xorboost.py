@@ -71,7 +71,7 @@ def scenarios() -> None:
     the pooled data (and, for horizontal and mixed splits, xgboost's distributed training
     on the same row groups), and whether the trees are xgboost's split for split."""
     from protocols.xorboost.model import compare_trees
-    from protocols.xorboost.protocol import distributed_baseline, score
+    from protocols.xorboost.protocol import versus_distributed
 
     print(f"{'scenario':22} {'split':10} {'own':>3} {'srv':>3} {'rounds':>6} {'online MB':>9} "
           f"{'sim s':>6} {'secure':>7} {'pooled':>7} {'diff':>7} {'distrib':>7} "
@@ -81,11 +81,11 @@ def scenarios() -> None:
             continue
         scenario = load(path)
         params = scenario.params
+        prep = prepare(params, scenario.model.seed)
         t0 = time.perf_counter()
-        result, summary = run_complete(params, scenario.model.seed)
+        result, summary = run_complete(params, scenario.model.seed, prep)
         wall = time.perf_counter() - t0
         rep = run_scenario(scenario)
-        prep = prepare(params, scenario.model.seed)
         model = result.outputs[layout(params).analyst]
         acc = summary["accuracy"]
         same, dist = "", "-"
@@ -94,10 +94,9 @@ def scenarios() -> None:
                                   prep.train.x, 1e-5)
             same = f"pooled {sum(d is None for d in diffs)}/{len(diffs)}"
         else:
-            raw = distributed_baseline(prep)
-            diffs = compare_trees(model.to_xgboost_json(), raw, prep.train.x, 1e-5)
+            diffs, distributed = versus_distributed(prep, model)
             same = f"distrib {sum(d is None for d in diffs)}/{len(diffs)}"
-            dist = f"{score(prep, raw)[acc['metric']]:.4f}"
+            dist = f"{distributed[acc['metric']]:.4f}"
         online = rep["totals"]["bytes"] - rep["offline"]["bytes"]
         print(f"{path.stem:22} {params.split:10} {params.owners:>3} {params.servers:>3} "
               f"{rep['totals']['rounds']:>6} {_mb(online):>9} {rep['totals']['sim_time_s']:>6.2f} "
@@ -110,16 +109,13 @@ def auc_gaps(params: XorboostParams, seed: int) -> dict:
     xgboost's distributed training on the owners' row groups (`distributed_baseline`,
     the cut points the owners agree on), and whether the secure trees are the
     distributed ones split for split."""
-    from protocols.xorboost.model import compare_trees
-    from protocols.xorboost.protocol import distributed_baseline, score
+    from protocols.xorboost.protocol import versus_distributed
 
-    result, summary = run_complete(params, seed)
     prep = prepare(params, seed)
-    raw = distributed_baseline(prep)
-    model = result.outputs[layout(params).analyst]
-    diffs = compare_trees(model.to_xgboost_json(), raw, prep.train.x, 1e-5)
+    result, summary = run_complete(params, seed, prep)
+    diffs, distributed = versus_distributed(prep, result.outputs[layout(params).analyst])
     return {"secure": summary["accuracy"]["value"], "pooled": summary["accuracy"]["baseline"],
-            "distributed": score(prep, raw)["auc"], "same": all(d is None for d in diffs)}
+            "distributed": distributed["auc"], "same": all(d is None for d in diffs)}
 
 
 SWEEP = ROOT / "scenarios" / "sweep_xorboost_splits.toml"
@@ -145,22 +141,23 @@ def seeds(count: int = 20, master: int = 2026) -> None:
     count of that sweep, drawn at `master`."""
     head = (f"{'split':10} {'own':>3} {'seed':>10} {'secure':>7} {'pooled':>7} {'distrib':>7} "
             f"{'sec-pool':>8} {'dist-pool':>9} {'sec-dist':>9} {'trees':>5}")
+    points = _sweep_points()
     print("-- the sweep's points\n" + head)
-    for params, seed in _sweep_points():
+    for params, seed in points:
         r = auc_gaps(params, seed)
         print(f"{params.split:10} {params.owners:>3} {seed:>10} {r['secure']:>7.4f} "
               f"{r['pooled']:>7.4f} {r['distributed']:>7.4f} "
               f"{r['secure'] - r['pooled']:>+8.4f} {r['distributed'] - r['pooled']:>+9.4f} "
               f"{r['secure'] - r['distributed']:>+9.1e} {'same' if r['same'] else 'DIFF':>5}")
     drawn = [int(s) for s in np.random.default_rng(master).integers(0, 2**32, count)]
-    kinds = sorted({(p.split, p.owners) for p, _ in _sweep_points()})
+    kinds = sorted({(p.split, p.owners) for p, _ in points})
     print(f"-- {count} seeds per split (master seed {master}): AUC differences, their mean, "
           "mean absolute value and the largest in absolute value (signed)")
     print(f"{'split':10} {'own':>3} {'seeds':>5} {'secure-pooled: mean':>19} {'mean|d|':>7} "
           f"{'worst':>7} {'distrib-pooled: mean':>20} {'mean|d|':>7} {'worst':>7} "
           f"{'secure-distrib worst':>20} {'same trees':>10} {'|secure-pooled|>0.005':>21} "
           f"{'load':>5}")
-    base = _sweep_points()[0][0]
+    base = points[0][0]
     for split, owners in kinds:
         params = base.model_copy(update={"split": split, "owners": owners})
         rows = [auc_gaps(params, s) for s in drawn]

@@ -246,10 +246,7 @@ def cost_figure(table: pd.DataFrame, x: str, others: list[str]) -> Figure:
             spread |= bool((stats["count"] > 1).any() and (sd > 0).any())
             look = style(i)
             if numeric:
-                ax.plot(stats.index, mean.to_numpy(), label=_legend(lines, key), **look.line())
-                if (sd > 0).any():
-                    ax.fill_between(stats.index, (mean - sd).to_numpy(), (mean + sd).to_numpy(),
-                                    color=look.color, alpha=0.18, linewidth=0)
+                _line_with_band(ax, mean, sd, _legend(lines, key), look)
             else:
                 width = 0.8 / len(groups)
                 spots = [list(table[x].unique()).index(v) + (i - (len(groups) - 1) / 2) * width
@@ -277,6 +274,15 @@ def cost_figure(table: pd.DataFrame, x: str, others: list[str]) -> Figure:
     return fig
 
 
+def _line_with_band(ax: Any, mean: pd.Series, sd: pd.Series, label: str, look: Any) -> None:
+    """A series' means against the index, with a band of one standard deviation where
+    repeated runs spread."""
+    ax.plot(mean.index, mean.to_numpy(), label=label, **look.line())
+    if (sd > 0).any():
+        ax.fill_between(mean.index, (mean - sd).to_numpy(), (mean + sd).to_numpy(),
+                        color=look.color, alpha=0.18, linewidth=0)
+
+
 def relative_figure(table: pd.DataFrame, x: str, others: list[str], metric: str) -> Figure:
     """`metric` over the reference's (``[sweep.reference]``) against `x`, one series per
     group of `others`, with a band of one standard deviation where runs repeat."""
@@ -286,13 +292,8 @@ def relative_figure(table: pd.DataFrame, x: str, others: list[str], metric: str)
     ax = fig.subplots()
     for i, (key, group) in enumerate(groups):
         stats = group.groupby(x)[column].agg(["mean", "std"])
-        look = style(i)
-        ax.plot(stats.index, stats["mean"].to_numpy(), label=_legend(lines, key), **look.line())
-        sd = stats["std"].fillna(0)
-        if (sd > 0).any():
-            ax.fill_between(stats.index, (stats["mean"] - sd).to_numpy(),
-                            (stats["mean"] + sd).to_numpy(), color=look.color, alpha=0.18,
-                            linewidth=0)
+        _line_with_band(ax, stats["mean"], stats["std"].fillna(0), _legend(lines, key),
+                        style(i))
     _x_axis(ax, table[x], numeric=True)
     ax.set_xlabel(param_label(x))
     ax.set_ylabel(f"{metric} / the reference's (ratio)")

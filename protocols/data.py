@@ -51,6 +51,13 @@ SHAPES = {"breast_cancer": (569, 30, 2), "diabetes": (442, 10, 0), "wine": (178,
 (for memory estimates)."""
 
 
+def shape(source: str, samples: int, features: int) -> tuple[int, int]:
+    """Rows and features of a data set without loading it: a bundled set's own (`SHAPES`),
+    whatever `samples` and `features` say; otherwise `samples` x `features`."""
+    rows, cols, _ = SHAPES.get(source, (samples, features, 0))
+    return rows, cols
+
+
 @dataclass(frozen=True)
 class TrainTest:
     """Training and held-out arrays, as the learning protocols use them."""

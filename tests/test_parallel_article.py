@@ -72,7 +72,15 @@ def test_the_table_averages_runs_and_skips_references_and_failures():
     assert tab["speedup_vs_article"].tolist() == pytest.approx([2.0] * 9)
 
 
-def test_the_shipped_sweep_validates_without_training():
+def test_the_shipped_sweep_validates_without_training(monkeypatch):
+    """Validating builds every point's plan, whose GTC entries come from the proxy's
+    training only when a run needs them: a replay here fails the test."""
+    from protocols.parallel import protocol
+
+    def trained(*_: object) -> None:
+        raise AssertionError("validation trained the proxy")
+
+    monkeypatch.setattr(protocol, "replay", trained)
     assert ppsim(["validate", str(SCENARIO)]) == 0
 
 

@@ -405,7 +405,8 @@ def level_rounds(prep, level: int) -> int:
     prec, count = prep.prec, prep.cands.count
     scaled = prec.frac + prec.count_bits > prec.gain_frac
     rounds = (1 + max(8, reciprocal_rounds(prec)) + 6 + scaled + 2
-              + 12 * math.ceil(math.log2(count + 1)) + max(1, 9))
+              + 12 * math.ceil(math.log2(count + 1))
+              + 9)  # the threshold (1) beside go-left (1 + 8): the longer
     return rounds + 2 * (level > 0) + (level == prep.hp.max_depth - 1)
 
 

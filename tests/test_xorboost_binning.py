@@ -15,17 +15,15 @@ from hypothesis import strategies as st
 
 from protocols import data as datamod
 from protocols.xorboost import binning, sketch
-from protocols.xorboost.model import compare_trees
 from protocols.xorboost.protocol import (
     XorboostParams,
     column_owners,
-    distributed_baseline,
     layout,
     on_local_tracker,
     plan,
     prepare,
     row_groups,
-    score,
+    versus_distributed,
 )
 from sim.testing import run_plan
 
@@ -126,14 +124,12 @@ def _equals_distributed(params: XorboostParams, seed: int) -> None:
     """The secure trees are xgboost's distributed ones on the row groups, split for
     split (leaves within 1e-5), and the secure model's test metric is theirs (AUC: the
     same ranking; RMSE: to the leaves' fixed-point error)."""
-    result, summary = run_plan(plan(params, seed), seed=seed, latency=5e-4)
     prep = prepare(params, seed)
-    raw = distributed_baseline(prep)
-    model = result.outputs[layout(params).analyst]
-    assert compare_trees(model.to_xgboost_json(), raw, prep.train.x, 1e-5) == [
-        None] * params.n_estimators
+    result, summary = run_plan(plan(params, seed, prep), seed=seed, latency=5e-4)
+    diffs, distributed = versus_distributed(prep, result.outputs[layout(params).analyst])
+    assert diffs == [None] * params.n_estimators
     acc = summary["accuracy"]
-    assert acc["value"] == pytest.approx(score(prep, raw)[acc["metric"]], abs=1e-6)
+    assert acc["value"] == pytest.approx(distributed[acc["metric"]], abs=1e-6)
 
 
 @pytest.mark.parametrize(("split", "owners", "servers", "seed"), CASES)

@@ -2,6 +2,7 @@
 XGBoost, and aggregation beyond sums (secure maximum, oblivious norm clipping). Party 0 is
 the server (or the label holder), the others the clients."""
 
+from protocols.data import shape
 from protocols.federated import data as fdata
 from protocols.federated import fedavg, fedxgb, oblivious_demo, secure_sum, secureboost, trees
 from protocols.ppxgboost.paillier import held_bytes
@@ -30,7 +31,7 @@ def _fedavg_memory(p: fedavg.FedAvgParams) -> float:
 def _fed_xgboost_memory(p: fedxgb.FedXgbParams) -> float:
     """The data set, and at the deepest level of a full tree the aggregation of every
     client's histograms and the server's split search on their sum."""
-    cols = fdata.shape(p.dataset, p.n_samples, p.n_features)[1]
+    cols = shape(p.dataset, p.n_samples, p.n_features)[1]
     hist = trees.histogram_values(p.max_depth, cols, p.max_bin)
     return (fdata.table_memory(p.dataset, p.n_samples, p.n_features)
             + trees.search_memory(p.max_depth, cols, p.max_bin) + _aggregated(hist, p.clients))
@@ -42,8 +43,8 @@ def _secureboost_memory(p: secureboost.SecureBoostParams) -> float:
     histograms of the last level the passive parties send (2^(max_depth-1) nodes), all in
     flight at once: a list slot per bin, and at most one filled ciphertext per row and
     feature."""
-    rows, cols = fdata.shape(p.dataset, p.n_samples, p.n_features)
-    bins = trees.histogram_values(p.max_depth - 1, cols, p.max_bin) // 2
+    rows, cols = shape(p.dataset, p.n_samples, p.n_features)
+    bins = 2 ** (p.max_depth - 1) * cols * p.max_bin  # a slot per node, feature and bin
     filled = cols * min(rows, 2 ** (p.max_depth - 1) * p.max_bin)
     return (fdata.table_memory(p.dataset, p.n_samples, p.n_features)
             + trees.search_memory(p.max_depth, cols, p.max_bin)

@@ -232,10 +232,8 @@ def _program(p: ParallelParams, seed: int) -> Callable[[Party], Any]:
     block = scale.block if scale else p.block
     compute = scale.compute_s_per_batch if scale else p.compute_s_per_batch
     cv = scale.compute_cv if scale else p.compute_cv
-    size = p.group_size if p.method == "hybrid" else p.workers
+    size, synced_peers = p.group_size, p.synced
     everyone = tuple(range(p.workers))
-    reps = tuple(range(0, p.workers, size))
-    synced_peers = {"bmuf": everyone, "hybrid": reps}.get(p.method, ())
     w0 = None if scale else initial_model(p, seed, net)
 
     @cache
@@ -332,7 +330,7 @@ def _summarize(p: ParallelParams, seed: int) -> Callable[[Any], dict[str, Any]]:
             "parallel": {
                 "method": p.method,
                 "workers": p.workers,
-                "groups": p.workers // p.group_size if p.method == "hybrid" else 1,
+                "groups": len(p.representatives),
                 "params": params,
                 "proxy_params": net.n_params,
                 "steps_per_worker": steps,
@@ -352,10 +350,9 @@ def _summarize(p: ParallelParams, seed: int) -> Callable[[Any], dict[str, Any]]:
 def plan(p: ParallelParams, seed: int) -> Plan:
     """Every worker runs the same program; worker ids are also the topology's nodes."""
     worker = _program(p, seed)
-    reps = list(range(0, p.workers, p.group_size))
     roles = {"workers": list(range(p.workers))}
     if p.method == "hybrid":
-        roles["representatives"] = reps
+        roles["representatives"] = list(p.representatives)
     return Plan(
         n_parties=p.workers,
         programs=dict.fromkeys(range(p.workers), worker),

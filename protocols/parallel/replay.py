@@ -62,9 +62,7 @@ def _replay(p: ParallelParams, seed: int) -> Replay:
     v = np.zeros_like(w)
     residual = np.zeros_like(w)
     entries = np.zeros((steps, n), dtype=np.int64)
-    size = p.group_size if p.method == "hybrid" else n
-    reps = list(range(0, n, size))
-    synced = {"bmuf": list(range(n)), "hybrid": reps}.get(p.method)
+    size, synced = p.group_size, list(p.synced)
     filt = bmuf.BlockFilter(w[0], p.eta(len(synced)), p.block_lr, p.nesterov) if synced else None
     shards = [data.shard(i, n) for i in range(n)]
     streams = [training.batches(p, seed, i, len(y)) for i, (_, y) in enumerate(shards)]

@@ -148,8 +148,23 @@ class ParallelParams(Params):
 
     @property
     def group_size(self) -> int:
-        """Workers per hybrid group: ``per_group``, or ``workers / groups``."""
+        """Workers per group: for the hybrid ``per_group``, or ``workers / groups``; for
+        the other methods one group of every worker."""
+        if self.method != "hybrid":
+            return self.workers
         return self.per_group if self.per_group is not None else self.workers // self.groups
+
+    @property
+    def representatives(self) -> tuple[int, ...]:
+        """The first worker of each group (`group_size`)."""
+        return tuple(range(0, self.workers, self.group_size))
+
+    @property
+    def synced(self) -> tuple[int, ...]:
+        """The workers whose models BMUF's block filter averages: every worker for bmuf,
+        the groups' representatives for the hybrid, none otherwise."""
+        return {"bmuf": tuple(range(self.workers)),
+                "hybrid": self.representatives}.get(self.method, ())
 
     def eta(self, models: int) -> float:
         if self.block_momentum is not None:

@@ -14,7 +14,7 @@ end), `plain` (the plaintext fixed-point reference back end), `model`
 phases, report), `costonly` (the same run on shapes only).
 """
 
-from protocols.data import GENERATED
+from protocols.data import GENERATED, SHAPES, shape
 from protocols.xorboost.protocol import XorboostParams, plan
 from sim import ProtocolSpec
 
@@ -23,11 +23,14 @@ def memory(p: XorboostParams) -> float:
     """Generated data: the owners' masked bucket indicators dominate, one 8-byte array
     per block held once (measured 9.7 bytes per row x feature x bucket at 25,000 x 300 x
     128, 14 at 100,000 x 50 x 32), plus the data and per-sample values; in cost-only mode
-    (shapes without values) the data set itself. Bundled and file data sets are not
-    counted (their size is known only once read)."""
-    rows = p.n_samples if p.dataset in GENERATED else 0
+    (shapes without values) the data set itself. Bundled sets count at their own shape
+    (`protocols.data.shape`); a file data set is not counted (its size is known only
+    once read)."""
+    if p.dataset not in GENERATED and p.dataset not in SHAPES:
+        return 0.0
+    rows, cols = shape(p.dataset, p.n_samples, p.n_features)
     per_value = 64.0 if p.mode == "cost_only" else 10.0 * p.max_bin + 64
-    return rows * p.n_features * per_value
+    return rows * cols * per_value
 
 
 SPEC = ProtocolSpec(

@@ -39,7 +39,12 @@ from protocols.xorboost import binning, precision
 from protocols.xorboost.candidates import Candidates
 from protocols.xorboost.costonly import GhostMpc
 from protocols.xorboost.fixedmask import Block, FixedOperand, OneHotBlock, ValueBlock
-from protocols.xorboost.model import Model, decode_threshold_bits, encode_threshold_bits
+from protocols.xorboost.model import (
+    Model,
+    compare_trees,
+    decode_threshold_bits,
+    encode_threshold_bits,
+)
 from protocols.xorboost.train import Hyper, train
 from sim import FileParam, Params, Party, Plan
 
@@ -486,12 +491,17 @@ def distributed_baseline(prep: Prepared) -> bytes:
     return on_local_tracker(len(parts), train)[0]
 
 
-def score(prep: Prepared, raw: bytes) -> dict[str, float]:
-    """`metrics` of an XGBoost JSON model (`distributed_baseline`) on the test set."""
+def versus_distributed(prep: Prepared, model: Model) -> tuple[list[str | None], dict[str, float]]:
+    """The secure `model` against XGBoost's distributed training on the same row groups
+    (`distributed_baseline`): per tree its first difference (None: the same split for
+    split, leaves within 1e-5; `compare_trees`), and the distributed model's `metrics`
+    on the test set."""
     import xgboost as xgb
 
+    raw = distributed_baseline(prep)
+    diffs = compare_trees(model.to_xgboost_json(), raw, prep.train.x, 1e-5)
     pred = xgb.Booster(model_file=bytearray(raw)).predict(dmatrix(prep.test, label=False))
-    return metrics(prep.task, prep.test.y, pred)
+    return diffs, metrics(prep.task, prep.test.y, pred)
 
 
 def metrics(task: str, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
